@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Thin launcher: the CLI is compiled to dist/ by `npm run build` (run by `npm ci` through `prepare`).
+import { main } from "../dist/cli/index.js";
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,127 @@
+import type { Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/**
+ * Row shapes of the store, one interface per table (see DESIGN.md, "Data model").
+ * Times are ISO 8601 UTC strings (`new Date().toISOString()`), which sort correctly as text in
+ * SQLite and cast cleanly to `timestamptz` in PostgreSQL. JSON columns are text holding JSON.
+ */
+export interface Database {
+  repositories: RepositoriesTable;
+  findings: FindingsTable;
+  tasks: TasksTable;
+  runs: RunsTable;
+  deliveries: DeliveriesTable;
+}
+
+export interface RepositoriesTable {
+  id: Generated<number>;
+  /** `owner/name` for GitHub repositories; the absolute path for a local checkout scanned by the CLI. */
+  full_name: string;
+  installation_id: number | null;
+  default_branch: string;
+  /** Where the executor fetches from: an https clone URL, or a local path/`file://` URL in tests and CLI use. */
+  clone_url: string | null;
+  /** Last valid repository config, as JSON. */
+  config: string | null;
+  /** Last config error, for maintainers; null when the config in force is valid. */
+  config_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The kinds of work the scanners discover. */
+export type FindingKind = "todo" | "stale_issue" | "failing_check" | "issue";
+
+export interface FindingsTable {
+  id: Generated<number>;
+  repository_id: number;
+  /** Stable identity of a finding within its repository; survives a TODO moving lines. */
+  fingerprint: string;
+  kind: FindingKind;
+  title: string;
+  body: string | null;
+  path: string | null;
+  line: number | null;
+  url: string | null;
+  issue_number: number | null;
+  /** Scanner-specific facts used for ranking, as JSON (see `FindingSignals`). */
+  signals: string;
+  first_seen_at: string;
+  last_seen_at: string;
+  resolved_at: string | null;
+  dismissed_at: string | null;
+}
+
+/** Task states; see DESIGN.md "Task lifecycle". */
+export type TaskState = "queued" | "running" | "pr_open" | "merged" | "closed" | "no_changes" | "failed" | "cancelled";
+
+/** How a task was asked for. */
+export type TaskTrigger = "comment" | "dashboard" | "autopilot" | "cli";
+
+export interface TasksTable {
+  id: Generated<number>;
+  repository_id: number;
+  finding_id: number | null;
+  issue_number: number | null;
+  title: string;
+  /** Free text the maintainer added after `/agent fix`; untrusted. */
+  instructions: string | null;
+  state: TaskState;
+  agent: string | null;
+  branch: string | null;
+  pr_number: number | null;
+  pr_url: string | null;
+  requested_by: string;
+  trigger: TaskTrigger;
+  attempts: Generated<number>;
+  lease_owner: string | null;
+  lease_expires_at: string | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export type RunOutcome = "changes" | "no_changes" | "failed" | "timeout";
+
+export interface RunsTable {
+  id: Generated<number>;
+  task_id: number;
+  agent: string;
+  started_at: string;
+  ended_at: string | null;
+  exit_code: number | null;
+  outcome: RunOutcome | null;
+  summary: string | null;
+  turns: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+  /** `passed`, `failed` or `skipped`, from the repository's own tests. */
+  verification: string | null;
+  diff_stat: string | null;
+  transcript_path: string | null;
+  error: string | null;
+}
+
+export type DeliveryStatus = "received" | "processed" | "failed";
+
+export interface DeliveriesTable {
+  /** The `X-GitHub-Delivery` header. */
+  id: string;
+  event: string;
+  action: string | null;
+  installation_id: number | null;
+  repository: string | null;
+  status: DeliveryStatus;
+  error: string | null;
+  received_at: string;
+  processed_at: string | null;
+}
+
+export type Repository = Selectable<RepositoriesTable>;
+export type FindingRow = Selectable<FindingsTable>;
+export type NewFindingRow = Insertable<FindingsTable>;
+export type Task = Selectable<TasksTable>;
+export type TaskUpdate = Updateable<TasksTable>;
+export type Run = Selectable<RunsTable>;
+export type Delivery = Selectable<DeliveriesTable>;

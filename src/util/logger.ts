@@ -1,0 +1,47 @@
+import pino, { type Logger } from "pino";
+
+export type { Logger };
+
+/**
+ * Matches token-shaped strings: GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), JWTs,
+ * PEM private keys, and `Bearer`/`token` header values. Source for the prefixes:
+ * https://github.blog/engineering/platform-security/behind-githubs-new-authentication-token-formats/
+ */
+export const TOKEN_PATTERN =
+  /\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{22,255}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})\b|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|(?<=\b(?:Bearer|token)\s+)[A-Za-z0-9._~+/-]{16,}=*/g;
+
+/** Replaces every token-shaped substring with `[REDACTED]`. */
+export function redact(text: string): string {
+  return text.replace(TOKEN_PATTERN, "[REDACTED]");
+}
+
+/**
+ * Extra values to redact wherever they appear, registered at run time (an installation token the
+ * moment it is minted, the webhook secret, the private key). Token shapes change; exact values don't.
+ */
+const secrets = new Set<string>();
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 8) secrets.add(value);
+}
+export function redactSecrets(text: string): string {
+  let out = redact(text);
+  for (const secret of secrets) out = out.split(secret).join("[REDACTED]");
+  return out;
+}
+
+/**
+ * The app's logger: pino, JSON lines on stdout, every string value passed through `redactSecrets`.
+ * Probot's own logger is created from this one, so its lines are redacted too.
+ */
+export function createLogger(options: { level?: string; destination?: pino.DestinationStream } = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? process.env.LOG_LEVEL ?? "info",
+      name: "backlog-bot",
+      hooks: {
+        streamWrite: (line) => redactSecrets(line),
+      },
+    },
+    options.destination ?? pino.destination(1),
+  );
+}
