@@ -1,0 +1,54 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseCommandString } from "execa";
+import { baseEnv, CommandError, runCommand, tailLines } from "../../util/exec.js";
+import type { Agent, AgentRunInput, AgentRunResult } from "./types.js";
+
+/** Lines of the agent's stdout kept as its summary when it prints no explicit one. */
+const SUMMARY_LINES = 15;
+
+/**
+ * The generic command agent: an operator-configured command line, run (without a shell) in the
+ * worktree, with the prompt on stdin and in the file named by `BACKLOG_BOT_PROMPT_FILE`. Its
+ * summary is the tail of its stdout; its transcript is stdout and stderr.
+ * @param commandLine - e.g. `my-agent --fast`; split like a shell would split it (quotes honoured), never run by one.
+ * @param extraEnv - operator-configured variables for this agent only (its model credentials).
+ */
+export function createCommandAgent(commandLine: string, extraEnv: Record<string, string> = {}): Agent {
+  const [file, ...args] = parseCommandString(commandLine);
+  if (!file) throw new Error("the command agent needs a command line (BACKLOG_BOT_AGENT_COMMAND)");
+  return {
+    name: "command",
+    async run(input: AgentRunInput): Promise<AgentRunResult> {
+      const promptFile = path.join(input.home, "prompt.md");
+      await writeFile(promptFile, input.prompt, { mode: 0o600 });
+      const base = { turns: null, inputTokens: null, outputTokens: null, costUsd: null, transcriptPath: input.transcriptPath };
+      let result: Awaited<ReturnType<typeof runCommand>>;
+      try {
+        result = await runCommand(file, args, {
+          cwd: input.worktree,
+          env: { ...baseEnv(), ...extraEnv, HOME: input.home, BACKLOG_BOT_PROMPT_FILE: promptFile },
+          input: input.prompt,
+          timeoutMs: input.timeoutMs,
+          maxOutputBytes: input.maxOutputBytes,
+          signal: input.signal,
+        });
+      } catch (error) {
+        const message = error instanceof CommandError ? error.message : String(error);
+        await writeFile(input.transcriptPath, `${message}\n`);
+        return { ...base, outcome: "failed", exitCode: null, summary: "", error: message, infrastructureFailure: true };
+      }
+      await writeFile(input.transcriptPath, `$ ${commandLine}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n`);
+      const summary = tailLines(result.stdout, SUMMARY_LINES);
+      if (result.timedOut) {
+        const error = `timed out after ${Math.round(input.timeoutMs / 1000)} s; its process tree was killed`;
+        return { ...base, outcome: "timeout", exitCode: result.exitCode, summary, error: `${error}\n${tailLines(result.stderr || result.stdout)}` };
+      }
+      if (result.exitCode !== 0) {
+        const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+        return { ...base, outcome: "failed", exitCode: result.exitCode, summary, error: `${file} ${how}\n${tailLines(result.stderr || result.stdout)}` };
+      }
+      return { ...base, outcome: "finished", exitCode: 0, summary };
+    },
+  };
+}
