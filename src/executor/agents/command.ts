@@ -42,11 +42,23 @@ export function createCommandAgent(commandLine: string, extraEnv: Record<string,
       const summary = tailLines(result.stdout, SUMMARY_LINES);
       if (result.timedOut) {
         const error = `timed out after ${Math.round(input.timeoutMs / 1000)} s; its process tree was killed`;
-        return { ...base, outcome: "timeout", exitCode: result.exitCode, summary, error: `${error}\n${tailLines(result.stderr || result.stdout)}` };
+        return {
+          ...base,
+          outcome: "timeout",
+          exitCode: result.exitCode,
+          summary,
+          error: `${error}\n${tailLines(result.stderr || result.stdout)}`,
+        };
       }
       if (result.exitCode !== 0) {
         const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
-        return { ...base, outcome: "failed", exitCode: result.exitCode, summary, error: `${file} ${how}\n${tailLines(result.stderr || result.stdout)}` };
+        return {
+          ...base,
+          outcome: "failed",
+          exitCode: result.exitCode,
+          summary,
+          error: `${file} ${how}\n${tailLines(result.stderr || result.stdout)}`,
+        };
       }
       return { ...base, outcome: "finished", exitCode: 0, summary };
     },

@@ -25,7 +25,11 @@ export function createAgentRegistry(settings: AgentSettings): AgentRegistry {
  * repository's choice, else the operator's default.
  * @returns the agent to run, or an error a maintainer can act on (it lists the enabled agents).
  */
-export function resolveAgent(registry: AgentRegistry, requested?: string | null, repositoryDefault?: string | null): { agents: Agent[] } | { error: string } {
+export function resolveAgent(
+  registry: AgentRegistry,
+  requested?: string | null,
+  repositoryDefault?: string | null,
+): { agents: Agent[] } | { error: string } {
   const enabled = registry.enabled.join(", ") || "none (the operator has enabled no agent)";
   const name = requested ?? repositoryDefault ?? registry.enabled[0];
   const agent = name ? registry.get(name) : undefined;

@@ -1,0 +1,38 @@
+/**
+ * The slash commands a maintainer writes as the first line of an issue comment:
+ * `/agent fix [--agent NAME] [instructions...]`, `/agent cancel`, `/agent retry`. Further lines of the
+ * comment are instructions too.
+ */
+export type AgentCommand =
+  | { name: "fix" | "retry"; agent?: string; instructions: string }
+  | { name: "cancel" }
+  | { name: "unknown"; word: string };
+
+/** Longest instructions kept from one comment (characters); GitHub comments can hold 65,536. */
+const MAX_INSTRUCTIONS = 4_000;
+const AGENT_NAME = /^[a-z][a-z0-9-]{0,39}$/;
+
+/**
+ * Parses a comment body. Returns null when the first line is not an `/agent` command, so ordinary
+ * comments cost nothing. Only the first line is matched: quoting `/agent fix` later in a comment
+ * does not trigger anything.
+ */
+export function parseAgentCommand(body: string | null | undefined): AgentCommand | null {
+  if (!body) return null;
+  const [first = "", ...rest] = body.replace(/\r\n?/g, "\n").split("\n");
+  const match = /^\s*\/agent(?:\s+(\S+))?(.*)$/.exec(first);
+  if (!match) return null;
+  const word = (match[1] ?? "").toLowerCase();
+  if (word === "cancel") return { name: "cancel" };
+  if (word !== "fix" && word !== "retry") return { name: "unknown", word };
+  let args = (match[2] ?? "").trim();
+  let agent: string | undefined;
+  const flag = /^--agent(?:=|\s+)(\S+)\s*/.exec(args);
+  if (flag?.[1]) {
+    agent = flag[1].toLowerCase();
+    args = args.slice(flag[0].length);
+  }
+  if (agent !== undefined && !AGENT_NAME.test(agent)) return { name: "unknown", word: `--agent ${agent}` };
+  const instructions = [args, ...rest].join("\n").trim().slice(0, MAX_INSTRUCTIONS);
+  return { name: word, ...(agent !== undefined && { agent }), instructions };
+}

@@ -1,0 +1,18 @@
+import type { EmitterWebhookEventName } from "@octokit/webhooks";
+import { onRepositoriesAdded, onRepositoriesRemoved } from "./installation.js";
+import { onIssueCommentCreated } from "./issue-comment.js";
+import { onPullRequestClosed } from "./pull-request.js";
+import type { Handler } from "./types.js";
+
+/**
+ * Which handler answers which `event.action`. Adding a handler is one file and one line here.
+ * Events not listed are recorded as deliveries and otherwise ignored.
+ */
+export const handlers: Partial<{ [E in EmitterWebhookEventName]: Handler<E> }> = {
+  "issue_comment.created": onIssueCommentCreated,
+  "pull_request.closed": onPullRequestClosed,
+  "installation.created": onRepositoriesAdded,
+  "installation_repositories.added": onRepositoriesAdded,
+  "installation.deleted": onRepositoriesRemoved,
+  "installation_repositories.removed": onRepositoriesRemoved,
+};

@@ -1,0 +1,20 @@
+import { removeRepository, upsertRepository } from "../store/repositories.js";
+import type { Handler } from "./types.js";
+
+/** `installation_repositories.added` / `installation.created`: remember the repositories we may work on. */
+export const onRepositoriesAdded: Handler<"installation.created" | "installation_repositories.added"> = async (context, deps, log) => {
+  const payload = context.payload;
+  const added = "repositories_added" in payload ? payload.repositories_added : (payload.repositories ?? []);
+  for (const repo of added) {
+    await upsertRepository(deps.db, { fullName: repo.full_name, installationId: payload.installation.id });
+  }
+  log.info({ count: added.length }, "repositories added");
+};
+
+/** `installation_repositories.removed` / `installation.deleted`: forget them (their findings go too). */
+export const onRepositoriesRemoved: Handler<"installation.deleted" | "installation_repositories.removed"> = async (context, deps, log) => {
+  const payload = context.payload;
+  const removed = "repositories_removed" in payload ? payload.repositories_removed : (payload.repositories ?? []);
+  for (const repo of removed) await removeRepository(deps.db, repo.full_name);
+  log.info({ count: removed.length }, "repositories removed");
+};
