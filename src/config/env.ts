@@ -5,15 +5,14 @@ import { BacklogBotError } from "../util/errors.js";
 /**
  * Process settings, read from the environment once at start. Probot reads its own variables
  * (`APP_ID`, `PRIVATE_KEY`, `PRIVATE_KEY_PATH`, `WEBHOOK_SECRET`, `HOST`, `PORT`, `GHE_HOST`,
- * `GHE_PROTOCOL`, `LOG_LEVEL`); these are backlog-bot's. The README documents each.
+ * `GHE_PROTOCOL`, `LOG_LEVEL`); these are backlog-bot's (agent settings: executor/agents/settings.ts).
+ * The README documents each.
  */
 const schema = z.object({
   /** Directory for the SQLite file, mirrors, worktrees and transcripts. */
   BACKLOG_BOT_DATA_DIR: z.string().min(1).default("./data"),
   /** How many tasks run at once on this machine. */
   BACKLOG_BOT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
-  /** The generic command agent's command line (split like a shell would, but never run by one). */
-  BACKLOG_BOT_AGENT_COMMAND: z.string().optional(),
   /** Wall-clock limit of one agent run, in seconds. */
   BACKLOG_BOT_AGENT_TIMEOUT_S: z.coerce.number().int().min(1).default(1800),
   /** How long a running task's lease lasts without renewal, in seconds; a crashed worker's task is requeued after it. */
@@ -32,7 +31,6 @@ const schema = z.object({
 export interface Settings {
   dataDir: string;
   concurrency: number;
-  agentCommand: string | undefined;
   agentTimeoutMs: number;
   leaseMs: number;
   maxAttempts: number;
@@ -53,7 +51,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   return {
     dataDir: s.BACKLOG_BOT_DATA_DIR === ":memory:" ? s.BACKLOG_BOT_DATA_DIR : path.resolve(s.BACKLOG_BOT_DATA_DIR),
     concurrency: s.BACKLOG_BOT_CONCURRENCY,
-    agentCommand: s.BACKLOG_BOT_AGENT_COMMAND,
     agentTimeoutMs: s.BACKLOG_BOT_AGENT_TIMEOUT_S * 1000,
     leaseMs: s.BACKLOG_BOT_LEASE_S * 1000,
     maxAttempts: s.BACKLOG_BOT_MAX_ATTEMPTS,

@@ -1,0 +1,36 @@
+import { git } from "./git.js";
+
+/** One changed path, from `git status --porcelain=v1 -z`. */
+export interface ChangedFile {
+  status: string;
+  path: string;
+}
+
+/** What the agent changed in the worktree, untracked files included (ignored files excluded). */
+export async function changedFiles(worktree: string): Promise<ChangedFile[]> {
+  const { stdout } = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], { cwd: worktree });
+  const entries = stdout.split("\0").filter(Boolean);
+  const files: ChangedFile[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] ?? "";
+    const status = entry.slice(0, 2);
+    files.push({ status: status.trim(), path: entry.slice(3) });
+    if (status.startsWith("R") || status.startsWith("C")) i++; // the next entry is the rename's source
+  }
+  return files;
+}
+
+/** Paths an agent's change may not touch: workflow files run with the repository's secrets. */
+const FORBIDDEN = [/^\.github\/workflows\//];
+
+/**
+ * The diff policy: returns why the change must not be pushed, or null when it may.
+ * Workflows are refused because a pushed workflow runs with the repository's secrets on GitHub's
+ * runners (and an installation token without the `workflows` permission cannot push them anyway:
+ * https://docs.github.com/en/rest/authentication/permissions-required-for-github-apps).
+ */
+export function checkDiffPolicy(files: readonly ChangedFile[]): string | null {
+  const forbidden = files.filter((f) => FORBIDDEN.some((re) => re.test(f.path))).map((f) => f.path);
+  if (forbidden.length > 0) return `the agent changed files backlog-bot never pushes: ${forbidden.join(", ")}`;
+  return null;
+}

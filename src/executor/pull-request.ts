@@ -1,0 +1,79 @@
+import type { Octokit } from "@octokit/rest";
+import { redactSecrets } from "../util/logger.js";
+
+/** Everything the PR body tells reviewers. */
+export interface PullRequestInput {
+  owner: string;
+  repo: string;
+  branch: string;
+  base: string;
+  taskId: number;
+  issueNumber: number | null;
+  title: string;
+  requestedBy: string;
+  instructions: string | null;
+  agent: string;
+  summary: string;
+  /** Lines such as "claude-code failed (binary missing); codex ran instead". */
+  notes: string[];
+  figures: string | null;
+  diffStat: string;
+}
+
+/** GitHub caps a PR body at 65,536 characters; keep well inside it. */
+const MAX_SUMMARY = 20_000;
+
+/** Quotes untrusted text as a Markdown block quote, so it cannot open HTML or close our sections. */
+function quote(text: string): string {
+  return redactSecrets(text)
+    .slice(0, MAX_SUMMARY)
+    .split("\n")
+    .map((line) => `> ${line.replace(/</g, "&lt;")}`)
+    .join("\n");
+}
+
+/** The draft PR's body: what was asked, what the agent reported, and the closing keyword. */
+export function pullRequestBody(input: PullRequestInput): string {
+  const lines = [
+    `This draft pull request was made by backlog-bot (task #${input.taskId}) with the \`${input.agent}\` agent, at the request of @${input.requestedBy}.`,
+    "",
+    "### What was asked",
+    input.issueNumber !== null ? `Issue #${input.issueNumber}: ${input.title}` : input.title,
+  ];
+  if (input.instructions) lines.push("", "Instructions:", quote(input.instructions));
+  lines.push("", "### What the agent reported", input.summary.trim() ? quote(input.summary.trim()) : "_The agent gave no summary._");
+  if (input.notes.length > 0) lines.push("", ...input.notes.map((n) => `- ${n}`));
+  lines.push("", "### Change", "```", input.diffStat.trim(), "```");
+  if (input.figures) lines.push("", input.figures);
+  lines.push("", "Review it like any contribution: nothing here was merged automatically.");
+  if (input.issueNumber !== null) lines.push("", `Fixes #${input.issueNumber}`);
+  return lines.join("\n");
+}
+
+/**
+ * Opens the draft PR, or returns the open PR that already exists for the branch (a retry after a
+ * crash between push and PR must not open a second one).
+ * @throws the Octokit RequestError when GitHub refuses (e.g. 422 when the branch has no commits).
+ */
+export async function openDraftPullRequest(octokit: Octokit, input: PullRequestInput): Promise<{ number: number; url: string }> {
+  const { data: existing } = await octokit.rest.pulls.list({
+    owner: input.owner,
+    repo: input.repo,
+    head: `${input.owner}:${input.branch}`,
+    state: "open",
+    per_page: 1,
+  });
+  const found = existing[0];
+  if (found) return { number: found.number, url: found.html_url };
+  const title = input.issueNumber !== null ? `${input.title} (#${input.issueNumber})` : input.title;
+  const { data } = await octokit.rest.pulls.create({
+    owner: input.owner,
+    repo: input.repo,
+    head: input.branch,
+    base: input.base,
+    title: title.slice(0, 250),
+    body: pullRequestBody(input),
+    draft: true,
+  });
+  return { number: data.number, url: data.html_url };
+}
