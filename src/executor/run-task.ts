@@ -168,7 +168,7 @@ async function execute(
   const refusal = checkDiffPolicy(files);
   if (refusal) throw new TaskFailure(refusal);
 
-  const identity = await deps.github.botIdentity();
+  const identity = await deps.github.botIdentity(repo.installation_id);
   await git(["add", "--all"], { cwd: worktree });
   const subject = task.issue_number !== null ? `${task.title} (#${task.issue_number})` : task.title;
   const message = `${subject.slice(0, 200)}\n\nMade by backlog-bot task #${task.id} with ${agentName}.${task.issue_number !== null ? `\n\nFixes #${task.issue_number}` : ""}`;

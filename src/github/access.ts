@@ -17,8 +17,8 @@ export interface GitHubAccess {
   octokit(installationId: number | null): Promise<Octokit>;
   /** A token git may use to fetch and push that installation's repositories. Registered for log redaction. */
   token(installationId: number | null): Promise<string>;
-  /** Who commits. */
-  botIdentity(): Promise<BotIdentity>;
+  /** Who commits; looked up once, through the installation's client (user lookups need an installation token). */
+  botIdentity(installationId: number | null): Promise<BotIdentity>;
 }
 
 /**
@@ -37,14 +37,17 @@ export function createAppAccess(probot: Probot): GitHubAccess {
       registerSecret(token);
       return token;
     },
-    botIdentity() {
+    botIdentity(installationId) {
       identity ??= (async () => {
-        const appClient = await probot.auth();
-        const { data: app } = await appClient.rest.apps.getAuthenticated();
+        const { data: app } = await (await probot.auth()).rest.apps.getAuthenticated();
         const login = `${app?.slug ?? "backlog-bot"}[bot]`;
-        const { data: user } = await appClient.rest.users.getByUsername({ username: login });
+        const installation = await probot.auth(installationId ?? undefined);
+        const { data: user } = await installation.rest.users.getByUsername({ username: login });
         return { name: login, email: `${user.id}+${login}@users.noreply.github.com` };
       })();
+      identity.catch(() => {
+        identity = undefined; // a failed lookup is retried next time, not cached
+      });
       return identity;
     },
   };

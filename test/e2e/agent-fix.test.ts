@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -64,6 +64,7 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
 
   afterAll(async () => {
     await server?.stop();
+    if (process.env.E2E_LOG) writeFileSync(process.env.E2E_LOG, server?.output() ?? "");
     await stub?.close();
   });
 
@@ -110,7 +111,9 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
 
     // The reaction and the queued comment, and the refusal of the twin request.
     expect(calls(stub, "POST", /\/issues\/comments\/3001\/reactions$/)).toHaveLength(1);
-    const comments = calls(stub, "POST", /\/issues\/42\/comments$/).map((r) => (r.body as { body: string }).body);
+    const commentBodies = () => calls(stub, "POST", /\/issues\/42\/comments$/).map((r) => (r.body as { body: string }).body);
+    await waitFor(() => (commentBodies().some((c) => c.includes("/pull/7")) ? true : undefined), 10_000, "the PR link comment");
+    const comments = commentBodies();
     expect(comments.filter((c) => c.startsWith(`Queued task #${task.id}`))).toHaveLength(1);
     expect(comments.some((c) => c.includes(`Task #${task.id} for this issue is already`))).toBe(true);
     expect(comments.some((c) => c.includes("https://github.com/octo-org/widgets/pull/7"))).toBe(true);
@@ -141,6 +144,9 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
     for (const name of ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GHE_HOST", "BACKLOG_BOT_GIT_TOKEN", "GITHUB_TOKEN"])
       expect(agentEnv).not.toHaveProperty(name);
 
+    // The worktree is removed once the task ends.
+    await waitFor(() => (existsSync(path.join(dataDir, "worktrees", `task-${task.id}`)) ? undefined : true), 10_000, "worktree removal");
+
     // The canary token (the installation token the stub minted) and the webhook secret appear nowhere.
     const everywhere = [
       readFileSync(path.join(record, "env.json"), "utf8"),
@@ -148,7 +154,7 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
       server.output(),
       ...filesUnder(dataDir).map((f) => readFileSync(f, "latin1")),
     ];
-    expect(server.output()).toContain("task finished");
+    expect(server.output()).toContain("task claimed");
     for (const text of everywhere) {
       expect(text).not.toContain(CANARY_TOKEN);
       expect(text).not.toContain(WEBHOOK_SECRET);

@@ -79,6 +79,12 @@ export async function startStub(permissions: Record<string, string>): Promise<Gi
         user: { login: "reporter", type: "User" },
       },
     }),
+    "GET /repos/:owner/:repo/issues/:number/comments": () => ({
+      body: [
+        { id: 3000, body: "Seen on Linux too.", user: { login: "reader", type: "User" } },
+        { id: 3001, body: "/agent fix\nKeep the change small.", user: { login: "maintainer", type: "User" } },
+      ],
+    }),
     "GET /app": () => ({ body: { id: 1, slug: "backlog-bot", name: "backlog-bot" } }),
     "GET /users/:user": (req) => ({ body: { id: 4242, login: req.params.user, type: "Bot" } }),
     "GET /repos/:owner/:repo/pulls": () => ({ body: [] }),
