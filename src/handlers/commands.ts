@@ -20,7 +20,7 @@ const AGENT_NAME = /^[a-z][a-z0-9-]{0,39}$/;
 export function parseAgentCommand(body: string | null | undefined): AgentCommand | null {
   if (!body) return null;
   const [first = "", ...rest] = body.replace(/\r\n?/g, "\n").split("\n");
-  const match = /^\s*\/agent(?:\s+(\S+))?(.*)$/.exec(first);
+  const match = /^\s*\/agent(?=\s|$)(?:\s+(\S+))?(.*)$/.exec(first);
   if (!match) return null;
   const word = (match[1] ?? "").toLowerCase();
   if (word === "cancel") return { name: "cancel" };

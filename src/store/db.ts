@@ -64,7 +64,7 @@ export async function openDb(dataDir: string): Promise<Db> {
 
 async function migrate(db: Db, file: string): Promise<void> {
   const known = new Set(Object.keys(migrations));
-  const tables = await db.introspection.getTables();
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   if (tables.some((t) => t.name === "kysely_migration")) {
     const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
     const unknown = applied.rows.map((r) => r.name).filter((name) => !known.has(name));

@@ -1,0 +1,54 @@
+import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { Probot, ProbotOctokit } from "probot";
+import { createApp } from "../../../src/app.js";
+import { loadSettings } from "../../../src/config/env.js";
+import { type AgentRegistry, createAgentRegistry } from "../../../src/executor/agents/registry.js";
+import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
+import { type Db, openDb } from "../../../src/store/db.js";
+import { createLogger } from "../../../src/util/logger.js";
+import type { GitHubStub } from "../../fixtures/github-stub.js";
+
+/** The app loaded into an in-process Probot pointed at a stub, with a real SQLite store. */
+export interface AppUnderTest {
+  db: Db;
+  probot: Probot;
+  enqueued: () => number;
+  receive(name: string, payload: unknown, id?: string): Promise<void>;
+}
+
+const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+const pem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+
+/** Loads the app with the command agent (and codex, to test the choice) enabled. */
+export async function loadApp(stub: GitHubStub, agents?: AgentRegistry): Promise<AppUnderTest> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-handlers-"));
+  const db = await openDb(dataDir);
+  const settings = loadSettings({ BACKLOG_BOT_DATA_DIR: dataDir });
+  const registry =
+    agents ?? createAgentRegistry(loadAgentSettings({ BACKLOG_BOT_AGENTS: "command,codex", BACKLOG_BOT_AGENT_COMMAND: "true" }));
+  const log = createLogger({ level: "silent", destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+  const probot = new Probot({
+    appId: 1,
+    privateKey: pem,
+    secret: "test",
+    baseUrl: stub.baseUrl,
+    log,
+    Octokit: ProbotOctokit.defaults((o: Record<string, unknown>) => ({
+      ...o,
+      retry: { enabled: false },
+      throttle: { ...(o.throttle as object), enabled: false },
+    })),
+  });
+  let enqueued = 0;
+  await probot.load(createApp({ db, settings, agents: registry, enqueue: () => enqueued++, log }));
+  return {
+    db,
+    probot,
+    enqueued: () => enqueued,
+    receive: (name, payload, id = randomUUID()) => probot.receive({ id, name, payload } as never),
+  };
+}

@@ -1,0 +1,53 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { upsertRepository } from "../../../src/store/repositories.js";
+import { createTask, getTask, transitionTask } from "../../../src/store/tasks.js";
+import { payload } from "../../e2e/harness.js";
+import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
+import { type AppUnderTest, loadApp } from "./probot-harness.js";
+
+describe("pull_request.closed", () => {
+  let stub: GitHubStub;
+  let app: AppUnderTest;
+  let taskId: number;
+
+  beforeEach(async () => {
+    stub = await startGitHubStub();
+    app = await loadApp(stub);
+    const repo = await upsertRepository(app.db, { fullName: "octo-org/widgets", installationId: 77 });
+    const { task } = await createTask(app.db, { repositoryId: repo.id, issueNumber: 42, title: "t", requestedBy: "m", trigger: "comment" });
+    await transitionTask(app.db, task.id, ["queued"], "pr_open", { pr_number: 7 });
+    taskId = task.id;
+  });
+  afterEach(async () => {
+    await app.db.destroy();
+    await stub.close();
+  });
+
+  it("marks the task merged when its PR is merged", async () => {
+    await app.receive("pull_request", payload("pull_request.closed"));
+    expect((await getTask(app.db, taskId))?.state).toBe("merged");
+  });
+
+  it("marks the task closed when its PR is closed unmerged", async () => {
+    await app.receive(
+      "pull_request",
+      payload("pull_request.closed", (p) => {
+        p.pull_request.merged = false;
+        p.pull_request.merged_at = null;
+      }),
+    );
+    expect((await getTask(app.db, taskId))?.state).toBe("closed");
+  });
+
+  it("leaves tasks alone for pull requests that are not ours", async () => {
+    await app.receive(
+      "pull_request",
+      payload("pull_request.closed", (p) => {
+        p.pull_request.number = 99;
+        p.number = 99;
+      }),
+    );
+    expect((await getTask(app.db, taskId))?.state).toBe("pr_open");
+    expect(stub.requests).toEqual([]);
+  });
+});
