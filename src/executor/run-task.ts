@@ -158,7 +158,7 @@ async function execute(
     await restoreConfig();
   }
   if (ctx.signal.aborted) throw new Error("shutdown");
-  if (!result || result.outcome !== "finished") {
+  if (result?.outcome !== "finished") {
     const why = result?.outcome === "timeout" ? "timed out" : "failed";
     throw new TaskFailure(`\`${agentName}\` ${why}: ${result?.error ?? "no result"}${notes.length ? `\n${notes.join("\n")}` : ""}`);
   }

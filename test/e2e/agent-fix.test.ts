@@ -9,6 +9,7 @@ import {
   deliver,
   git,
   makeRemote,
+  type Payload,
   payload,
   query,
   type ServerProcess,
@@ -69,7 +70,7 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
   });
 
   const tasks = () => query<TaskRow>(dataDir, "select * from tasks order by id");
-  const withRemote = (p: Record<string, any>) => {
+  const withRemote = (p: Payload) => {
     p.repository.clone_url = `file://${remote}`;
   };
 

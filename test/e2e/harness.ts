@@ -45,8 +45,12 @@ export function makeRemote(dir: string, files: Record<string, string>): string {
   return remote;
 }
 
+/** A recorded payload: plain JSON that tests patch at any depth. */
+// biome-ignore lint/suspicious/noExplicitAny: recorded payloads are patched at any depth; the handlers' own types check them
+export type Payload = Record<string, any>;
+
 /** Recorded payload from test/fixtures/webhooks, with `patch` applied to it. */
-export function payload(name: string, patch: (p: Record<string, any>) => void = () => {}): Record<string, any> {
+export function payload(name: string, patch: (p: Payload) => void = () => {}): Payload {
   const data = JSON.parse(readFileSync(path.join(ROOT, "test/fixtures/webhooks", `${name}.json`), "utf8"));
   patch(data);
   return data;
