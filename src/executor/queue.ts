@@ -20,6 +20,8 @@ export class Executor {
 
   constructor(private readonly deps: ExecutorDeps) {
     this.queue = new PQueue({ concurrency: deps.settings.concurrency });
+    // 'next' fires after a finished job has left `pending`: only then is its slot free to claim again.
+    this.queue.on("next", () => this.enqueue());
   }
 
   /** Recovers tasks a dead process left behind, then starts claiming; re-checks leases every lease period. */
@@ -83,7 +85,6 @@ export class Executor {
           await runTask(this.deps, task, this.shutdown.signal);
         } finally {
           clearInterval(heartbeat);
-          this.enqueue();
         }
       });
     }

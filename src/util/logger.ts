@@ -8,11 +8,17 @@ export type { Logger };
  * https://github.blog/engineering/platform-security/behind-githubs-new-authentication-token-formats/
  */
 export const TOKEN_PATTERN =
-  /\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{22,255}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})\b|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----|(?<=\b(?:Bearer|token)\s+)[A-Za-z0-9._~+/-]{16,}=*/g;
+  /\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{22,255}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})\b|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g;
 
-/** Replaces every token-shaped substring with `[REDACTED]`. */
+/**
+ * An `Authorization`-style value: `Bearer x` / `token x`. The whitespace is bounded (a look-behind
+ * with `\s+` rescans long whitespace runs at every position: seconds on hostile input).
+ */
+const AUTH_VALUE = /\b(Bearer|token)([ \t]{1,8})[A-Za-z0-9._~+/-]{16,}=*/g;
+
+/** Replaces every token-shaped substring with `[REDACTED]` (keeping an `Authorization` scheme word). */
 export function redact(text: string): string {
-  return text.replace(TOKEN_PATTERN, "[REDACTED]");
+  return text.replace(TOKEN_PATTERN, "[REDACTED]").replace(AUTH_VALUE, "$1$2[REDACTED]");
 }
 
 /**

@@ -1,7 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { parseCommandString } from "execa";
 import { baseEnv, CommandError, runCommand, tailLines } from "../../util/exec.js";
+import { redactSecrets } from "../../util/logger.js";
+import { splitArgs } from "./split-args.js";
 import type { Agent, AgentRunInput, AgentRunResult } from "./types.js";
 
 /** Lines of the agent's stdout kept as its summary when it prints no explicit one. */
@@ -15,7 +16,7 @@ const SUMMARY_LINES = 15;
  * @param extraEnv - operator-configured variables for this agent only (its model credentials).
  */
 export function createCommandAgent(commandLine: string, extraEnv: Record<string, string> = {}): Agent {
-  const [file, ...args] = parseCommandString(commandLine);
+  const [file, ...args] = splitArgs(commandLine);
   if (!file) throw new Error("the command agent needs a command line (BACKLOG_BOT_AGENT_COMMAND)");
   return {
     name: "command",
@@ -38,7 +39,11 @@ export function createCommandAgent(commandLine: string, extraEnv: Record<string,
         await writeFile(input.transcriptPath, `${message}\n`);
         return { ...base, outcome: "failed", exitCode: null, summary: "", error: message, infrastructureFailure: true };
       }
-      await writeFile(input.transcriptPath, `$ ${commandLine}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n`);
+      await writeFile(
+        input.transcriptPath,
+        redactSecrets(`$ ${commandLine}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n`),
+        { mode: 0o600 },
+      );
       const summary = tailLines(result.stdout, SUMMARY_LINES);
       if (result.timedOut) {
         const error = `timed out after ${Math.round(input.timeoutMs / 1000)} s; its process tree was killed`;

@@ -1,0 +1,104 @@
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { type CliInvocation, type ParsedRun, parseJsonLine, runAgentCli } from "./cli-run.js";
+import type { AgentSettings } from "./settings.js";
+import type { Agent, AgentRunInput } from "./types.js";
+
+type CodexSettings = AgentSettings["codex"];
+
+/** Where Codex talks when the operator gives no base URL. */
+const OPENAI_BASE_URL = "https://api.openai.com/v1";
+/** Item types that are the model's own actions; their count stands in for turns (Codex reports none). */
+const ACTION_ITEMS = new Set(["agent_message", "command_execution", "file_change", "mcp_tool_call", "web_search"]);
+
+/** TOML basic strings share JSON's escapes for everything a URL, model name or variable name holds. */
+const toml = (value: string): string => JSON.stringify(value);
+
+/**
+ * The run's private `config.toml`. Codex ignores `OPENAI_BASE_URL`, so the endpoint is always a
+ * custom `model_provider` with `base_url`, reading its key from the variable `env_key` names.
+ * Keys: https://github.com/openai/codex/blob/main/docs/config.md
+ */
+export function codexConfig(settings: CodexSettings): string {
+  const lines = [
+    ...(settings.model ? [`model = ${toml(settings.model)}`] : []),
+    'model_provider = "backlog-bot"',
+    'approval_policy = "never"',
+    'sandbox_mode = "workspace-write"',
+    "check_for_update_on_startup = false",
+    "",
+    "[model_providers.backlog-bot]",
+    'name = "backlog-bot"',
+    `base_url = ${toml(settings.baseUrl ?? OPENAI_BASE_URL)}`,
+    `env_key = ${toml(settings.apiKeyEnv)}`,
+    'wire_api = "responses"',
+    "",
+    "[history]",
+    'persistence = "none"',
+    "",
+  ];
+  return lines.join("\n");
+}
+
+/** The command line; `-` makes Codex read the prompt from stdin. */
+export function codexArgs(settings: CodexSettings): string[] {
+  return ["exec", "--json", "--skip-git-repo-check", ...settings.extraArgs, "-"];
+}
+
+/**
+ * Reads `codex exec --json` events: `item.completed` (agent_message, command_execution,
+ * file_change, ...), `turn.completed` with `usage`, `turn.failed` and `error`.
+ */
+export function createCodexEventParser(): { onLine(line: string): void; parsed(): ParsedRun } {
+  let lastText = "";
+  let actions = 0;
+  let inputTokens: number | null = null;
+  let outputTokens: number | null = null;
+  let error: string | undefined;
+  return {
+    onLine(line) {
+      const event = parseJsonLine(line);
+      if (!event) return;
+      if (event.type === "item.completed") {
+        const item = (event.item ?? {}) as { type?: string; text?: string };
+        if (item.type && ACTION_ITEMS.has(item.type)) actions++;
+        if (item.type === "agent_message" && item.text) lastText = item.text;
+      } else if (event.type === "turn.completed") {
+        const usage = (event.usage ?? {}) as { input_tokens?: number; output_tokens?: number };
+        inputTokens = (inputTokens ?? 0) + (usage.input_tokens ?? 0);
+        outputTokens = (outputTokens ?? 0) + (usage.output_tokens ?? 0);
+      } else if (event.type === "turn.failed") {
+        error = (event.error as { message?: string } | undefined)?.message ?? "the turn failed";
+      } else if (event.type === "error") {
+        error = typeof event.message === "string" ? event.message : "Codex reported an error";
+      }
+    },
+    parsed: () => ({ summary: lastText, turns: actions || null, inputTokens, outputTokens, costUsd: null, error }),
+  };
+}
+
+/**
+ * The Codex adapter: `codex exec --json` with its own `CODEX_HOME` (inside the run's private HOME,
+ * so nothing from another run or the operator's account is read), writing only in the worktree.
+ */
+export function createCodexAgent(settings: CodexSettings): Agent {
+  return {
+    name: "codex",
+    async run(input: AgentRunInput) {
+      const codexHome = path.join(input.home, ".codex");
+      await mkdir(codexHome, { recursive: true, mode: 0o700 });
+      await writeFile(path.join(codexHome, "config.toml"), codexConfig(settings), { mode: 0o600 });
+      const parser = createCodexEventParser();
+      const env = { ...settings.env, CODEX_HOME: codexHome };
+      const invocation: CliInvocation = {
+        file: settings.path,
+        args: codexArgs(settings),
+        env,
+        stdin: input.prompt,
+        onLine: parser.onLine,
+        parsed: parser.parsed,
+      };
+      return runAgentCli(input, invocation);
+    },
+  };
+}

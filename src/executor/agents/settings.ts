@@ -1,0 +1,189 @@
+import { z } from "zod";
+import { BacklogBotError } from "../../util/errors.js";
+import { splitArgs } from "./split-args.js";
+
+/** Every agent family this build knows; the operator enables some of them. */
+export const AGENT_NAMES = ["claude-code", "codex", "aider", "gemini", "command"] as const;
+/** The name of an agent family, as operators and maintainers write it. */
+export type AgentName = (typeof AGENT_NAMES)[number];
+
+/** Settings shared by the adapters of the agent CLIs. */
+export interface CliAgentSettings {
+  /** The executable: a name looked up on PATH, or an absolute path. */
+  path: string;
+  model: string | undefined;
+  /** Cap on the agent's turns, where its CLI supports one (Claude Code's `--max-turns`). */
+  maxTurns: number | undefined;
+  /** Extra arguments appended to the command line (split like a shell would, never run by one). */
+  extraArgs: string[];
+  /** Variables passed to this agent only (its model credentials): names from `*_ENV`, values from the bot's environment. */
+  env: Record<string, string>;
+}
+
+/** The operator's agent settings, parsed from the environment by `loadAgentSettings`. */
+export interface AgentSettings {
+  /** Enabled agents, in the operator's order; the first is the default. */
+  enabled: AgentName[];
+  /** Agents to try, in order, when the chosen one fails for a reason that is not the task's fault. */
+  fallback: AgentName[];
+  claude: CliAgentSettings & { allowedTools: string[]; permissionMode: string };
+  /** `baseUrl` set: Codex talks to that Responses API through a custom model provider. */
+  codex: CliAgentSettings & { baseUrl: string | undefined; apiKeyEnv: string };
+  aider: CliAgentSettings;
+  gemini: CliAgentSettings;
+  command: { commandLine: string | undefined; env: Record<string, string> };
+}
+
+/**
+ * Variables that must never reach an agent even if an operator lists them: GitHub credentials and
+ * the app's own secrets (see DESIGN.md, "Secrets").
+ */
+const FORBIDDEN_ENV = /^(?:GITHUB_|GH_|GITHUB$|PRIVATE_KEY|WEBHOOK_SECRET|APP_ID$|CLIENT_SECRET$|GITHUB_CLIENT_SECRET$)/i;
+/** Values shaped like a GitHub token or a PEM key are refused whatever their variable's name. */
+const FORBIDDEN_VALUE = /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{22,})|-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+
+/** Claude Code tools that read and edit files and run commands, all confined to the worktree by acceptEdits. */
+const DEFAULT_CLAUDE_TOOLS = ["Read", "Edit", "MultiEdit", "Write", "Glob", "Grep", "LS", "Bash", "TodoWrite"];
+
+const list = z
+  .string()
+  .optional()
+  .transform((value) =>
+    (value ?? "")
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean),
+  );
+const agentList = list.pipe(z.array(z.enum(AGENT_NAMES)));
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => v || undefined);
+const turns = z.coerce.number().int().min(1).max(1000).optional();
+
+const schema = z.object({
+  BACKLOG_BOT_AGENTS: agentList,
+  BACKLOG_BOT_AGENT_FALLBACK: agentList,
+  BACKLOG_BOT_AGENT_COMMAND: optionalText,
+  BACKLOG_BOT_COMMAND_ENV: list,
+  BACKLOG_BOT_CLAUDE_PATH: z.string().min(1).default("claude"),
+  BACKLOG_BOT_CLAUDE_MODEL: optionalText,
+  BACKLOG_BOT_CLAUDE_MAX_TURNS: turns,
+  BACKLOG_BOT_CLAUDE_ARGS: optionalText,
+  BACKLOG_BOT_CLAUDE_ENV: list,
+  BACKLOG_BOT_CLAUDE_ALLOWED_TOOLS: list,
+  BACKLOG_BOT_CLAUDE_PERMISSION_MODE: z.enum(["acceptEdits", "bypassPermissions", "default", "plan"]).default("acceptEdits"),
+  BACKLOG_BOT_CODEX_PATH: z.string().min(1).default("codex"),
+  BACKLOG_BOT_CODEX_MODEL: optionalText,
+  BACKLOG_BOT_CODEX_ARGS: optionalText,
+  BACKLOG_BOT_CODEX_ENV: list,
+  BACKLOG_BOT_CODEX_BASE_URL: z.url().optional(),
+  BACKLOG_BOT_CODEX_API_KEY_ENV: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .default("OPENAI_API_KEY"),
+  BACKLOG_BOT_AIDER_PATH: z.string().min(1).default("aider"),
+  BACKLOG_BOT_AIDER_MODEL: optionalText,
+  BACKLOG_BOT_AIDER_ARGS: optionalText,
+  BACKLOG_BOT_AIDER_ENV: list,
+  BACKLOG_BOT_GEMINI_PATH: z.string().min(1).default("gemini"),
+  BACKLOG_BOT_GEMINI_MODEL: optionalText,
+  BACKLOG_BOT_GEMINI_ARGS: optionalText,
+  BACKLOG_BOT_GEMINI_ENV: list,
+});
+
+function invalid(message: string): BacklogBotError {
+  return new BacklogBotError("INVALID_SETTINGS", message);
+}
+
+/** Resolves the variable names an operator listed for one agent to their values (unset ones are skipped). */
+function passThrough(setting: string, names: string[], env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    if (FORBIDDEN_ENV.test(name))
+      throw invalid(`${setting}: ${name} may not be passed to an agent (GitHub credentials and the app's secrets never reach one)`);
+    const value = env[name];
+    if (value === undefined) continue;
+    if (FORBIDDEN_VALUE.test(value))
+      throw invalid(`${setting}: the value of ${name} looks like a GitHub token or a private key; agents never get one`);
+    out[name] = value;
+  }
+  return out;
+}
+
+function cli(
+  env: NodeJS.ProcessEnv,
+  prefix: string,
+  path: string,
+  model: string | undefined,
+  args: string | undefined,
+  names: string[],
+): CliAgentSettings {
+  return { path, model, maxTurns: undefined, extraArgs: args ? splitArgs(args) : [], env: passThrough(`${prefix}_ENV`, names, env) };
+}
+
+/**
+ * Reads the agent settings from the environment (documented in docs/agents.md). Without
+ * `BACKLOG_BOT_AGENTS`, the command agent is enabled alone when `BACKLOG_BOT_AGENT_COMMAND` is set.
+ * @throws BacklogBotError `INVALID_SETTINGS`: an unknown agent name, a fallback agent that is not
+ *   enabled, the command agent enabled without a command line, or a GitHub credential listed for an agent.
+ */
+export function loadAgentSettings(env: NodeJS.ProcessEnv = process.env): AgentSettings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw invalid(`invalid agent settings: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  }
+  const s = parsed.data;
+  const enabled = [
+    ...new Set(s.BACKLOG_BOT_AGENTS.length ? s.BACKLOG_BOT_AGENTS : s.BACKLOG_BOT_AGENT_COMMAND ? (["command"] as const) : []),
+  ];
+  const fallback = [...new Set(s.BACKLOG_BOT_AGENT_FALLBACK)];
+  const stray = fallback.filter((name) => !enabled.includes(name));
+  if (stray.length)
+    throw invalid(`BACKLOG_BOT_AGENT_FALLBACK names agents that are not enabled in BACKLOG_BOT_AGENTS: ${stray.join(", ")}`);
+  if (enabled.includes("command") && !s.BACKLOG_BOT_AGENT_COMMAND)
+    throw invalid("the command agent is enabled but BACKLOG_BOT_AGENT_COMMAND is empty");
+  const claude = cli(
+    env,
+    "BACKLOG_BOT_CLAUDE",
+    s.BACKLOG_BOT_CLAUDE_PATH,
+    s.BACKLOG_BOT_CLAUDE_MODEL,
+    s.BACKLOG_BOT_CLAUDE_ARGS,
+    s.BACKLOG_BOT_CLAUDE_ENV,
+  );
+  return {
+    enabled,
+    fallback,
+    claude: {
+      ...claude,
+      maxTurns: s.BACKLOG_BOT_CLAUDE_MAX_TURNS,
+      allowedTools: s.BACKLOG_BOT_CLAUDE_ALLOWED_TOOLS.length ? s.BACKLOG_BOT_CLAUDE_ALLOWED_TOOLS : DEFAULT_CLAUDE_TOOLS,
+      permissionMode: s.BACKLOG_BOT_CLAUDE_PERMISSION_MODE,
+    },
+    codex: {
+      ...cli(env, "BACKLOG_BOT_CODEX", s.BACKLOG_BOT_CODEX_PATH, s.BACKLOG_BOT_CODEX_MODEL, s.BACKLOG_BOT_CODEX_ARGS, [
+        ...new Set([...s.BACKLOG_BOT_CODEX_ENV, s.BACKLOG_BOT_CODEX_API_KEY_ENV]),
+      ]),
+      baseUrl: s.BACKLOG_BOT_CODEX_BASE_URL,
+      apiKeyEnv: s.BACKLOG_BOT_CODEX_API_KEY_ENV,
+    },
+    aider: cli(
+      env,
+      "BACKLOG_BOT_AIDER",
+      s.BACKLOG_BOT_AIDER_PATH,
+      s.BACKLOG_BOT_AIDER_MODEL,
+      s.BACKLOG_BOT_AIDER_ARGS,
+      s.BACKLOG_BOT_AIDER_ENV,
+    ),
+    gemini: cli(
+      env,
+      "BACKLOG_BOT_GEMINI",
+      s.BACKLOG_BOT_GEMINI_PATH,
+      s.BACKLOG_BOT_GEMINI_MODEL,
+      s.BACKLOG_BOT_GEMINI_ARGS,
+      s.BACKLOG_BOT_GEMINI_ENV,
+    ),
+    command: { commandLine: s.BACKLOG_BOT_AGENT_COMMAND, env: passThrough("BACKLOG_BOT_COMMAND_ENV", s.BACKLOG_BOT_COMMAND_ENV, env) },
+  };
+}
