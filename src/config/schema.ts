@@ -1,20 +1,145 @@
+import { validate as isCron } from "node-cron";
 import { z } from "zod";
+import { DEFAULT_KEYWORDS } from "../scanners/todo.js";
+
+/** Names of the scanners a repository can turn on (see `src/scanners/registry.ts`). */
+export const SCANNER_NAMES = ["todo", "stale", "checks", "issues"] as const;
+/** One of `SCANNER_NAMES`. */
+export type ScannerName = (typeof SCANNER_NAMES)[number];
+
+/** Bounded string lists: a config file cannot make a scan do unbounded work. */
+const names = (max: number) => z.array(z.string().min(1).max(100)).max(max);
+
+/** Whether `tz` is an IANA time zone this Node.js build knows. */
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Staleness, with the names and defaults of actions/stale
+ * (https://github.com/actions/stale#list-of-input-options), as arrays instead of comma-separated strings.
+ */
+export const staleConfigSchema = z
+  .object({
+    /** actions/stale `days-before-stale`: days without an update before an open issue is stale. */
+    daysBeforeStale: z.number().int().min(1).max(3650).default(60).describe("Days without any update before an open issue is stale."),
+    /** actions/stale `exempt-issue-labels`: issues with any of these labels are never stale (case-insensitive). */
+    exemptLabels: names(100).default([]).describe("Issues carrying any of these labels are never stale (case-insensitive)."),
+    /** actions/stale `only-labels`: when set, only issues carrying all of these labels can become stale. */
+    onlyLabels: names(100).default([]).describe("When not empty, only issues carrying all of these labels can become stale."),
+    /** actions/stale `exempt-assignees`: issues assigned to any of these logins are never stale. */
+    exemptAssignees: names(100).default([]).describe("Issues assigned to any of these logins are never stale."),
+    /** actions/stale `exempt-all-assignees`: any assigned issue is never stale. */
+    exemptAllAssignees: z.boolean().default(false).describe("Issues with any assignee are never stale."),
+    /** actions/stale `exempt-milestones`: issues in any of these milestones (by title) are never stale. */
+    exemptMilestones: names(100).default([]).describe("Issues in any of these milestones (by title) are never stale."),
+    /** actions/stale `exempt-all-milestones`: any issue with a milestone is never stale. */
+    exemptAllMilestones: z.boolean().default(false).describe("Issues with any milestone are never stale."),
+    /** Off by default: stale issues only enter the backlog. When true, they are labelled and commented like actions/stale does. */
+    mark: z
+      .boolean()
+      .default(false)
+      .describe("Also label and comment on stale issues, as actions/stale does. Off: they only enter the backlog."),
+    /** actions/stale `stale-issue-label`. */
+    staleLabel: z.string().min(1).max(50).default("Stale").describe("Label added to a stale issue when `mark` is on."),
+    /** actions/stale `stale-issue-message`. */
+    staleMessage: z
+      .string()
+      .min(1)
+      .max(2000)
+      .default("This issue has had no activity for a while, so backlog-bot marked it stale. Comment or remove the label to keep it fresh.")
+      .describe("Comment posted on a stale issue when `mark` is on."),
+    /** actions/stale `operations-per-run` (default 30): most label and comment writes one scan makes. */
+    operationsPerRun: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(30)
+      .describe("Most writes (labels, comments) one scan makes when `mark` is on."),
+  })
+  .strict();
+
+/** TODO comments, with the names of JasonEtco/todo (https://github.com/JasonEtco/todo#configuring-for-your-project). */
+export const todoConfigSchema = z
+  .object({
+    /** JasonEtco/todo `keyword`: markers that make a comment a TODO, matched case-sensitively as whole words. */
+    keywords: names(20)
+      .min(1)
+      .default([...DEFAULT_KEYWORDS])
+      .describe("Markers that make a comment a TODO, matched case-sensitively as whole words."),
+    /** JasonEtco/todo `exclude`, as glob patterns: files never scanned for TODOs. */
+    exclude: names(100).default([]).describe("Glob patterns of files never scanned for TODOs (e.g. `vendor/**`)."),
+  })
+  .strict();
+
+/** Labelled issues that are work as they stand (a `bug` needs no staleness to be worth fixing). */
+export const issuesConfigSchema = z
+  .object({
+    /** Open issues carrying any of these labels (case-insensitive) enter the backlog as work. */
+    labels: names(50).default(["bug"]).describe("Open issues carrying any of these labels (case-insensitive) enter the backlog."),
+  })
+  .strict();
 
 /**
  * `.github/backlog-bot.yml`. Every field has a default, so an empty file (or none) is valid.
+ * Unknown keys are errors, so a typo is reported rather than silently ignored.
  */
 export const repoConfigSchema = z
   .object({
     /** Agent to run when `/agent fix` names none; must be one the operator enabled. Default: the operator's first. */
-    agent: z.string().optional(),
-    /** Most draft PRs the app keeps open in this repository at once (Renovate's name). */
-    prConcurrentLimit: z.number().int().min(0).max(100).default(3),
+    agent: z
+      .string()
+      .max(50)
+      .optional()
+      .describe("Agent to run when `/agent fix` names none. Default: the operator's first enabled agent."),
+    /** Most draft PRs the app keeps open in this repository at once (Renovate's `prConcurrentLimit`). */
+    prConcurrentLimit: z.number().int().min(0).max(100).default(3).describe("Most draft pull requests the app keeps open here at once."),
     /** Bot accounts (logins) allowed to trigger agent work. Default: none. */
-    allowedBots: z.array(z.string()).max(50).default([]),
+    allowedBots: names(50).default([]).describe("Bot logins allowed to trigger agent work."),
+    /**
+     * Renovate's `schedule`, as one five-field cron expression (https://docs.renovatebot.com/configuration-options/#schedule).
+     * Absent: daily, at a minute and hour derived from the repository name, so installations do not all scan at once.
+     */
+    schedule: z
+      .string()
+      .max(100)
+      .refine((s) => s.trim().split(/\s+/).length === 5 && isCron(s), "must be a five-field cron expression, e.g. `30 4 * * *`")
+      .optional()
+      .describe(
+        "When scheduled scans run, as a five-field cron expression. Default: once a day at a time derived from the repository name.",
+      ),
+    /** Renovate's `timezone` (an IANA name) for `schedule`. */
+    timezone: z
+      .string()
+      .max(64)
+      .refine(isTimeZone, "must be an IANA time zone such as `Europe/Berlin`")
+      .default("UTC")
+      .describe("IANA time zone in which `schedule` is read."),
+    /** Which scanners run on the schedule and on webhooks. */
+    scanners: z
+      .array(z.enum(SCANNER_NAMES))
+      .max(SCANNER_NAMES.length)
+      .default([...SCANNER_NAMES])
+      .describe("Scanners that run: `todo`, `stale`, `checks`, `issues`."),
+    /** Staleness (actions/stale). */
+    stale: staleConfigSchema.prefault({}).describe("Stale issues, with actions/stale's option names."),
+    /** TODO comments (JasonEtco/todo). */
+    todo: todoConfigSchema.prefault({}).describe("TODO comments, with JasonEtco/todo's option names."),
+    /** Labelled issues. */
+    issues: issuesConfigSchema.prefault({}).describe("Issues that are work because of their labels."),
   })
   .strict();
 
+/** A validated repository config, every default filled in. */
 export type RepoConfig = z.infer<typeof repoConfigSchema>;
+/** The `stale` group of a `RepoConfig`. */
+export type StaleConfig = RepoConfig["stale"];
 
 /** The config in force when a repository has no file. */
 export const DEFAULT_CONFIG: RepoConfig = repoConfigSchema.parse({});

@@ -1,7 +1,9 @@
 import type { EmitterWebhookEventName } from "@octokit/webhooks";
+import { onCheckRunCompleted, onCheckSuiteCompleted, onWorkflowRunCompleted } from "./checks.js";
 import { onRepositoriesAdded, onRepositoriesRemoved } from "./installation.js";
 import { onIssueCommentCreated } from "./issue-comment.js";
 import { onPullRequestClosed } from "./pull-request.js";
+import { onPush } from "./push.js";
 import type { Handler } from "./types.js";
 
 /**
@@ -15,4 +17,8 @@ export const handlers: Partial<{ [E in EmitterWebhookEventName]: Handler<E> }> =
   "installation_repositories.added": onRepositoriesAdded,
   "installation.deleted": onRepositoriesRemoved,
   "installation_repositories.removed": onRepositoriesRemoved,
+  push: onPush,
+  "check_run.completed": onCheckRunCompleted,
+  "check_suite.completed": onCheckSuiteCompleted,
+  "workflow_run.completed": onWorkflowRunCompleted,
 };

@@ -1,0 +1,124 @@
+import { lastValidConfig, loadConfig } from "../config/load.js";
+import { reportConfigCheck } from "../config/notify.js";
+import { CONFIG_PATH } from "../config/parse.js";
+import { syncMirror } from "../executor/workspace.js";
+import { scanTodos } from "../scanners/todo.js";
+import type { Db } from "../store/db.js";
+import { type SyncSummary, syncFindings } from "../store/findings.js";
+import type { Repository } from "../store/schema.js";
+import type { Logger } from "../util/logger.js";
+import type { Api } from "./http.js";
+import { type ScanReport, scanRepository } from "./run-scan.js";
+
+/**
+ * GitHub lists at most 2,048 commits in a push payload
+ * (https://docs.github.com/en/webhooks/webhook-events-and-payloads#push); at that count the list may be cut.
+ */
+export const MAX_PUSH_COMMITS = 2048;
+/** Beyond this many touched files a whole-branch scan is cheaper than a long pathspec list. */
+export const MAX_PUSH_PATHS = 3000;
+
+/** What a push to the default branch asks the scheduler to do. */
+export interface PushScan {
+  repositoryId: number;
+  /** The pushed commit (`after`). */
+  after: string;
+  /** Every path the push added, modified or removed: the scope whose TODOs the scan vouches for. */
+  touched: string[];
+  /** The touched paths that exist at `after`: the ones worth reading. */
+  present: string[];
+  /** Rescan the whole branch instead (force push, new branch, truncated commit list). */
+  full: boolean;
+  /** The push touched `.github/backlog-bot.yml`. */
+  configChanged: boolean;
+}
+
+/** The push payload fields `planPush` reads. */
+export interface PushPayloadLike {
+  after: string;
+  before: string;
+  forced?: boolean;
+  deleted?: boolean;
+  commits?: { added?: string[]; modified?: string[]; removed?: string[] }[];
+}
+
+/**
+ * The files a push changed, replaying its commits in order (a file removed and re-added ends present).
+ * A force push or the branch's first push cannot be trusted to list what changed, so they ask for a full scan.
+ */
+export function planPush(repositoryId: number, payload: PushPayloadLike): PushScan {
+  const state = new Map<string, boolean>();
+  const commits = payload.commits ?? [];
+  for (const commit of commits) {
+    for (const p of [...(commit.added ?? []), ...(commit.modified ?? [])]) state.set(p, true);
+    for (const p of commit.removed ?? []) state.set(p, false);
+  }
+  const touched = [...state.keys()].sort();
+  const full =
+    payload.forced === true || /^0+$/.test(payload.before) || commits.length >= MAX_PUSH_COMMITS || touched.length > MAX_PUSH_PATHS;
+  return {
+    repositoryId,
+    after: payload.after,
+    touched,
+    present: touched.filter((p) => state.get(p)),
+    full,
+    configChanged: state.has(CONFIG_PATH),
+  };
+}
+
+/** How to run a push scan. */
+export interface PushScanOptions {
+  db: Db;
+  api: Api;
+  repository: Repository;
+  dataDir: string;
+  cacheScope: string;
+  token: () => Promise<string | undefined>;
+  log: Logger;
+  push: PushScan;
+}
+
+/**
+ * Acts on a push to the default branch: re-reads the config when the push changed it (reporting a
+ * new error, or a fix, as a check run on the pushed commit), then rescans for TODOs only the files
+ * the push touched, at the pushed commit, in the repository's mirror; a TODO a commit removed is
+ * resolved at once. A full push scan runs the TODO scanner on the whole branch instead.
+ * @throws CommandError when the mirror cannot be fetched.
+ */
+export async function scanPush(options: PushScanOptions): Promise<SyncSummary | ScanReport | undefined> {
+  const { db, api, repository, log, push } = options;
+  const [owner = "", repo = ""] = repository.full_name.split("/");
+  let config = lastValidConfig(repository);
+  if (push.configChanged) {
+    const outcome = await loadConfig(api, db, repository, log, { cacheScope: options.cacheScope, ref: push.after });
+    config = outcome.config;
+    if (outcome.errorChanged) await reportConfigCheck(api, { owner, repo, headSha: push.after }, outcome.error);
+  }
+  if (!config.scanners.includes("todo")) return undefined;
+  if (push.full) return scanRepository({ ...options, only: ["todo"] });
+  if (push.touched.length === 0) return undefined;
+  const token = await options.token();
+  const mirror = await syncMirror({
+    dataDir: options.dataDir,
+    fullName: repository.full_name,
+    cloneUrl: repository.clone_url ?? `https://github.com/${repository.full_name}.git`,
+    defaultBranch: repository.default_branch,
+    ...(token && { token }),
+  });
+  // An empty `paths` would mean "everything" to scanTodos: with only removals there is nothing to read.
+  const findings =
+    push.present.length === 0
+      ? []
+      : (
+          await scanTodos({
+            cwd: mirror,
+            rev: push.after,
+            paths: push.present,
+            keywords: config.todo.keywords,
+            exclude: config.todo.exclude,
+          })
+        ).findings;
+  const summary = await syncFindings(db, repository.id, findings, { kinds: ["todo"], paths: push.touched });
+  log.info({ after: push.after, files: push.touched.length, ...summary }, "push scanned for TODOs");
+  return summary;
+}
