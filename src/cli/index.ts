@@ -8,12 +8,15 @@ import { listOpenFindings, syncFindings } from "../store/findings.js";
 import { getRepository, upsertRepository } from "../store/repositories.js";
 import { BacklogBotError } from "../util/errors.js";
 import { formatJson, formatTable } from "./format.js";
+import { scanRemote } from "./scan-remote.js";
 
 const USAGE = `Usage: backlog-bot <command> [options]
 
 Commands:
   scan [path]        Scan a local git repository for TODO/FIXME/HACK/XXX/BUG comments, store the
                      findings and print the ranked backlog (default path: the current directory).
+  scan --remote o/r  Run the GitHub scans (stale issues, labelled issues, failing checks) once
+                     against the API with GITHUB_TOKEN (GHE_HOST/GHE_PROTOCOL for Enterprise).
   backlog            Print the stored backlog, ranked (all repositories, or --repo).
   serve              Start the GitHub App server (same as npm start).
   help               Show this text.
@@ -39,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (command) {
       case "scan":
-        return await withDb((db) => scan(db, rest[0] ?? ".", values));
+        return await withDb((db) => (values.remote ? scanRemoteRepository(db, values.remote, values) : scan(db, rest[0] ?? ".", values)));
       case "backlog":
         return await withDb((db) => backlog(db, values));
       case "serve": {
@@ -69,7 +72,12 @@ function parse(argv: string[]) {
   return parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { json: { type: "boolean", default: false }, repo: { type: "string" }, limit: { type: "string", default: "50" } },
+    options: {
+      json: { type: "boolean", default: false },
+      repo: { type: "string" },
+      remote: { type: "string" },
+      limit: { type: "string", default: "50" },
+    },
   });
 }
 type Values = ReturnType<typeof parse>["values"];
@@ -95,6 +103,15 @@ async function scan(db: Db, target: string, values: Values): Promise<number> {
   print(ranked, values);
   const ms = Math.round(performance.now() - started);
   console.error(`${ranked.length} open findings in ${cwd} (${summary.added} new, ${summary.resolved} resolved) in ${ms} ms`);
+  return 0;
+}
+
+async function scanRemoteRepository(db: Db, fullName: string, values: Values): Promise<number> {
+  const started = performance.now();
+  const repositoryId = await scanRemote({ fullName, env: process.env, db, dataDir: loadSettings().dataDir });
+  const ranked = rankBacklog(await listOpenFindings(db, repositoryId), new Date());
+  print(ranked, values);
+  console.error(`${ranked.length} open findings in ${fullName} in ${Math.round(performance.now() - started)} ms`);
   return 0;
 }
 

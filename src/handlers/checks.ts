@@ -2,7 +2,6 @@ import { type ApiCheckRun, type CheckOutcome, type CheckTarget, outcomeOfCheckRu
 import { PER_PAGE } from "../scheduler/http.js";
 import { upsertRepository } from "../store/repositories.js";
 import type { Logger } from "../util/logger.js";
-import { schedulerOf } from "./scan-deps.js";
 import type { Handler, HandlerDeps } from "./types.js";
 
 interface RepoPayload {
@@ -41,7 +40,7 @@ async function recordOutcomes(
       log.info({ check: outcome.name, conclusion: outcome.conclusion, sha: outcome.headSha, result }, "check outcome recorded");
     }
   };
-  const scheduler = schedulerOf(deps);
+  const scheduler = deps.scheduler;
   if (scheduler) void scheduler.enqueue(repository, "check outcome", job);
   else await job();
 }

@@ -9,6 +9,8 @@ export const onRepositoriesAdded: Handler<"installation.created" | "installation
     await upsertRepository(deps.db, { fullName: repo.full_name, installationId: payload.installation.id });
   }
   log.info({ count: added.length }, "repositories added");
+  // Schedule their scans now rather than at the scheduler's next periodic sync.
+  void deps.scheduler?.sync().catch((err) => log.warn({ err }, "could not schedule the new repositories"));
 };
 
 /** `installation_repositories.removed` / `installation.deleted`: forget them (their findings go too). */

@@ -1,6 +1,5 @@
 import { planPush } from "../scheduler/push-scan.js";
 import { upsertRepository } from "../store/repositories.js";
-import { schedulerOf } from "./scan-deps.js";
 import type { Handler } from "./types.js";
 
 /**
@@ -13,7 +12,7 @@ export const onPush: Handler<"push"> = async (context, deps, log) => {
   const payload = context.payload;
   const repository = payload.repository;
   if (payload.deleted || payload.ref !== `refs/heads/${repository.default_branch}`) return;
-  const scheduler = schedulerOf(deps);
+  const scheduler = deps.scheduler;
   if (!scheduler) {
     log.warn("no scheduler configured; push not scanned");
     return;
