@@ -65,7 +65,7 @@ export const staleConfigSchema = z
   })
   .strict();
 
-/** TODO comments, with the names of JasonEtco/todo (https://github.com/JasonEtco/todo#configuring-for-your-project). */
+/** Code-comment markers, with the option names of JasonEtco/todo (https://github.com/JasonEtco/todo#configuring-for-your-project). */
 export const todoConfigSchema = z
   .object({
     /** JasonEtco/todo `keyword`: markers that make a comment a TODO, matched case-sensitively as whole words. */
@@ -129,7 +129,7 @@ export const repoConfigSchema = z
       .describe("Scanners that run: `todo`, `stale`, `checks`, `issues`."),
     /** Staleness (actions/stale). */
     stale: staleConfigSchema.prefault({}).describe("Stale issues, with actions/stale's option names."),
-    /** TODO comments (JasonEtco/todo). */
+    /** Code-comment markers (JasonEtco/todo). */
     todo: todoConfigSchema.prefault({}).describe("TODO comments, with JasonEtco/todo's option names."),
     /** Labelled issues. */
     issues: issuesConfigSchema.prefault({}).describe("Issues that are work because of their labels."),

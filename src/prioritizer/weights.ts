@@ -8,7 +8,7 @@ import type { FindingKind } from "../store/schema.js";
  */
 export const WEIGHTS = {
   kind: { failing_check: 60, issue: 40, stale_issue: 25, todo: 10 } satisfies Record<FindingKind, number>,
-  /** FIXME and BUG name known defects; HACK and XXX known shortcuts; TODO is a plan. */
+  /** Defect markers (FIXME, BUG) outrank shortcut markers (HACK, XXX), which outrank plans (TODO). */
   marker: { BUG: 15, FIXME: 15, HACK: 10, XXX: 8, TODO: 4 } as Record<string, number>,
   /** Age adds `perDoubling` points per doubling of age in days, up to `max`. */
   age: { perDoubling: 3, max: 24 },

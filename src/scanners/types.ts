@@ -7,9 +7,9 @@ export type { FindingKind };
  * what it knows. Times are ISO 8601 strings.
  */
 export interface FindingSignals {
-  /** TODO scanner: the marker found (`TODO`, `FIXME`, ...), upper-cased. */
+  /** From the code-comment scanner: the marker found (`TODO`, `FIXME`, ...), upper-cased. */
   marker?: string;
-  /** TODO scanner: `git blame` author name and author time of the line. */
+  /** From the code-comment scanner: `git blame` author name and author time of the line. */
   author?: string;
   authoredAt?: string;
   /** Issue scanners: creation and last update times, labels, total reactions, comment count. */

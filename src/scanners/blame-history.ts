@@ -1,0 +1,219 @@
+import { runCommand } from "../util/exec.js";
+import { type GitSource, git } from "./git-source.js";
+
+/** Who last wrote a line, as `git blame` reports it (mailmap applied). */
+export interface LineAuthor {
+  commit: string;
+  author: string;
+  /** Author time, ISO 8601 in UTC. */
+  authoredAt: string;
+}
+
+/** Repo-relative path -> 1-based line -> author. Lines git could not attribute (uncommitted) are absent. */
+export type LineAuthors = Map<string, Map<number, LineAuthor>>;
+
+/** What to attribute in one file: its lines, and its blob id in the scanned version when known. */
+export interface BlameTarget {
+  lines: number[];
+  blob?: string;
+}
+
+/** One commit's change to one file (`git log --raw`). */
+export interface Touch {
+  by: LineAuthor;
+  root: boolean;
+  status: string;
+  oldBlob: string;
+  newBlob: string;
+}
+
+/** One `-U0` hunk: the counts and where it starts in the newer version. */
+export interface Hunk {
+  oldCount: number;
+  newStart: number;
+  newCount: number;
+}
+
+/** Pathspecs per `git log`: keeps the argument list far below the OS limit. */
+const PATHS_PER_LOG = 1000;
+const HUNK = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
+const OBJECT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+
+/** Epoch seconds (as git prints them) to ISO 8601 UTC. */
+export function toIso(epochSeconds: string): string {
+  return new Date(Number(epochSeconds) * 1000).toISOString();
+}
+
+/**
+ * Feeds on the lines of `git log --raw` and/or `-p -U0` output (header `%x01%H%x00%aN%x00%at%x00%P`):
+ * `--raw` lines become touches, hunk headers become hunks. Quoted (unusual) path names are not
+ * decoded; such files end up unresolved and go to `git blame`.
+ */
+function historyParser(into: FileHistory): (line: string) => void {
+  let current: { by: LineAuthor; root: boolean } | undefined;
+  let file: string | undefined;
+  let header = false;
+  return (line) => {
+    if (line.startsWith("\x01")) {
+      const [commit = "", author = "", time = "0", parents = ""] = line.slice(1).split("\0");
+      current = { by: { commit, author, authoredAt: toIso(time) }, root: parents.trim() === "" };
+    } else if (line.startsWith(":") && current) {
+      const tab = line.indexOf("\t");
+      const [, , oldBlob = "", newBlob = "", status = ""] = line.slice(1, tab).split(" ");
+      const path = line.slice(tab + 1);
+      const list = into.touches.get(path) ?? [];
+      list.push({ ...current, status, oldBlob, newBlob });
+      into.touches.set(path, list);
+    } else if (line.startsWith("diff --git ")) {
+      [header, file] = [true, undefined];
+    } else if (header && line.startsWith("+++ b/")) {
+      file = line.slice(6);
+    } else if (line.startsWith("@@ ") && current) {
+      header = false;
+      const m = HUNK.exec(line);
+      if (!m || file === undefined) return;
+      const key = `${current.by.commit}\0${file}`;
+      const hunks = into.hunks.get(key) ?? [];
+      hunks.push({ oldCount: Number(m[1] ?? 1), newStart: Number(m[2]), newCount: Number(m[3] ?? 1) });
+      into.hunks.set(key, hunks);
+    }
+  };
+}
+
+/** Runs one `git log` over `pathspecs` at `rev`, streaming its lines into `onLine` (history can be long). */
+async function streamLog(
+  source: GitSource,
+  rev: string,
+  pathspecs: string[],
+  options: string[],
+  onLine: (line: string) => void,
+): Promise<void> {
+  const args = ["-c", "core.quotePath=false", "log", "--topo-order", "--no-renames", "--no-color", ...options];
+  args.push("--format=%x01%H%x00%aN%x00%at%x00%P", rev, "--", ...pathspecs);
+  const result = await runCommand("git", args, { cwd: source.dir, env: source.env, maxOutputBytes: 64 * 1024, onStdoutLine: onLine });
+  if (result.exitCode !== 0) throw new Error(`git log failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+}
+
+/** The line's number before the change, or `undefined` when the change added it. */
+function lineBefore(line: number, hunks: Hunk[]): number | undefined {
+  let shift = 0;
+  for (const h of hunks) {
+    if (h.newCount > 0 && line >= h.newStart && line < h.newStart + h.newCount) return undefined;
+    if (line < (h.newCount === 0 ? h.newStart + 1 : h.newStart + h.newCount)) break;
+    shift += h.oldCount - h.newCount;
+  }
+  return line + shift;
+}
+
+/**
+ * Follows one file back through its changes, as blame does for a linear history. Gives up
+ * (`undefined`) unless each change's result is exactly the blob the next newer change started
+ * from: a merge that changed the file, or changes made in parallel, break that chain.
+ */
+function walk(file: string, target: BlameTarget, touches: Touch[], hunks: Map<string, Hunk[]>) {
+  const found = new Map<number, LineAuthor>();
+  let expected = target.blob;
+  let open = target.lines.map((line) => ({ line, at: line }));
+  for (const touch of touches) {
+    if (!expected || touch.newBlob !== expected) return undefined;
+    if (touch.status === "A") {
+      for (const { line } of open) found.set(line, touch.by);
+      return { found, createdBy: touch.root ? undefined : touch.by.commit };
+    }
+    const changes = hunks.get(`${touch.by.commit}\0${file}`);
+    if (touch.status !== "M" || !changes) return undefined;
+    open = open.filter((entry) => {
+      const before = lineBefore(entry.at, changes);
+      if (before === undefined) found.set(entry.line, touch.by);
+      else entry.at = before;
+      return before !== undefined;
+    });
+    if (open.length === 0) return { found, createdBy: undefined };
+    expected = touch.oldBlob;
+  }
+  return undefined;
+}
+
+/** Of `files` created by `commit`, those it truly added: blame would follow a rename or copy to older commits. */
+async function trulyAdded(source: GitSource, created: Map<string, string>): Promise<Set<string>> {
+  const ids = [...new Set(created.values())];
+  const added = new Set<string>();
+  if (ids.length === 0) return added;
+  const diff = await git(source, ["diff-tree", "--stdin", "-r", "-M", "--name-status", "-z"], { input: `${ids.join("\n")}\n` });
+  let commit = "";
+  const tokens = diff.stdout.split("\0");
+  for (let i = 0; i < tokens.length; i++) {
+    const token = (tokens[i] ?? "").trim();
+    if (OBJECT_ID.test(token)) commit = token;
+    else if (token === "A" && created.get(tokens[i + 1] ?? "") === commit) added.add(tokens[++i] ?? "");
+    else i += token.startsWith("R") || token.startsWith("C") ? 2 : 1;
+  }
+  return added;
+}
+
+/** The raw history of some files: their touches and the hunks of their modifications. */
+export interface FileHistory {
+  touches: Map<string, Touch[]>;
+  hunks: Map<string, Hunk[]>;
+}
+
+/** Up to this many paths, one `git log` prints both touches and patches: creations print whole files, but spawning costs more. */
+const ONE_PROCESS_PATHS = 50;
+const PATCH_OPTIONS = ["-p", "-U0", "--diff-algorithm=myers", "--no-ext-diff", "--no-textconv"];
+
+/**
+ * Reads the history of `paths` at `rev`, so that `attributeFromHistory` can replay it: one
+ * `git log` for a few paths, else two per 1,000 paths (touches, and the patches of modifications
+ * only, so files' creations are not printed whole). Callers that know the paths early (an
+ * incremental scan) start this while other work runs.
+ * @throws Error when git fails.
+ */
+export async function readHistory(source: GitSource, rev: string, paths: string[]): Promise<FileHistory> {
+  const history: FileHistory = { touches: new Map(), hunks: new Map() };
+  const parse = historyParser(history);
+  for (let i = 0; i < paths.length; i += PATHS_PER_LOG) {
+    const pathspecs = paths.slice(i, i + PATHS_PER_LOG).map((p) => `:(literal)${p}`);
+    if (paths.length <= ONE_PROCESS_PATHS) {
+      await streamLog(source, rev, pathspecs, ["--raw", "--no-abbrev", ...PATCH_OPTIONS], parse);
+    } else {
+      // Two parsers: the two outputs interleave, and each tracks its own current commit.
+      await Promise.all([
+        streamLog(source, rev, pathspecs, ["--raw", "--no-abbrev"], parse),
+        streamLog(source, rev, pathspecs, [...PATCH_OPTIONS, "--diff-filter=M"], historyParser(history)),
+      ]);
+    }
+  }
+  return history;
+}
+
+/**
+ * Attributes lines like `git blame` does, for many files at once: replays each file's history
+ * (from `readHistory`, or read here) newest to oldest. Files whose history is not a simple chain
+ * (merges that changed them, renames, unknown blob) are returned in `unresolved`, for a real
+ * `git blame`. `history` must cover every path of `targets`.
+ * @throws CommandError or Error when git fails; callers fall back to `git blame`.
+ */
+export async function attributeFromHistory(
+  source: GitSource,
+  rev: string,
+  targets: Map<string, BlameTarget>,
+  history?: FileHistory,
+): Promise<{ authors: LineAuthors; unresolved: string[] }> {
+  const { touches, hunks } = history ?? (await readHistory(source, rev, [...targets.keys()]));
+  const authors: LineAuthors = new Map();
+  const unresolved: string[] = [];
+  const created = new Map<string, string>();
+  for (const [file, target] of targets) {
+    const result = walk(file, target, touches.get(file) ?? [], hunks);
+    if (!result) unresolved.push(file);
+    else authors.set(file, result.found);
+    if (result?.createdBy) created.set(file, result.createdBy);
+  }
+  const added = await trulyAdded(source, created);
+  for (const file of created.keys()) {
+    if (added.has(file)) continue;
+    authors.delete(file);
+    unresolved.push(file);
+  }
+  return { authors, unresolved };
+}

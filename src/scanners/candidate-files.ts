@@ -1,0 +1,200 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { execa } from "execa";
+import { CommandError } from "../util/exec.js";
+import type { GitSource } from "./git-source.js";
+
+/** What to do with the files `git grep` lists. */
+export interface CandidateOptions {
+  /** An extended regular expression; a file is a candidate when it matches it as a whole word. */
+  pattern: string;
+  pathspecs: string[];
+  /** Whether a listed repo-relative path is worth reading at all. */
+  accept: (path: string) => boolean;
+  /** Files larger than this (bytes) are not read. */
+  maxBytes: number;
+  /**
+   * Called once per file read, in no promised order, with its bytes as a Latin-1 string (one
+   * character per byte: decoding is a copy, and every delimiter the lexer looks for is ASCII;
+   * decode the few slices you keep as UTF-8). `blobId` gives the file's git object id (SHA-1),
+   * computed on demand for work-tree files; call it before `onFile` returns.
+   */
+  onFile: (path: string, text: string, blobId: () => string) => void;
+}
+
+interface Reader {
+  add(path: string): void;
+  /** Resolves once every added file was handed to `onFile`; rejects with the first error. */
+  close(): Promise<void>;
+}
+
+/** The id git gives `content` as a blob (SHA-1 object format). */
+function blobIdOf(content: Buffer): string {
+  return createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex");
+}
+
+/**
+ * Reads work-tree files synchronously, as git names them. Deliberate: the files were just read
+ * by git grep, so they are in the page cache and each read takes microseconds, while the
+ * asynchronous forms cost a thread-pool round trip (or several) per file, which measured slower.
+ */
+function workTreeReader(root: string, options: CandidateOptions): Reader {
+  let failure: unknown;
+  return {
+    add: (rel) => {
+      if (failure) return;
+      let buffer: Buffer;
+      try {
+        buffer = readFileSync(path.join(root, rel));
+      } catch {
+        return; // deleted since git listed it: nothing to scan
+      }
+      try {
+        if (buffer.length <= options.maxBytes) options.onFile(rel, buffer.toString("latin1"), () => blobIdOf(buffer));
+      } catch (error) {
+        failure = error;
+      }
+    },
+    close: async () => {
+      if (failure) throw failure;
+    },
+  };
+}
+
+/** Reads blobs of one commit through a single `git cat-file --batch`, fed while `git grep` still runs. */
+function commitReader(source: GitSource, options: CandidateOptions): Reader {
+  const requested: string[] = [];
+  let index = 0;
+  let failure: unknown;
+  let child: ReturnType<typeof start> | undefined;
+  // Chunks are joined only once a whole blob has arrived: joining on every chunk is quadratic.
+  let chunks: Buffer[] = [];
+  let buffered = 0;
+  let need = 1;
+  const drain = (pending: Buffer): Buffer => {
+    for (;;) {
+      const eol = pending.indexOf(10);
+      if (eol < 0) {
+        need = pending.length + 1;
+        return pending;
+      }
+      const header = pending.subarray(0, eol).toString("utf8");
+      const size = / (?:missing|ambiguous)$/.test(header) ? -1 : Number(header.split(" ")[2]);
+      if (size < 0) {
+        pending = pending.subarray(eol + 1);
+        index++;
+        continue;
+      }
+      if (pending.length < eol + size + 2) {
+        need = eol + size + 2;
+        return pending;
+      }
+      const rel = requested[index++] as string;
+      const oid = header.slice(0, header.indexOf(" "));
+      if (size <= options.maxBytes) options.onFile(rel, pending.subarray(eol + 1, eol + 1 + size).toString("latin1"), () => oid);
+      pending = pending.subarray(eol + size + 2);
+    }
+  };
+  function start() {
+    const spawned = execa("git", ["cat-file", "--batch"], {
+      cwd: source.dir,
+      env: source.env,
+      extendEnv: false,
+      buffer: false,
+      reject: false,
+      stdin: "pipe",
+      stderr: "ignore",
+    });
+    spawned.stdin?.on("error", () => {}); // git exiting early is reported by its exit code
+    spawned.stdout?.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      buffered += chunk.length;
+      if (buffered < need || failure) return;
+      try {
+        const rest = drain(chunks.length === 1 ? chunk : Buffer.concat(chunks));
+        chunks = rest.length ? [rest] : [];
+        buffered = rest.length;
+      } catch (error) {
+        failure = error;
+      }
+    });
+    return spawned;
+  }
+  return {
+    add: (rel) => {
+      if (rel.includes("\n")) return; // cannot be named on cat-file's line protocol
+      child ??= start();
+      requested.push(rel);
+      child.stdin?.write(`${source.rev}:${rel}\n`);
+    },
+    close: async () => {
+      if (!child) return;
+      child.stdin?.end();
+      const outcome = await child;
+      if (failure) throw failure;
+      if (outcome.exitCode !== 0) {
+        throw new CommandError("git", undefined, `git cat-file --batch failed (exit ${outcome.exitCode ?? outcome.signal})`);
+      }
+    },
+  };
+}
+
+/** Runs `git grep -l` and calls `onName` with each repo-relative path as git prints it. */
+async function grepNames(source: GitSource, options: CandidateOptions, onName: (path: string) => void): Promise<void> {
+  const args = ["grep", "-l", "-z", "-I", "-w", "-E", "-e", options.pattern];
+  if (source.rev) args.push(source.rev);
+  args.push("--", ...options.pathspecs);
+  const prefix = source.rev ? `${source.rev}:` : "";
+  const grep = execa("git", args, { cwd: source.dir, env: source.env, extendEnv: false, buffer: false, reject: false, stdin: "ignore" });
+  let stderr = "";
+  grep.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString("utf8")).slice(-2000);
+  });
+  let pending: Buffer = Buffer.alloc(0);
+  grep.stdout?.on("data", (chunk: Buffer) => {
+    pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    for (let nul = pending.indexOf(0); nul >= 0; nul = pending.indexOf(0)) {
+      const name = pending.subarray(0, nul).toString("utf8");
+      pending = pending.subarray(nul + 1);
+      onName(name.startsWith(prefix) ? name.slice(prefix.length) : name);
+    }
+  });
+  const outcome = await grep;
+  if (outcome.exitCode !== 0 && outcome.exitCode !== 1) {
+    throw new CommandError("git", undefined, `git grep failed (exit ${outcome.exitCode ?? outcome.signal}): ${stderr.trim()}`);
+  }
+}
+
+/**
+ * Lists the tracked, non-binary files (`git grep -l -I -w -E`) of the scanned commit or work tree
+ * that match `options.pattern`, and hands each accepted one to `options.onFile`. Reading overlaps
+ * with the grep: each file is read as soon as git names it or, with `prefetch` (a short list of
+ * paths known in advance, as in a push scan), all of those are read while git grep runs, and only
+ * the ones it lists are passed on. git stops reading a file at its first match, which is why this
+ * is cheaper than listing every matching line.
+ * @throws CommandError when git grep fails (exit code above 1) or a blob cannot be read.
+ */
+export async function readCandidateFiles(source: GitSource, options: CandidateOptions & { prefetch?: readonly string[] }): Promise<void> {
+  const early = new Map<string, { text: string; blobId: () => string }>();
+  const onFile = options.prefetch ? (rel: string, text: string, blobId: () => string) => early.set(rel, { text, blobId }) : options.onFile;
+  const readerOptions = { ...options, onFile };
+  const reader = source.rev ? commitReader(source, readerOptions) : workTreeReader(source.workTree ?? source.dir, readerOptions);
+  const listed: string[] = [];
+  const failed = (error: unknown): unknown => error ?? new Error("failed");
+  const grepped = grepNames(source, options, (rel) => {
+    if (!options.accept(rel)) return;
+    if (options.prefetch) listed.push(rel);
+    else reader.add(rel);
+  }).then(() => undefined, failed);
+  // After git grep has started, so reading the known paths overlaps with it.
+  for (const rel of options.prefetch ?? []) if (options.accept(rel)) reader.add(rel);
+  const grepError = await grepped;
+  // Always drain the reader, so no git child outlives the scan, then report the first failure.
+  const readError = await reader.close().then(() => undefined, failed);
+  if (grepError || readError) throw grepError ?? readError;
+  for (const rel of listed) {
+    const file = early.get(rel);
+    if (file) options.onFile(rel, file.text, file.blobId);
+  }
+}

@@ -1,0 +1,114 @@
+import { mkdirSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { BacklogBotError } from "../util/errors.js";
+import { baseEnv, CommandError, type ExecResult, runCommand } from "../util/exec.js";
+
+/** Output cap (bytes) for git commands whose whole output is parsed (file lists, logs). */
+const MAX_LIST_BYTES = 256 * 1024 * 1024;
+
+/** A repository opened for scanning: where to run git and what to read. */
+export interface GitSource {
+  /** Where git commands run: the top of the work tree, or the git directory of a bare repository. */
+  dir: string;
+  /** The work tree's top directory; `undefined` for a bare repository. */
+  workTree: string | undefined;
+  /** The commit (or tree) being scanned, as an object id; `undefined` means the work tree. */
+  rev: string | undefined;
+  /** Whether `rev` is a commit (so it has history to blame). Always true for a work-tree scan. */
+  hasHistory: boolean;
+  env: Record<string, string>;
+}
+
+let privateHome: string | undefined;
+
+/**
+ * The environment of every git child of the scanner: no user or system config (so a
+ * developer's `grep.*` or `blame.*` settings cannot change results), no optional locks, and no
+ * discovery above `cwd`, so a plain directory inside some other repository is not mistaken for it.
+ */
+export function scannerGitEnv(cwd: string): Record<string, string> {
+  if (!privateHome) {
+    privateHome = path.join(os.tmpdir(), "backlog-bot-git-home");
+    mkdirSync(privateHome, { recursive: true });
+  }
+  return {
+    ...baseEnv(),
+    HOME: privateHome,
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_OPTIONAL_LOCKS: "0",
+    GIT_TERMINAL_PROMPT: "0",
+    GIT_CEILING_DIRECTORIES: path.dirname(cwd),
+  };
+}
+
+/**
+ * Runs git in the source's directory.
+ * @throws CommandError when git exits non-zero and `options.okCodes` (default `[0]`) does not list that code.
+ */
+export async function git(
+  source: Pick<GitSource, "dir" | "env">,
+  args: string[],
+  options: { okCodes?: number[]; input?: string } = {},
+): Promise<ExecResult> {
+  const { okCodes = [0], input } = options;
+  const result = await runCommand("git", args, { cwd: source.dir, env: source.env, maxOutputBytes: MAX_LIST_BYTES, input });
+  if (result.exitCode === null || !okCodes.includes(result.exitCode)) {
+    throw new CommandError("git", result, `git ${args[0]} failed (exit ${result.exitCode}): ${result.stderr.trim().slice(-500)}`);
+  }
+  return result;
+}
+
+/** The error for a `cwd` that is no repository top, naming the work tree it sits inside, if any. */
+async function explainNotRepo(dir: string, fallback: BacklogBotError): Promise<BacklogBotError> {
+  const { GIT_CEILING_DIRECTORIES: _, ...env } = scannerGitEnv(dir);
+  const top = await runCommand("git", ["rev-parse", "--show-toplevel"], { cwd: dir, env }).catch(() => undefined);
+  const parent = top?.exitCode === 0 ? top.stdout.trim() : "";
+  if (!parent) return fallback;
+  return new BacklogBotError(
+    "NOT_A_GIT_REPOSITORY",
+    `${dir} is not a git repository but a directory inside ${parent}: scan ${parent} instead`,
+  );
+}
+
+/**
+ * Opens `cwd` as a work tree (its top directory) or a git directory (a bare repository such as a
+ * `git clone --mirror`). `rev` (any commit-ish or tree-ish) selects a commit to scan; a bare
+ * repository without `rev` scans HEAD.
+ * @throws BacklogBotError `NOT_A_GIT_REPOSITORY` when `cwd` is neither (also for a subdirectory of
+ *   a work tree: the message names the top to scan instead).
+ * @throws CommandError when `rev` does not name a commit or tree.
+ */
+export async function openGitSource(cwd: string, rev?: string): Promise<GitSource> {
+  const dir = path.resolve(cwd);
+  const notRepo = new BacklogBotError("NOT_A_GIT_REPOSITORY", `${dir} is not a git repository`);
+  try {
+    if (!statSync(dir).isDirectory()) throw notRepo;
+  } catch {
+    throw notRepo;
+  }
+  const env = scannerGitEnv(dir);
+  const wanted = rev ?? "HEAD";
+  // One process answers both questions (repository kind, commit id): spawning is the dominant cost of small scans.
+  const args = ["rev-parse", "--is-inside-work-tree", "--verify", "--quiet", "--end-of-options", `${wanted}^{commit}`];
+  const probe = await runCommand("git", rev === undefined ? args.slice(0, 2) : args, { cwd: dir, env });
+  const [kind, commit] = probe.stdout.trim().split("\n");
+  if (kind !== "true" && kind !== "false") throw await explainNotRepo(dir, notRepo);
+  const workTree = kind === "true" ? dir : undefined;
+  if (workTree && rev === undefined) return { dir, workTree, rev: undefined, hasHistory: true, env };
+  if (rev === undefined) return openGitSource(dir, "HEAD"); // a bare repository scans HEAD
+  if (probe.exitCode === 0 && commit) return { dir, workTree, rev: commit, hasHistory: true, env };
+  const tree = await git({ dir, env }, ["rev-parse", "--verify", "--end-of-options", `${wanted}^{tree}`]);
+  return { dir, workTree, rev: tree.stdout.trim(), hasHistory: false, env };
+}
+
+/**
+ * A source for a `rev` that is already a full object id (as push events give), built without
+ * running git, so a push scan can start while `openGitSource` verifies the repository in parallel.
+ * `undefined` for any other `rev`. Assumes a commit; the verified source says otherwise.
+ */
+export function provisionalGitSource(cwd: string, rev: string | undefined): GitSource | undefined {
+  if (!rev || !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(rev)) return undefined;
+  const dir = path.resolve(cwd);
+  return { dir, workTree: undefined, rev, hasHistory: true, env: scannerGitEnv(dir) };
+}

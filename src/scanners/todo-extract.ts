@@ -1,0 +1,127 @@
+import { type CommentSegment, commentAt, findComments } from "./comment-lexer.js";
+import type { CommentSyntax } from "./comment-syntax.js";
+
+/** One marker found inside a comment, before blame and fingerprinting. */
+export interface TodoHit {
+  /** 1-based line of the marker. */
+  line: number;
+  /** The marker, upper-cased (`TODO`). */
+  marker: string;
+  /** `alice` in `TODO(alice): ...`. */
+  owner?: string;
+  /** The comment text after the marker on its line (or the next comment line when that is empty), trimmed, uncapped. */
+  text: string;
+  /** Following comment lines of the same comment, up to `MAX_BODY_LINES`. */
+  body?: string;
+}
+
+/** A line longer than this (bytes) is generated or minified code; markers on it are ignored. */
+export const MAX_LINE_LENGTH = 1000;
+const MAX_BODY_LINES = 10;
+/** How far past the last marker comments are lexed, so the continuation lines of its comment are known. */
+const LOOKAHEAD = 4096;
+const HAS_WORD = /[\p{L}\p{N}]/u;
+
+/**
+ * A global regular expression matching any of `keywords` as a whole word (no letter, digit or
+ * `_` on either side), case-sensitively.
+ */
+export function markerPattern(keywords: readonly string[]): RegExp {
+  const alternatives = keywords.map((k) => k.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
+  return new RegExp(`(?<![A-Za-z0-9_])(?:${alternatives.join("|")})(?![A-Za-z0-9_])`, "g");
+}
+
+/** The comment text of one line of `segment`, without delimiters, javadoc stars or surrounding space. */
+function commentLineText(text: string, segment: CommentSegment, lineStart: number, lineEnd: number): string {
+  const from = segment.start >= lineStart ? segment.start + segment.open.length : lineStart;
+  const closeAt = segment.end - segment.close.length;
+  const to = segment.end <= lineEnd ? Math.max(from, closeAt) : lineEnd;
+  let line = text.slice(from, to).trim();
+  if (segment.close) line = line.replace(/^\*+\s?/, "");
+  return line.trim();
+}
+
+/** Decodes a Latin-1 string (one character per byte) as the UTF-8 it holds. */
+function utf8(bytes: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
+  return /^[\x00-\x7f]*$/.test(bytes) ? bytes : Buffer.from(bytes, "latin1").toString("utf8");
+}
+
+/**
+ * Markers of `pattern` (from `markerPattern`) that sit inside comments of `text`, a whole file in
+ * `syntax`, given as a Latin-1 string (one character per byte, as `readCandidateFiles` reads it:
+ * every delimiter is ASCII, and decoding only what is kept is far cheaper); returned texts are
+ * decoded as UTF-8, and lengths (`MAX_LINE_LENGTH`) count bytes. A marker that starts its comment line (`// TODO fix`) may be followed by `:`, `(owner)`,
+ * space or the end of the comment; one in the middle of comment prose counts only with `:` or
+ * `(owner)` right after it, so that "this works around a BUG in node" is not a task. A marker
+ * right after a quote or backtick is quoted, not written, and does not count either.
+ */
+export function extractTodos(text: string, syntax: CommentSyntax, pattern: RegExp): TodoHit[] {
+  const matches: { offset: number; marker: string }[] = [];
+  pattern.lastIndex = 0;
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) matches.push({ offset: m.index, marker: m[0] });
+  const last = matches.at(-1)?.offset;
+  if (last === undefined) return [];
+  const segments = findComments(text, syntax, last + LOOKAHEAD);
+  const single = new RegExp(pattern.source);
+  const hits: TodoHit[] = [];
+  let line = 1;
+  let lineStart = 0;
+  for (const { offset, marker } of matches) {
+    for (let nl = text.indexOf("\n", lineStart); nl >= 0 && nl < offset; nl = text.indexOf("\n", lineStart)) {
+      line++;
+      lineStart = nl + 1;
+    }
+    const segment = commentAt(segments, offset);
+    if (!segment) continue;
+    const eol = text.indexOf("\n", offset);
+    const lineEnd = eol < 0 ? text.length : eol;
+    if (lineEnd - lineStart > MAX_LINE_LENGTH) continue;
+    const textStart = segment.start >= lineStart ? segment.start + segment.open.length : lineStart;
+    // `TODO(owner)` or "FIXME" quoted in prose mentions a marker; it is not one (a docstring's own quotes do not count).
+    if (offset > textStart && "`'\"".includes(text.charAt(offset - 1))) continue;
+    const leading = !HAS_WORD.test(text.slice(textStart, offset));
+    const afterEnd = segment.end <= lineEnd ? Math.max(offset, segment.end - segment.close.length) : lineEnd;
+    const after = text.slice(offset + marker.length, afterEnd);
+    const owned = /^\(([^()\n]{0,64})\)/.exec(after);
+    const rest = owned ? after.slice(owned[0].length) : after;
+    const accepted = owned || rest.startsWith(":") || (leading && /^(?:[\s!.-]|$)/.test(rest));
+    if (!accepted) continue;
+    const lines: string[] = [];
+    for (let start = lineEnd + 1; lines.length < MAX_BODY_LINES && start < text.length; ) {
+      const nl = text.indexOf("\n", start);
+      const end = nl < 0 ? text.length : nl;
+      const raw = text.slice(start, end);
+      const first = start + raw.length - raw.trimStart().length;
+      const next = commentAt(segments, first);
+      const sameComment = next === segment || (next && !segment.close && !next.close && next.open === segment.open && next.start === first);
+      if (!next || !sameComment || single.test(raw)) break;
+      const continuation = commentLineText(text, next, start, end);
+      if (!continuation) break;
+      lines.push(continuation);
+      start = end + 1;
+    }
+    let title = rest.replace(/^[\s:!.-]+/, "").trim();
+    if (!title && lines.length) title = lines.shift() ?? "";
+    hits.push({
+      line,
+      marker: utf8(marker).toUpperCase(),
+      ...(owned?.[1] ? { owner: utf8(owned[1].trim()) } : {}),
+      text: utf8(title),
+      ...(lines.length ? { body: utf8(lines.join("\n")) } : {}),
+    });
+  }
+  return hits;
+}
+
+/**
+ * Whether `text` looks minified or generated: long enough, with lines averaging over 300
+ * characters in its first 64 KiB. Such files are skipped whole.
+ */
+export function looksMinified(text: string): boolean {
+  const sample = text.length > 65_536 ? text.slice(0, 65_536) : text;
+  if (sample.length < 4096) return false;
+  let lines = 1;
+  for (let i = sample.indexOf("\n"); i >= 0; i = sample.indexOf("\n", i + 1)) lines++;
+  return sample.length / lines > 300;
+}
