@@ -21,12 +21,12 @@ interface Candidate {
   action: Action;
 }
 
-/**
- * Delimiters by their first character (all are ASCII), longest first, so `"""` wins over `"` and
- * `--[[` over `--`. A table lookup per character is what makes the lexer cheap: most characters
- * start nothing, and a regular expression run per delimiter cost more than this whole loop.
- */
-type Compiled = (Candidate[] | undefined)[];
+/** Delimiters by their first character (all are ASCII), longest first, so `"""` wins over `"` and `--[[` over `--`. */
+interface Compiled {
+  /** Finds the next delimiter: irregexp skips the text between delimiters faster than a JS loop. */
+  scanner: RegExp;
+  byFirst: (Candidate[] | undefined)[];
+}
 
 const compiledSyntax = new WeakMap<CommentSyntax, Compiled>();
 
@@ -38,15 +38,17 @@ function compile(syntax: CommentSyntax): Compiled {
   for (const rule of syntax.block) actions.set(rule.open, { kind: "block", rule });
   for (const open of syntax.line) actions.set(open, { kind: "line", open });
   if (syntax.regex && !actions.has("/")) actions.set("/", { kind: "regex" });
-  const byFirst: Compiled = new Array(128).fill(undefined);
-  for (const [token, action] of [...actions].sort(([a], [b]) => b.length - a.length)) {
+  const tokens = [...actions].sort(([a], [b]) => b.length - a.length);
+  const alternatives = tokens.map(([token]) => token.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
+  const compiled: Compiled = { scanner: new RegExp(alternatives.join("|") || "(?!)", "g"), byFirst: [] };
+  for (const [token, action] of tokens) {
     const first = token.charCodeAt(0);
-    const list = byFirst[first] ?? [];
+    const list = compiled.byFirst[first] ?? [];
     list.push({ token, action });
-    byFirst[first] = list;
+    compiled.byFirst[first] = list;
   }
-  compiledSyntax.set(syntax, byFirst);
-  return byFirst;
+  compiledSyntax.set(syntax, compiled);
+  return compiled;
 }
 
 /** Offset just past the string that starts its body at `from`; -1 when it is no string after all. */
@@ -152,18 +154,22 @@ function onlySpaceBefore(text: string, pos: number): boolean {
  * heredocs, raw-string prefixes and template substitutions are not modelled.
  */
 export function findComments(text: string, syntax: CommentSyntax, until = text.length): CommentSegment[] {
-  const byFirst = compile(syntax);
+  const { scanner, byFirst } = compile(syntax);
   const segments: CommentSegment[] = [];
-  const last = Math.min(until, text.length - 1);
-  for (let pos = 0; pos <= last; ) {
-    const code = text.charCodeAt(pos);
-    const candidates = code < 128 ? byFirst[code] : undefined;
-    const found = candidates?.find((c) => c.token.length === 1 || text.startsWith(c.token, pos));
-    if (!found) {
-      pos++;
+  scanner.lastIndex = 0;
+  for (let m = scanner.exec(text); m && m.index <= until; m = scanner.exec(text)) {
+    const pos = m.index;
+    let action: Action | undefined;
+    for (const candidate of byFirst[text.charCodeAt(pos)] ?? []) {
+      if (candidate.token.length === 1 || text.startsWith(candidate.token, pos)) {
+        action = candidate.action;
+        break;
+      }
+    }
+    if (!action) {
+      scanner.lastIndex = pos + 1;
       continue;
     }
-    const { action } = found;
     const prev = pos > 0 ? text.charCodeAt(pos - 1) : 10;
     let next = pos + 1;
     if (action.kind === "line") {
@@ -190,7 +196,7 @@ export function findComments(text: string, syntax: CommentSyntax, until = text.l
     } else if (regexAllowed(text, pos)) {
       next = regexEnd(text, pos + 1);
     }
-    pos = next;
+    scanner.lastIndex = next;
   }
   return segments;
 }

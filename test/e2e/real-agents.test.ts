@@ -98,12 +98,12 @@ describe("/agent fix with the real Claude Code and Codex CLIs", () => {
     expect(run?.turns).toBeGreaterThan(0);
     expect(existsSync(run?.transcript_path ?? "")).toBe(true);
     expect(readFileSync(run?.transcript_path ?? "", "utf8")).not.toContain(CANARY_TOKEN);
-    const pr = calls(stub, "POST", /\/pulls$/).find((r) => (r.body as { body: string }).body.includes(`Fixes #${issue}`));
-    expect((pr?.body as { body: string; draft: boolean }).draft).toBe(true);
-    expect((pr?.body as { body: string }).body).toContain(summary);
-    expect((pr?.body as { body: string }).body).toMatch(/\d+ turns/);
-    const branch = (pr?.body as { head: string }).head;
-    expect(git(remote, "show", `${branch}:greet.js`)).toContain("Hello, world!");
+    const prs = calls(stub, "POST", /\/pulls$/).map((r) => r.body as { body: string; draft: boolean; head: string });
+    const pr = prs.find((p) => p.body.includes(`Fixes #${issue}`));
+    expect(pr?.draft).toBe(true);
+    expect(pr?.body).toContain(summary);
+    expect(pr?.body).toMatch(/\d+ turns/);
+    expect(git(remote, "show", `${pr?.head}:greet.js`)).toContain("Hello, world!");
   }
 
   it("claude-code: the PR body carries Claude's summary and the run row its turns", async () => {
