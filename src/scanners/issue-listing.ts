@@ -2,6 +2,7 @@ import { hasNextPage, PER_PAGE } from "../scheduler/http.js";
 import { getCursor, setCursor } from "../store/http-cache.js";
 import { applyIssueListing, type IssueSnapshot, listIssueSnapshots } from "../store/issue-snapshots.js";
 import type { ScanContext } from "./registry.js";
+import type { FindingSignals } from "./types.js";
 
 /** A full listing is redone this often (ms), to drop issues deleted or transferred, which `since` never reports. */
 export const FULL_LISTING_EVERY_MS = 7 * 24 * 60 * 60 * 1000;
@@ -97,4 +98,10 @@ async function refresh(ctx: ScanContext): Promise<void> {
   if (newest) await setCursor(ctx.db, id, SINCE, newest);
   if (full) await setCursor(ctx.db, id, FULL_AT, ctx.now.toISOString());
   ctx.log.debug({ full, open: open.length, closed: closed.length }, "issue snapshot refreshed");
+}
+
+/** The ranking signals of an open issue, shared by the stale and labelled-issue scanners. */
+export function issueSignals(issue: IssueSnapshot): FindingSignals {
+  const { createdAt, updatedAt, labels, reactions, comments, assignees } = issue;
+  return { createdAt, updatedAt, labels, reactions, comments, assignees };
 }

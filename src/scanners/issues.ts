@@ -1,4 +1,4 @@
-import { openIssues } from "./issue-listing.js";
+import { issueSignals, openIssues } from "./issue-listing.js";
 import type { Scanner } from "./registry.js";
 import { cleanLabel } from "./stale.js";
 
@@ -21,14 +21,7 @@ export const issuesScanner: Scanner = {
         title: `${issue.title} (#${issue.number})`,
         url: issue.url,
         issueNumber: issue.number,
-        signals: {
-          createdAt: issue.createdAt,
-          updatedAt: issue.updatedAt,
-          labels: issue.labels,
-          reactions: issue.reactions,
-          comments: issue.comments,
-          assignees: issue.assignees,
-        },
+        signals: issueSignals(issue),
       }));
     return { findings, scope: { kinds: ["issue"] } };
   },

@@ -1,6 +1,6 @@
 import type { StaleConfig } from "../config/schema.js";
 import type { IssueSnapshot } from "../store/issue-snapshots.js";
-import { openIssues } from "./issue-listing.js";
+import { issueSignals, openIssues } from "./issue-listing.js";
 import type { ScanContext, Scanner } from "./registry.js";
 import type { Finding } from "./types.js";
 
@@ -56,14 +56,7 @@ function toFinding(issue: IssueSnapshot, idleDays: number, now: Date): Finding {
     body: `Open for ${ageDays} days; no activity for ${idleDays} days.`,
     url: issue.url,
     issueNumber: issue.number,
-    signals: {
-      createdAt: issue.createdAt,
-      updatedAt: issue.updatedAt,
-      labels: issue.labels,
-      reactions: issue.reactions,
-      comments: issue.comments,
-      assignees: issue.assignees,
-    },
+    signals: issueSignals(issue),
   };
 }
 
