@@ -51,10 +51,12 @@ function utf8(bytes: string): string {
  * Markers of `pattern` (from `markerPattern`) that sit inside comments of `text`, a whole file in
  * `syntax`, given as a Latin-1 string (one character per byte, as `readCandidateFiles` reads it:
  * every delimiter is ASCII, and decoding only what is kept is far cheaper); returned texts are
- * decoded as UTF-8, and lengths (`MAX_LINE_LENGTH`) count bytes. A marker that starts its comment line (`// TODO fix`) may be followed by `:`, `(owner)`,
- * space or the end of the comment; one in the middle of comment prose counts only with `:` or
- * `(owner)` right after it, so that "this works around a BUG in node" is not a task. A marker
- * right after a quote or backtick is quoted, not written, and does not count either.
+ * decoded as UTF-8, and lengths (`MAX_LINE_LENGTH`) count bytes.
+ *
+ * A marker that starts its comment line (`// TODO fix`) may be followed by `:`, `(owner)`, space
+ * or the end of the comment; one in the middle of comment prose counts only with `:` or `(owner)`
+ * right after it, so that "this works around a BUG in node" is not a task. A marker right after a
+ * quote or backtick is quoted, not written, and does not count either.
  */
 export function extractTodos(text: string, syntax: CommentSyntax, pattern: RegExp): TodoHit[] {
   const matches: { offset: number; marker: string }[] = [];

@@ -176,3 +176,63 @@ function filesUnder(dir: string): string[] {
     .map((f) => path.join(dir, f))
     .filter((f) => statSync(f).isFile());
 }
+
+/** An agent that hangs (and forks a child that would outlive it) is killed at the timeout; the task fails and says why. */
+describe("/agent fix with an agent that hangs", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-e2e-hang-"));
+  const dataDir = path.join(dir, "data");
+  const pidFile = path.join(dir, "child.pid");
+  let stub: GitHubStub;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    const remote = makeRemote(dir, { "README.md": "# widgets\n" });
+    const agent = path.join(dir, "hang.sh");
+    writeFileSync(agent, `#!/bin/sh\nsleep 600 &\necho $! > ${pidFile}\necho "thinking..."\nwait\n`, { mode: 0o755 });
+    stub = await startStub({ maintainer: "write" });
+    server = await startServer(stub, dataDir, { BACKLOG_BOT_AGENT_COMMAND: agent, BACKLOG_BOT_AGENT_TIMEOUT_S: "1" });
+    await deliver(
+      server,
+      "issue_comment",
+      payload("issue_comment.created", (p) => {
+        p.repository.clone_url = `file://${remote}`;
+      }),
+    );
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await stub?.close();
+  });
+
+  it("kills the agent's process tree and ends the task failed with the reason on the issue", async () => {
+    const task = await waitFor(
+      () => query<{ state: string; error: string }>(dataDir, "select * from tasks where state not in ('queued', 'running')")[0],
+      30_000,
+      "the task to end",
+    );
+    expect(task.state).toBe("failed");
+    expect(task.error).toMatch(/`command` timed out: timed out after 1 s; its process tree was killed/);
+    const pid = Number(readFileSync(pidFile, "utf8"));
+    await waitFor(() => (isAlive(pid) ? undefined : true), 10_000, "the agent's child to be killed");
+    await waitFor(
+      () =>
+        calls(stub, "POST", /\/issues\/42\/comments$/).some((r) =>
+          (r.body as { body: string }).body.includes("failed: `command` timed out"),
+        )
+          ? true
+          : undefined,
+      10_000,
+      "the failure comment",
+    );
+    expect(calls(stub, "POST", /\/pulls$/)).toEqual([]);
+  });
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

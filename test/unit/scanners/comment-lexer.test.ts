@@ -14,6 +14,11 @@ describe("findComments", () => {
     expect(comments("a.c", 'char *s = "oops;\n// next\n')).toEqual(["// next"]);
   });
 
+  it("honours backslash escapes in strings, and their absence in raw strings", () => {
+    expect(comments("a.js", "s = 'it\\'s // no'; t = \"a\\\\\" // yes")).toEqual(["// yes"]);
+    expect(comments("a.go", "r := `C:\\` // yes")).toEqual(["// yes"]);
+  });
+
   it("runs an unterminated block comment to the end of the file", () => {
     expect(comments("a.go", "x := 1 /* open\nTODO: x\n")).toEqual(["/* open\nTODO: x\n"]);
   });
