@@ -3,12 +3,8 @@ import { reportConfigCheck } from "../config/notify.js";
 import { CONFIG_PATH } from "../config/parse.js";
 import { syncMirror } from "../executor/workspace.js";
 import { scanTodos } from "../scanners/todo.js";
-import type { Db } from "../store/db.js";
 import { type SyncSummary, syncFindings } from "../store/findings.js";
-import type { Repository } from "../store/schema.js";
-import type { Logger } from "../util/logger.js";
-import type { Api } from "./http.js";
-import { type ScanReport, scanRepository } from "./run-scan.js";
+import { type ScanReport, type ScanRepositoryOptions, scanRepository } from "./run-scan.js";
 
 /**
  * GitHub lists at most 2,048 commits in a push payload
@@ -66,15 +62,8 @@ export function planPush(repositoryId: number, payload: PushPayloadLike): PushSc
   };
 }
 
-/** How to run a push scan. */
-export interface PushScanOptions {
-  db: Db;
-  api: Api;
-  repository: Repository;
-  dataDir: string;
-  cacheScope: string;
-  token: () => Promise<string | undefined>;
-  log: Logger;
+/** How to run a push scan: what any scan of the repository needs, plus the push. */
+export interface PushScanOptions extends Omit<ScanRepositoryOptions, "only"> {
   push: PushScan;
 }
 

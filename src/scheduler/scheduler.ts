@@ -8,7 +8,7 @@ import type { Repository } from "../store/schema.js";
 import type { Logger } from "../util/logger.js";
 import { scheduleOf } from "./cron.js";
 import { type PushScan, scanPush } from "./push-scan.js";
-import { type ScanReport, scanRepository } from "./run-scan.js";
+import { type ScanReport, type ScanRepositoryOptions, scanRepository } from "./run-scan.js";
 
 /** How often (ms) the cron jobs are reconciled with the stored repositories and their configs. */
 export const DEFAULT_SYNC_EVERY_MS = 10 * 60 * 1000;
@@ -79,19 +79,21 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const tokenFor = (r: Repository) => async () =>
     r.clone_url === null || /^https?:/.test(r.clone_url) ? access.token(r.installation_id) : undefined;
 
+  /** What every scan of `repository` needs: its client, ETag scope, token source and logger. */
+  const scanTarget = async (repository: Repository, repoLog: Logger): Promise<ScanRepositoryOptions> => ({
+    db,
+    api: await access.octokit(repository.installation_id),
+    repository,
+    dataDir: options.dataDir,
+    cacheScope: cacheScope(repository),
+    token: tokenFor(repository),
+    log: repoLog,
+  });
+
   const fullScan = async (repository: Repository): Promise<ScanReport | undefined> => {
     const fresh = (await getRepositoryById(db, repository.id)) ?? repository;
     if (options.runScan) return options.runScan(fresh);
-    const repoLog = log.child({ repo: fresh.full_name });
-    return scanRepository({
-      db,
-      api: await access.octokit(fresh.installation_id),
-      repository: fresh,
-      dataDir: options.dataDir,
-      cacheScope: cacheScope(fresh),
-      token: tokenFor(fresh),
-      log: repoLog,
-    });
+    return scanRepository(await scanTarget(fresh, log.child({ repo: fresh.full_name })));
   };
 
   const scheduledScan = (fullName: string) => async () => {
@@ -159,16 +161,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     enqueuePushScan(repository, push) {
       return scheduler.enqueue(repository, "push scan", async () => {
         const fresh = (await getRepositoryById(db, repository.id)) ?? repository;
-        await scanPush({
-          db,
-          api: await access.octokit(fresh.installation_id),
-          repository: fresh,
-          dataDir: options.dataDir,
-          cacheScope: cacheScope(fresh),
-          token: tokenFor(fresh),
-          log: log.child({ repo: fresh.full_name, after: push.after }),
-          push,
-        });
+        await scanPush({ ...(await scanTarget(fresh, log.child({ repo: fresh.full_name, after: push.after }))), push });
         if (push.configChanged) await scheduler.sync();
       });
     },
