@@ -77,7 +77,7 @@ export interface Jobs {
   start(): Promise<void>;
   /** Stops taking jobs, aborts running handlers' signals, waits up to `graceMs` (default 10 s) for them, and releases what is left for a retry. */
   stop(graceMs?: number): Promise<void>;
-  /** Resolves when no job is due or running (tests, CLI). */
+  /** Resolves when no job of a handled kind is due, running or waiting for a retry (tests, CLI). */
   drain(): Promise<void>;
   stats(): Promise<JobStats>;
   /** Dead jobs, newest first. */
