@@ -12,6 +12,8 @@ export interface Database {
   runs: RunsTable;
   deliveries: DeliveriesTable;
   audit: AuditTable;
+  jobs: JobsTable;
+  circuit_breakers: CircuitBreakersTable;
 }
 
 export interface RepositoriesTable {
@@ -80,6 +82,15 @@ export interface TasksTable {
   error: string | null;
   created_at: string;
   updated_at: string;
+  /** When the maintainer asked (comment, tick, API call): the prompt uses the issue as it was then. */
+  requested_at: string | null;
+  /** The `/agent fix` comment, when that is how it was asked. */
+  trigger_comment_id: number | null;
+  /** The commit the bot last pushed to `branch`: the next push is `--force-with-lease` against it. */
+  pushed_sha: string | null;
+  /** Who asked to cancel a queued or running task; the worker running it stops at its next check. */
+  cancel_requested_by: string | null;
+  ended_at: string | null;
 }
 
 export type RunOutcome = "changes" | "no_changes" | "failed" | "timeout";
@@ -106,6 +117,35 @@ export interface RunsTable {
 
 export type DeliveryStatus = "received" | "processed" | "failed";
 
+/** A job of the SQLite backend of the jobs port (src/jobs/sqlite.ts). */
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  /** JSON. */
+  payload: string;
+  queue: string | null;
+  key: string | null;
+  state: "waiting" | "running" | "dead";
+  run_at: string;
+  attempts: Generated<number>;
+  max_attempts: number;
+  locked_by: string | null;
+  locked_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A circuit breaker of an agent (`agent:<name>`) or a repository (`repo:<id>`). */
+export interface CircuitBreakersTable {
+  key: string;
+  state: "closed" | "open" | "half_open";
+  failures: Generated<number>;
+  opened_at: string | null;
+  last_error: string | null;
+  updated_at: string;
+}
+
 export interface DeliveriesTable {
   /** The `X-GitHub-Delivery` header. */
   id: string;
@@ -117,6 +157,9 @@ export interface DeliveriesTable {
   error: string | null;
   received_at: string;
   processed_at: string | null;
+  /** The payload as received (JSON), kept until the delivery is handled. */
+  payload: string | null;
+  attempts: Generated<number>;
 }
 
 export type Repository = Selectable<RepositoriesTable>;
