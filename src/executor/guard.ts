@@ -1,4 +1,4 @@
-import { git } from "./git.js";
+import { git } from "../git/git.js";
 
 /** One changed path, from `git status --porcelain=v1 -z`. */
 export interface ChangedFile {

@@ -13,10 +13,10 @@ import { type Logger, redactSecrets } from "../util/logger.js";
 import { preparePrompt } from "./agents/prompt/index.js";
 import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
 import type { Agent, AgentRunResult } from "./agents/types.js";
-import { git } from "./git.js";
+import { git } from "../git/git.js";
 import { changedFiles, checkDiffPolicy } from "./guard.js";
 import { openDraftPullRequest } from "./pull-request.js";
-import { addWorktree, protectMirrorConfig, removeWorktree, syncMirror } from "./workspace.js";
+import { addWorktree, protectMirrorConfig, removeWorktree, syncMirror } from "../git/workspace.js";
 
 /** What running a task needs. */
 export interface ExecutorDeps {

@@ -1,5 +1,5 @@
 import type { RepoConfig, ScannerName } from "../config/schema.js";
-import { syncMirror } from "../executor/workspace.js";
+import { syncMirror } from "../git/workspace.js";
 import type { Api, ConditionalResponse, RequestBudget } from "../scheduler/http.js";
 import type { Db } from "../store/db.js";
 import { upsertRepository } from "../store/repositories.js";

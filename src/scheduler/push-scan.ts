@@ -1,7 +1,7 @@
 import { lastValidConfig, loadConfig } from "../config/load.js";
 import { reportConfigCheck } from "../config/notify.js";
 import { CONFIG_PATH } from "../config/parse.js";
-import { syncMirror } from "../executor/workspace.js";
+import { syncMirror } from "../git/workspace.js";
 import { scanTodos } from "../scanners/todo.js";
 import { type SyncSummary, syncFindings } from "../store/findings.js";
 import { type ScanReport, type ScanRepositoryOptions, scanRepository } from "./run-scan.js";
