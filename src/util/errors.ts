@@ -10,7 +10,8 @@ export type ErrorCode =
   | "COMMAND_TIMEOUT"
   | "AGENT_UNAVAILABLE"
   | "INVALID_CONFIG"
-  | "PUSH_FAILED";
+  | "PUSH_FAILED"
+  | "WEB_REQUEST_REFUSED";
 
 /** Base class of every error this app throws on purpose. */
 export class BacklogBotError extends Error {
