@@ -1,18 +1,33 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, SqliteDialect, sql } from "kysely";
+import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from "kysely";
+import pg from "pg";
 import { BacklogBotError } from "../util/errors.js";
+import { beginImmediateStatement, dialectOf, PostgresSchemaPlugin, tableExists, writeLockStatement } from "./dialect.js";
 import { migrations } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 
-/** The store's file name inside the data directory. */
+/** The store's file name inside the data directory (SQLite). */
 export const DATABASE_FILE = "backlog-bot.sqlite";
 
 /** Wait this long (ms) for another process's write lock before SQLite gives up with SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5_000;
 
+/** Connections per process to PostgreSQL unless told otherwise (pg's own default is 10). */
+const DEFAULT_POOL_SIZE = 10;
+
 export type Db = Kysely<Database>;
+
+/** Where the store lives beyond the data directory. */
+export interface StoreOptions {
+  /** `postgres://…` (or `postgresql://…`): use PostgreSQL instead of `<dataDir>/backlog-bot.sqlite`. */
+  databaseUrl?: string;
+  /** Most PostgreSQL connections this process opens; default 10. */
+  poolSize?: number;
+  /** Told about a pooled PostgreSQL connection that fails while idle (the server restarted, say); default ignores it, as the pool replaces it. */
+  onPoolError?: (error: Error) => void;
+}
 
 /**
  * SQLite runs DDL inside transactions perfectly well; Kysely's adapter says it does not only to
@@ -34,27 +49,42 @@ const provider: MigrationProvider = {
   getMigrations: async (): Promise<Record<string, Migration>> => migrations,
 };
 
+/** Whether `url` names a PostgreSQL database. */
+export function isPostgresUrl(url: string | undefined): url is string {
+  return url !== undefined && /^postgres(ql)?:\/\//.test(url);
+}
+
 /**
- * Opens (creating if needed) `<dataDir>/backlog-bot.sqlite`, sets the pragmas (WAL, foreign keys,
- * busy timeout) and brings the schema to the latest migration.
+ * Opens the store and brings its schema to the latest migration: PostgreSQL when
+ * `options.databaseUrl` is a `postgres://` URL (`DATABASE_URL`), otherwise (creating if needed)
+ * `<dataDir>/backlog-bot.sqlite` with WAL, foreign keys and a busy timeout.
  *
- * @param dataDir - directory for the database file; created if missing. `:memory:` opens a private in-memory database.
- * @throws BacklogBotError `STORE_TOO_NEW` when the file was migrated by a newer backlog-bot.
+ * @param dataDir - directory for the SQLite file; created if missing. `:memory:` opens a private in-memory database.
+ * @throws BacklogBotError `STORE_TOO_NEW` when the database was migrated by a newer backlog-bot;
+ *   `INVALID_SETTINGS` for a `databaseUrl` that is not `postgres://`; pg's error when PostgreSQL cannot be reached.
  */
-export async function openDb(dataDir: string): Promise<Db> {
-  let file = ":memory:";
-  if (dataDir !== ":memory:") {
-    mkdirSync(dataDir, { recursive: true });
-    file = path.join(dataDir, DATABASE_FILE);
+export async function openDb(dataDir: string, options: StoreOptions = {}): Promise<Db> {
+  let db: Db;
+  let where: string;
+  if (options.databaseUrl) {
+    if (!isPostgresUrl(options.databaseUrl)) {
+      throw new BacklogBotError(
+        "INVALID_SETTINGS",
+        "DATABASE_URL must start with postgres:// (unset it to use SQLite in the data directory).",
+      );
+    }
+    db = openPostgres(options);
+    where = redactUrl(options.databaseUrl);
+  } else {
+    where = ":memory:";
+    if (dataDir !== ":memory:") {
+      mkdirSync(dataDir, { recursive: true });
+      where = path.join(dataDir, DATABASE_FILE);
+    }
+    db = openSqlite(where);
   }
-  const sqlite = new SQLite(file);
-  sqlite.pragma("journal_mode = WAL");
-  sqlite.pragma("foreign_keys = ON");
-  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-  sqlite.pragma("synchronous = NORMAL");
-  const db = new Kysely<Database>({ dialect: new TransactionalSqliteDialect({ database: sqlite }) });
   try {
-    await migrate(db, file);
+    await migrate(db, where);
   } catch (error) {
     await db.destroy();
     throw error;
@@ -62,16 +92,46 @@ export async function openDb(dataDir: string): Promise<Db> {
   return db;
 }
 
-async function migrate(db: Db, file: string): Promise<void> {
+function openSqlite(file: string): Db {
+  const sqlite = new SQLite(file);
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("foreign_keys = ON");
+  sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  sqlite.pragma("synchronous = NORMAL");
+  return new Kysely<Database>({ dialect: new TransactionalSqliteDialect({ database: sqlite }) });
+}
+
+/** `bigint` (OID 20: ids, `count(*)`) as a JS number, as better-sqlite3 returns integers; GitHub ids and counts stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.INT8
+      ? (value: string) => Number(value)
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+function openPostgres(options: StoreOptions): Db {
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? DEFAULT_POOL_SIZE, types });
+  // An idle client's error is emitted on the pool; unheard, Node would end the process.
+  pool.on("error", (error) => options.onPoolError?.(error));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new PostgresSchemaPlugin()] });
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, "//$1:***@");
+}
+
+async function migrate(db: Db, where: string): Promise<void> {
   const known = new Set(Object.keys(migrations));
-  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
-  if (tables.some((t) => t.name === "kysely_migration")) {
+  if (await tableExists(db, "kysely_migration")) {
     const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
     const unknown = applied.rows.map((r) => r.name).filter((name) => !known.has(name));
     if (unknown.length > 0) {
+      const elsewhere =
+        dialectOf(db) === "postgres" ? "point DATABASE_URL at another database" : "set BACKLOG_BOT_DATA_DIR to another directory";
       throw new BacklogBotError(
         "STORE_TOO_NEW",
-        `${file} was written by a newer backlog-bot (it has migration ${unknown.join(", ")}, which this version does not know). Upgrade backlog-bot, or set BACKLOG_BOT_DATA_DIR to another directory.`,
+        `${where} was written by a newer backlog-bot (it has migration ${unknown.join(", ")}, which this version does not know). Upgrade backlog-bot, or ${elsewhere}.`,
       );
     }
   }
@@ -80,14 +140,17 @@ async function migrate(db: Db, file: string): Promise<void> {
 }
 
 /**
- * Runs `fn` in a transaction that takes SQLite's write lock at the start (`BEGIN IMMEDIATE`), for
- * writes that read first: two processes can then never both read the same "free" row and both
- * claim it. On PostgreSQL the equivalent is `SELECT ... FOR UPDATE SKIP LOCKED`.
+ * Runs `fn` in a transaction that holds the store's write lock from the start, for writes that
+ * read first: two processes can then never both read the same "free" row and both claim it.
+ * SQLite: `BEGIN IMMEDIATE`. PostgreSQL: a transaction-scoped advisory lock (dialect.ts), which
+ * serialises `immediate()` callers across processes the same way; plain writes elsewhere are not held up.
  */
 export async function immediate<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
+  const dialect = dialectOf(db);
   return db.connection().execute(async (conn) => {
-    await sql`begin immediate`.execute(conn);
+    await beginImmediateStatement(dialect).execute(conn);
     try {
+      if (dialect === "postgres") await writeLockStatement().execute(conn);
       const result = await fn(conn);
       await sql`commit`.execute(conn);
       return result;

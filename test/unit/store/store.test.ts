@@ -1,50 +1,37 @@
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
-import { DATABASE_FILE, type Db, openDb } from "../../../src/store/db.js";
+import { sql } from "kysely";
+import { describe, expect, it } from "vitest";
+import { DATABASE_FILE, openDb } from "../../../src/store/db.js";
 import { finishDelivery, recordDelivery } from "../../../src/store/deliveries.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
 import { claimNextTask, createTask, recoverExpiredTasks, renewLease, transitionTask } from "../../../src/store/tasks.js";
+import { backends } from "../../support/backends.js";
 
-const open: Db[] = [];
-async function fresh(): Promise<{ db: Db; dir: string }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-store-"));
-  const db = await openDb(dir);
-  open.push(db);
-  return { db, dir };
-}
-afterEach(async () => {
-  for (const db of open.splice(0)) await db.destroy();
-});
+describe.each(backends())("store on $name", (backend) => {
+  const fresh = () => backend.fresh();
 
-describe("store", () => {
-  it("creates the tables with WAL and foreign keys, and reopening runs nothing twice", async () => {
-    const { db, dir } = await fresh();
-    await db.destroy();
-    open.pop();
-    const again = await openDb(dir);
-    open.push(again);
-    const raw = new Database(path.join(dir, DATABASE_FILE), { readonly: true });
-    const tables = raw.prepare("select name from sqlite_master where type = 'table' order by name").all() as { name: string }[];
-    expect(tables.map((t) => t.name)).toEqual(
-      expect.arrayContaining(["deliveries", "findings", "repositories", "runs", "tasks", "kysely_migration"]),
-    );
-    expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-    const migrations = raw.prepare("select name from kysely_migration").all() as { name: string }[];
-    expect(new Set(migrations.map((m) => m.name)).size).toBe(migrations.length);
-    raw.close();
+  it("creates the tables (SQLite: with WAL), and reopening runs nothing twice", async () => {
+    const store = await fresh();
+    await store.db.destroy();
+    const again = await store.reopen();
+    const tables = (await again.introspection.getTables({ withInternalKyselyTables: true })).map((t) => t.name);
+    expect(tables).toEqual(expect.arrayContaining(["deliveries", "findings", "repositories", "runs", "tasks", "kysely_migration"]));
+    const migrations = await sql<{ name: string }>`select name from kysely_migration`.execute(again);
+    expect(new Set(migrations.rows.map((m) => m.name)).size).toBe(migrations.rows.length);
+    if (backend.name === "sqlite") {
+      const raw = new Database(path.join(store.dataDir, DATABASE_FILE), { readonly: true });
+      expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+      raw.close();
+    }
   });
 
   it("refuses a database written by a newer version, with a message saying what to do", async () => {
-    const { db, dir } = await fresh();
-    await db.destroy();
-    open.pop();
-    const raw = new Database(path.join(dir, DATABASE_FILE));
-    raw.prepare("insert into kysely_migration (name, timestamp) values (?, ?)").run("9999-from-the-future", new Date().toISOString());
-    raw.close();
-    await expect(openDb(dir)).rejects.toMatchObject({
+    const store = await fresh();
+    await sql`insert into kysely_migration (name, timestamp) values (${"9999-from-the-future"}, ${new Date().toISOString()})`.execute(
+      store.db,
+    );
+    await expect(openDb(store.dataDir, { databaseUrl: store.databaseUrl })).rejects.toMatchObject({
       code: "STORE_TOO_NEW",
       message: expect.stringMatching(/newer backlog-bot.*9999-from-the-future.*Upgrade/),
     });
