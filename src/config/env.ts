@@ -11,6 +11,14 @@ import { BacklogBotError } from "../util/errors.js";
 const schema = z.object({
   /** Directory for the SQLite file, mirrors, worktrees and transcripts. */
   BACKLOG_BOT_DATA_DIR: z.string().min(1).default("./data"),
+  /** `postgres://…`: keep the store (and the jobs, on graphile-worker) in PostgreSQL instead of SQLite; see docs/deployment.md. */
+  DATABASE_URL: z.preprocess(
+    (v) => (v === "" ? undefined : v),
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "must be a postgres:// URL (unset it to use SQLite)")
+      .optional(),
+  ),
   /** How many tasks run at once on this machine. */
   BACKLOG_BOT_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   /** Wall-clock limit of one agent run, in seconds. */
@@ -30,6 +38,8 @@ const schema = z.object({
 /** Settings after validation, with paths made absolute. */
 export interface Settings {
   dataDir: string;
+  /** PostgreSQL URL of the store; undefined means SQLite in `dataDir`. */
+  databaseUrl?: string;
   concurrency: number;
   agentTimeoutMs: number;
   leaseMs: number;
@@ -50,6 +60,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const s = parsed.data;
   return {
     dataDir: s.BACKLOG_BOT_DATA_DIR === ":memory:" ? s.BACKLOG_BOT_DATA_DIR : path.resolve(s.BACKLOG_BOT_DATA_DIR),
+    databaseUrl: s.DATABASE_URL || undefined,
     concurrency: s.BACKLOG_BOT_CONCURRENCY,
     agentTimeoutMs: s.BACKLOG_BOT_AGENT_TIMEOUT_S * 1000,
     leaseMs: s.BACKLOG_BOT_LEASE_S * 1000,
