@@ -11,7 +11,10 @@ export type ErrorCode =
   | "AGENT_UNAVAILABLE"
   | "INVALID_CONFIG"
   | "PUSH_FAILED"
-  | "WEB_REQUEST_REFUSED";
+  | "WEB_REQUEST_REFUSED"
+  | "TASK_FAILED"
+  | "LEASE_LOST"
+  | "INVALID_DELIVERY";
 
 /** Base class of every error this app throws on purpose. */
 export class BacklogBotError extends Error {
