@@ -1,0 +1,33 @@
+import type { Kysely } from "kysely";
+
+/**
+ * Verification (issue 10): the base commit's test results, cached per repository, base SHA and
+ * command so a busy repository runs its suite on a base once; and per-round evidence on `runs`
+ * (the round number, the verification as JSON, the anti-masking flags, the agent's session id for
+ * resuming it in the next round).
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable("verify_cache")
+    .addColumn("repository_id", "integer", (c) => c.notNull().references("repositories.id").onDelete("cascade"))
+    .addColumn("base_sha", "text", (c) => c.notNull())
+    .addColumn("command_key", "text", (c) => c.notNull())
+    .addColumn("result", "text", (c) => c.notNull())
+    .addColumn("created_at", "text", (c) => c.notNull())
+    .addPrimaryKeyConstraint("verify_cache_pk", ["repository_id", "base_sha", "command_key"])
+    .execute();
+  await db.schema.createIndex("verify_cache_created").on("verify_cache").column("created_at").execute();
+  // One column per statement: SQLite's ALTER TABLE adds one at a time.
+  await db.schema.alterTable("runs").addColumn("round", "integer").execute();
+  await db.schema.alterTable("runs").addColumn("verification_detail", "text").execute();
+  await db.schema.alterTable("runs").addColumn("masking_flags", "text").execute();
+  await db.schema.alterTable("runs").addColumn("agent_session_id", "text").execute();
+}
+
+/** Drops the cache and the evidence columns. */
+export async function down(db: Kysely<unknown>): Promise<void> {
+  for (const column of ["agent_session_id", "masking_flags", "verification_detail", "round"]) {
+    await db.schema.alterTable("runs").dropColumn(column).execute();
+  }
+  await db.schema.dropTable("verify_cache").execute();
+}
