@@ -14,6 +14,7 @@ export interface Database {
   audit: AuditTable;
   jobs: JobsTable;
   circuit_breakers: CircuitBreakersTable;
+  verify_cache: VerifyCacheTable;
 }
 
 export interface RepositoriesTable {
@@ -113,6 +114,14 @@ export interface RunsTable {
   diff_stat: string | null;
   transcript_path: string | null;
   error: string | null;
+  /** Which round of verify-and-continue this run was (1 for the first agent run); null before issue 10. */
+  round: number | null;
+  /** The full verification of this round as JSON (`Verification` in src/executor/verify.ts). */
+  verification_detail: string | null;
+  /** The anti-masking guard's flags as a JSON array (`MaskingFlag[]`); `[]` when it found none. */
+  masking_flags: string | null;
+  /** The agent's session id, for resuming it in the next round (`claude --resume`, `codex exec resume`). */
+  agent_session_id: string | null;
 }
 
 export type DeliveryStatus = "received" | "processed" | "failed";
@@ -183,3 +192,14 @@ export interface AuditTable {
   detail: string | null;
 }
 export type AuditRow = Selectable<AuditTable>;
+
+/** Base-commit test results, per repository, base SHA and command (src/executor/verify-cache.ts). */
+export interface VerifyCacheTable {
+  repository_id: number;
+  base_sha: string;
+  /** Hash of the setup and test commands (with the report arguments), so a changed command misses. */
+  command_key: string;
+  /** JSON `SuiteRun`. */
+  result: string;
+  created_at: string;
+}
