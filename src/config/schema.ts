@@ -99,7 +99,17 @@ export const repoConfigSchema = z
       .optional()
       .describe("Agent to run when `/agent fix` names none. Default: the operator's first enabled agent."),
     /** Most draft PRs the app keeps open in this repository at once (Renovate's `prConcurrentLimit`). */
-    prConcurrentLimit: z.number().int().min(0).max(100).default(3).describe("Most draft pull requests the app keeps open here at once."),
+    prConcurrentLimit: z
+      .number()
+      .int()
+      .min(0)
+      .max(100)
+      .default(3)
+      .describe("Most tasks open here at once: queued, running, or with their draft pull request open. 0: no limit."),
+    /** Renovate's `prHourlyLimit` (https://docs.renovatebot.com/configuration-options/#prhourlylimit): tasks started per clock hour. */
+    prHourlyLimit: z.number().int().min(0).max(1000).default(2).describe("Most tasks started here in any hour (Renovate's `prHourlyLimit`). 0: no limit."),
+    /** Agent runs (attempts, rounds, follow-ups) per repository per 24 hours. */
+    dailyRunLimit: z.number().int().min(0).max(10_000).default(20).describe("Most agent runs here in any 24 hours. 0: no limit."),
     /** Bot accounts (logins) allowed to trigger agent work. Default: none. */
     allowedBots: names(50).default([]).describe("Bot logins allowed to trigger agent work."),
     /**

@@ -2,21 +2,24 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Octokit } from "@octokit/rest";
 import type { Settings } from "../config/env.js";
+import { commitWorktree, pushCommit } from "../git/commit.js";
+import { git } from "../git/git.js";
+import { createWorktree, protectMirrorConfig, removeWorktree, syncMirror } from "../git/workspace.js";
 import type { GitHubAccess } from "../github/access.js";
+import type { Jobs } from "../jobs/types.js";
 import type { Db } from "../store/db.js";
-import { getRepositoryById } from "../store/repositories.js";
 import { finishRun, startRun } from "../store/runs.js";
 import type { Repository, Task } from "../store/schema.js";
-import { transitionTask } from "../store/tasks.js";
-import { tailLines } from "../util/exec.js";
-import { type Logger, redactSecrets } from "../util/logger.js";
+import { renewLease } from "../store/tasks.js";
+import { BacklogBotError } from "../util/errors.js";
+import type { Logger } from "../util/logger.js";
+import { redactSecrets } from "../util/logger.js";
 import { preparePrompt } from "./agents/prompt/index.js";
 import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
 import type { Agent, AgentRunResult } from "./agents/types.js";
-import { git } from "../git/git.js";
-import { changedFiles, checkDiffPolicy } from "./guard.js";
+import type { CircuitBreakers } from "./circuit-breaker.js";
+import { type ChangedFile, changedFiles, checkDiffPolicy } from "./guard.js";
 import { openDraftPullRequest } from "./pull-request.js";
-import { addWorktree, protectMirrorConfig, removeWorktree, syncMirror } from "../git/workspace.js";
 
 /** What running a task needs. */
 export interface ExecutorDeps {
@@ -24,6 +27,8 @@ export interface ExecutorDeps {
   settings: Settings;
   agents: AgentRegistry;
   github: GitHubAccess;
+  jobs: Jobs;
+  breakers: CircuitBreakers;
   log: Logger;
 }
 
@@ -40,174 +45,157 @@ export function branchName(task: Pick<Task, "id" | "issue_number" | "title">): s
   return `backlog-bot/${head}${slug ? `-${slug}` : ""}`;
 }
 
-/** A task failure whose message is for the issue thread. */
-class TaskFailure extends Error {}
+/** The commit trailer that marks a commit as this task's (so a retry recognises its own earlier push). */
+export const taskTrailer = (taskId: number) => `Backlog-Bot-Task: ${taskId}`;
 
-/**
- * The pipeline for one claimed (`running`) task: mirror -> worktree -> prompt -> agent (with
- * fallbacks) -> diff policy -> commit -> push -> draft PR -> comment. Ends the task in exactly one
- * of `pr_open`, `no_changes` or `failed`, and says so on the issue. When `signal` aborts (shutdown)
- * the task goes back to `queued` instead, to be picked up again.
- */
-export async function runTask(deps: ExecutorDeps, task: Task, signal: AbortSignal): Promise<void> {
-  const log = deps.log.child({ taskId: task.id });
-  const repo = await getRepositoryById(deps.db, task.repository_id);
-  if (!repo) {
-    await transitionTask(deps.db, task.id, ["running"], "failed", { error: "repository no longer installed" });
-    return;
+/** A failure that ends the task `failed`, with a message for the issue thread. */
+export class TaskFailure extends BacklogBotError {
+  constructor(message: string, options?: { cause?: unknown; infrastructure?: boolean }) {
+    super("TASK_FAILED", message, options);
+    this.infrastructure = options?.infrastructure ?? false;
   }
-  const [owner = "", name = ""] = repo.full_name.split("/");
-  const octokit = await deps.github.octokit(repo.installation_id);
-  const comment = async (body: string) => {
-    if (task.issue_number !== null) {
-      await octokit.rest.issues.createComment({ owner, repo: name, issue_number: task.issue_number, body });
-    }
-  };
-  const branch = branchName(task);
-  let mirror: string | undefined;
-  let worktree: string | undefined;
-  try {
-    const outcome = await execute(deps, task, repo, { owner, name, octokit, branch, signal, log }, (m, w) => {
-      mirror = m;
-      worktree = w;
-    });
-    if (outcome.state === "no_changes") {
-      await transitionTask(deps.db, task.id, ["running"], "no_changes", { branch });
-      await comment(
-        `Task #${task.id}: \`${outcome.agent}\` finished without changing anything, so there is no pull request.${summaryBlock(outcome.summary)}`,
-      );
-    } else {
-      await transitionTask(deps.db, task.id, ["running"], "pr_open", { branch, pr_number: outcome.pr.number, pr_url: outcome.pr.url });
-      await comment(`Task #${task.id}: draft pull request ${outcome.pr.url} is ready for review.`);
-    }
-    log.info({ state: outcome.state }, "task finished");
-  } catch (error) {
-    if (signal.aborted) {
-      await transitionTask(deps.db, task.id, ["running"], "queued");
-      log.warn("task interrupted by shutdown; requeued");
-      return;
-    }
-    const message = redactSecrets(error instanceof Error ? error.message : String(error));
-    log.error({ err: error }, "task failed");
-    await transitionTask(deps.db, task.id, ["running"], "failed", { error: message.slice(0, 4000) });
-    await comment(`Task #${task.id} failed: ${fence(message)}`).catch((e) => log.warn({ err: e }, "could not comment on the issue"));
-  } finally {
-    if (mirror && worktree) await removeWorktree(mirror, worktree, branch);
-  }
+  /** Not the task's fault (a clone failed, every agent's service refused): counts against circuit breakers. */
+  readonly infrastructure: boolean;
 }
 
-type Outcome = { state: "no_changes"; agent: string; summary: string } | { state: "pr_open"; pr: { number: number; url: string } };
-
-interface Ctx {
+/** One run of a claimed task: the state every step reads and writes. */
+export interface TaskRun {
+  deps: ExecutorDeps;
+  task: Task;
+  repo: Repository;
+  /** The lease owner this run acts as. */
   owner: string;
-  name: string;
-  octokit: Octokit;
-  branch: string;
   signal: AbortSignal;
   log: Logger;
+  github: { owner: string; name: string; octokit: Octokit };
+  branch: string;
+  mirror?: string;
+  worktree?: string;
+  /** The commit the worktree started from: the bot's commit builds on it. */
+  baseCommit?: string;
+  prompt?: string;
+  agent?: string;
+  result?: AgentRunResult;
+  /** Lines for the PR body, e.g. which agent stood in for which. */
+  notes: string[];
+  files?: ChangedFile[];
+  diffStat?: string;
+  commitSha?: string;
+  pr?: { number: number; url: string };
 }
 
-async function execute(
-  deps: ExecutorDeps,
-  task: Task,
-  repo: Repository,
-  ctx: Ctx,
-  onWorkspace: (mirror: string, worktree: string) => void,
-): Promise<Outcome> {
-  const { dataDir } = deps.settings;
-  const choice = resolveAgent(deps.agents, task.agent);
-  if ("error" in choice) throw new TaskFailure(choice.error);
-  if (!repo.clone_url) throw new TaskFailure(`no clone URL is known for ${repo.full_name}`);
-  const needsToken = /^https?:/.test(repo.clone_url);
-  const token = needsToken ? await deps.github.token(repo.installation_id) : undefined;
+/** How a run ended (the caller turns it into the task's state and its one reply). */
+export type RunEnd =
+  | { state: "no_changes"; agent: string; summary: string }
+  | { state: "pr_open"; pr: { number: number; url: string }; agent: string };
 
-  const mirror = await syncMirror({
-    dataDir,
-    fullName: repo.full_name,
-    cloneUrl: repo.clone_url,
-    defaultBranch: repo.default_branch,
-    ...(token && { token }),
-  });
-  const worktree = await addWorktree(mirror, dataDir, task.id, ctx.branch, repo.default_branch);
-  onWorkspace(mirror, worktree);
-  const prompt = await preparePrompt({
-    octokit: ctx.octokit,
-    owner: ctx.owner,
-    repo: ctx.name,
+/**
+ * The pipeline of one claimed task, as named steps over one `TaskRun`: workspace → prompt →
+ * agents → changes → commit → push → pull request. Each step reads what earlier steps wrote.
+ * The worktree is removed at the end, whatever happened.
+ * @throws TaskFailure for an outcome to tell the person who asked; any other error is infrastructure (clone, GitHub).
+ */
+export async function runTaskSteps(run: TaskRun): Promise<RunEnd> {
+  try {
+    await prepareWorkspace(run);
+    await buildPrompt(run);
+    await runAgents(run);
+    const files = await inspectChanges(run);
+    if (files.length === 0) return { state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" };
+    await commit(run);
+    await push(run);
+    await openPullRequest(run);
+    return { state: "pr_open", pr: run.pr as { number: number; url: string }, agent: run.agent ?? "" };
+  } finally {
+    if (run.mirror && run.worktree) await removeWorktree(run.mirror, run.worktree, run.branch);
+  }
+}
+
+/** Mirror fetched (the installation token minted for it), and a fresh worktree for this attempt on the task's branch. */
+export async function prepareWorkspace(run: TaskRun): Promise<void> {
+  const { repo, deps } = run;
+  if (!repo.clone_url) throw new TaskFailure(`no clone URL is known for ${repo.full_name}`);
+  try {
+    run.mirror = await syncMirror({
+      dataDir: deps.settings.dataDir,
+      fullName: repo.full_name,
+      cloneUrl: repo.clone_url,
+      defaultBranch: repo.default_branch,
+      token: tokenFor(run),
+    });
+  } catch (error) {
+    throw new TaskFailure(`could not fetch ${repo.full_name}: ${(error as Error).message}`, { cause: error, infrastructure: true });
+  }
+  // A fresh worktree per attempt: an agent of a dead earlier attempt can never write into this one.
+  const created = await createWorktree(run.mirror, deps.settings.dataDir, run.task.id, run.branch, repo.default_branch, run.task.attempts);
+  run.worktree = created.worktree;
+  run.baseCommit = created.baseCommit;
+}
+
+/** Mints the installation token right before the git call that needs it. */
+const tokenFor = (run: TaskRun) => () => run.deps.github.token(run.repo.installation_id);
+
+/** The prompt, from the issue as it was when the person asked. */
+export async function buildPrompt(run: TaskRun): Promise<void> {
+  const { task, repo, github } = run;
+  run.prompt = await preparePrompt({
+    octokit: github.octokit,
+    owner: github.owner,
+    repo: github.name,
     repository: repo.full_name,
     issueNumber: task.issue_number,
     title: task.title,
     instructions: task.instructions,
-    worktree,
+    worktree: run.worktree as string,
   });
+}
 
-  const restoreConfig = await protectMirrorConfig(mirror, worktree);
-  const notes: string[] = [];
-  let result: AgentRunResult | undefined;
-  let agentName = "";
+/**
+ * The chosen agent, then the fallbacks while an agent cannot run for infrastructure reasons (its
+ * binary missing, its model service refusing). Agents whose circuit breaker is open are skipped.
+ * @throws TaskFailure when no agent finished.
+ */
+export async function runAgents(run: TaskRun): Promise<void> {
+  const { deps, task } = run;
+  const choice = resolveAgent(deps.agents, task.agent);
+  if ("error" in choice) throw new TaskFailure(choice.error);
+  const restoreConfig = await protectMirrorConfig(run.mirror as string, run.worktree as string);
+  const skipped: string[] = [];
   try {
-    for (const [index, agent] of choice.agents.entries()) {
-      agentName = agent.name;
-      result = await runAgent(deps, task, agent, prompt, worktree, ctx.signal);
-      const next = choice.agents[index + 1];
-      if (result.outcome === "finished" || !result.infrastructureFailure || !next) break;
-      notes.push(`\`${agent.name}\` could not run (${firstLine(result.error)}); \`${next.name}\` was tried instead.`);
-      ctx.log.warn({ agent: agent.name, next: next.name, error: result.error }, "agent unavailable; trying the next one");
+    for (const agent of choice.agents) {
+      const breaker = await deps.breakers.check(`agent:${agent.name}`);
+      if (!breaker.allowed) {
+        skipped.push(agent.name);
+        run.notes.push(`\`${agent.name}\` was skipped: it failed repeatedly just before (${firstLine(breaker.lastError ?? undefined)}).`);
+        continue;
+      }
+      run.agent = agent.name;
+      run.result = await runAgent(run, agent);
+      if (run.signal.aborted) return;
+      if (run.result.outcome === "finished" || !run.result.infrastructureFailure) {
+        await deps.breakers.success(`agent:${agent.name}`);
+        break;
+      }
+      await deps.breakers.failure(`agent:${agent.name}`, firstLine(run.result.error));
+      run.notes.push(`\`${agent.name}\` could not run (${firstLine(run.result.error)}).`);
+      run.log.warn({ agent: agent.name, error: run.result.error }, "agent unavailable; trying the next one");
     }
   } finally {
     await restoreConfig();
   }
-  if (ctx.signal.aborted) throw new Error("shutdown");
-  if (result?.outcome !== "finished") {
-    const why = result?.outcome === "timeout" ? "timed out" : "failed";
-    throw new TaskFailure(`\`${agentName}\` ${why}: ${result?.error ?? "no result"}${notes.length ? `\n${notes.join("\n")}` : ""}`);
+  if (run.signal.aborted) return;
+  const result = run.result;
+  if (!result) throw new TaskFailure(`no agent could run: ${skipped.join(", ")} paused after repeated failures`, { infrastructure: true });
+  if (result.outcome !== "finished") {
+    const why = result.outcome === "timeout" ? "timed out" : "failed";
+    throw new TaskFailure(`\`${run.agent}\` ${why}: ${result.error ?? "no result"}${run.notes.length ? `\n${run.notes.join("\n")}` : ""}`, {
+      infrastructure: result.infrastructureFailure === true,
+    });
   }
-
-  const files = await changedFiles(worktree);
-  if (files.length === 0) return { state: "no_changes", agent: agentName, summary: result.summary };
-  const refusal = checkDiffPolicy(files);
-  if (refusal) throw new TaskFailure(refusal);
-
-  const identity = await deps.github.botIdentity(repo.installation_id);
-  await git(["add", "--all"], { cwd: worktree });
-  const subject = task.issue_number !== null ? `${task.title} (#${task.issue_number})` : task.title;
-  const message = `${subject.slice(0, 200)}\n\nMade by backlog-bot task #${task.id} with ${agentName}.${task.issue_number !== null ? `\n\nFixes #${task.issue_number}` : ""}`;
-  await git(["-c", `user.name=${identity.name}`, "-c", `user.email=${identity.email}`, "commit", "--no-verify", "--quiet", "-m", message], {
-    cwd: worktree,
-  });
-  const { stdout: diffStat } = await git(["diff", "--stat", "HEAD~1", "HEAD"], { cwd: worktree });
-  // Push to the URL we stored, never to a remote name whose URL the worktree could have changed.
-  await git(["push", "--force", "--no-verify", "--quiet", repo.clone_url, `HEAD:refs/heads/${ctx.branch}`], {
-    cwd: worktree,
-    ...(token && { token }),
-  });
-  const pr = await openDraftPullRequest(ctx.octokit, {
-    owner: ctx.owner,
-    repo: ctx.name,
-    branch: ctx.branch,
-    base: repo.default_branch,
-    taskId: task.id,
-    issueNumber: task.issue_number,
-    title: task.title,
-    requestedBy: task.requested_by,
-    instructions: task.instructions,
-    agent: agentName,
-    summary: result.summary,
-    notes,
-    figures: figures(result),
-    diffStat,
-  });
-  return { state: "pr_open", pr };
 }
 
-async function runAgent(
-  deps: ExecutorDeps,
-  task: Task,
-  agent: Agent,
-  prompt: string,
-  worktree: string,
-  signal: AbortSignal,
-): Promise<AgentRunResult> {
+async function runAgent(run: TaskRun, agent: Agent): Promise<AgentRunResult> {
+  const { deps, task } = run;
   const { dataDir } = deps.settings;
   const runId = await startRun(deps.db, task.id, agent.name);
   await mkdir(path.join(dataDir, "homes"), { recursive: true });
@@ -216,15 +204,15 @@ async function runAgent(
   const transcriptPath = path.join(dataDir, "transcripts", `task-${task.id}-run-${runId}.log`);
   try {
     const result = await agent.run({
-      prompt,
-      worktree,
+      prompt: run.prompt as string,
+      worktree: run.worktree as string,
       home,
       transcriptPath,
       timeoutMs: deps.settings.agentTimeoutMs,
       maxOutputBytes: deps.settings.maxOutputBytes,
-      signal,
+      signal: run.signal,
     });
-    const files = result.outcome === "finished" ? await changedFiles(worktree) : [];
+    const files = result.outcome === "finished" ? await changedFiles(run.worktree as string) : [];
     await finishRun(deps.db, runId, {
       exit_code: result.exitCode,
       outcome: result.outcome === "finished" ? (files.length > 0 ? "changes" : "no_changes") : result.outcome,
@@ -244,6 +232,102 @@ async function runAgent(
   }
 }
 
+/**
+ * What the agent changed; refuses a change the diff policy forbids.
+ * @throws TaskFailure naming the forbidden paths.
+ */
+export async function inspectChanges(run: TaskRun): Promise<ChangedFile[]> {
+  run.files = await changedFiles(run.worktree as string);
+  const refusal = checkDiffPolicy(run.files);
+  if (refusal) throw new TaskFailure(refusal);
+  return run.files;
+}
+
+/** One commit as the app's bot user, with the task trailer, made from the mirror's git directory (never the worktree's `.git`). */
+export async function commit(run: TaskRun): Promise<void> {
+  const { deps, task, repo } = run;
+  const identity = await deps.github.botIdentity(repo.installation_id);
+  const subject = task.issue_number !== null ? `${task.title} (#${task.issue_number})` : task.title;
+  const closing = task.issue_number !== null ? `\n\nFixes #${task.issue_number}` : "";
+  const message = `${subject.slice(0, 200)}\n\nMade by backlog-bot task #${task.id} with ${run.agent}.${closing}\n\n${taskTrailer(task.id)}`;
+  const made = await commitWorktree(run.mirror as string, run.worktree as string, run.baseCommit as string, message, identity);
+  run.commitSha = made.commit;
+  run.diffStat = made.diffStat;
+}
+
+/**
+ * Pushes with `--force-with-lease` against what this task last pushed (or, when nothing is
+ * recorded, against the remote branch only if its tip is this task's own commit; else the branch
+ * must not exist), so commits others added to the bot's branch are never overwritten. Checks the
+ * lease first: a worker that lost its task pushes nothing.
+ * @throws LeaseLost when the task is no longer this worker's; TaskFailure when the branch moved under us or belongs to someone else.
+ */
+export async function push(run: TaskRun): Promise<void> {
+  const { deps, task, repo } = run;
+  if (!(await renewLease(deps.db, task.id, run.owner, deps.settings.leaseMs))) throw new LeaseLost(task.id);
+  const lease = task.pushed_sha ?? (await ownRemoteTip(run));
+  try {
+    await pushCommit(run.mirror as string, repo.clone_url as string, run.commitSha as string, run.branch, tokenFor(run), lease || null);
+  } catch (error) {
+    if (/stale info|rejected|failed to push/i.test((error as Error).message)) {
+      throw new TaskFailure(
+        `the branch \`${run.branch}\` changed on GitHub since backlog-bot last pushed to it, so nothing was overwritten. Delete the branch or merge what is there, then \`/agent retry\`.`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+  await deps.db
+    .updateTable("tasks")
+    .set({ pushed_sha: run.commitSha ?? null, branch: run.branch })
+    .where("id", "=", task.id)
+    .where("lease_owner", "=", run.owner)
+    .execute();
+}
+
+/** The remote branch's tip when it is this task's own commit (a push before a crash); "" when the branch is absent. */
+async function ownRemoteTip(run: TaskRun): Promise<string> {
+  const mirror = run.mirror as string;
+  const tip = await git(["rev-parse", "--verify", "--quiet", `refs/remotes/origin/${run.branch}`], { cwd: mirror }).then(
+    (r: { stdout: string }) => r.stdout.trim(),
+    () => "",
+  );
+  if (!tip) return "";
+  const { stdout } = await git(["log", "-1", "--format=%B", tip], { cwd: mirror });
+  if (stdout.includes(taskTrailer(run.task.id))) return tip;
+  throw new TaskFailure(
+    `a branch named \`${run.branch}\` already exists and was not made by this task; backlog-bot will not overwrite it.`,
+  );
+}
+
+/** The draft PR (or the open one of the branch, after a crash between push and PR). */
+export async function openPullRequest(run: TaskRun): Promise<void> {
+  const { task, repo, github, result } = run;
+  run.pr = await openDraftPullRequest(github.octokit, {
+    owner: github.owner,
+    repo: github.name,
+    branch: run.branch,
+    base: repo.default_branch,
+    taskId: task.id,
+    issueNumber: task.issue_number,
+    title: task.title,
+    requestedBy: task.requested_by,
+    instructions: task.instructions,
+    agent: run.agent ?? "",
+    summary: result?.summary ?? "",
+    notes: run.notes,
+    figures: result ? figures(result) : null,
+    diffStat: run.diffStat ?? "",
+  });
+}
+
+/** The worker no longer holds the task's lease: it must stop acting on the task. */
+export class LeaseLost extends BacklogBotError {
+  constructor(taskId: number) {
+    super("LEASE_LOST", `task #${taskId}: the lease was lost to another worker; this worker stops`);
+  }
+}
+
 function figures(result: AgentRunResult): string | null {
   const parts = [
     result.turns !== null && `${result.turns} turns`,
@@ -254,22 +338,7 @@ function figures(result: AgentRunResult): string | null {
   return parts.length ? `<sub>${parts.join(" · ")}</sub>` : null;
 }
 
-function firstLine(text: string | undefined): string {
+/** The first line of a message, at most 200 characters. */
+export function firstLine(text: string | undefined): string {
   return (text ?? "unknown error").split("\n")[0]?.slice(0, 200) ?? "";
-}
-
-function fence(text: string): string {
-  const [head = "", ...rest] = text.split("\n");
-  return rest.length ? `${head}\n\n\`\`\`\n${tailLines(rest.join("\n"), 30).replace(/```/g, "ˋˋˋ")}\n\`\`\`` : head;
-}
-
-function summaryBlock(summary: string): string {
-  const text = redactSecrets(summary).trim();
-  return text
-    ? `\n\nWhat it said:\n${text
-        .slice(0, 2000)
-        .split("\n")
-        .map((l) => `> ${l}`)
-        .join("\n")}`
-    : "";
 }

@@ -92,6 +92,8 @@ export interface TasksTable {
   /** Who asked to cancel a queued or running task; the worker running it stops at its next check. */
   cancel_requested_by: string | null;
   ended_at: string | null;
+  /** The reply owed on the issue for the last state change (JSON `{ body, marker }`), until posted. */
+  reply_pending: string | null;
 }
 
 export type RunOutcome = "changes" | "no_changes" | "failed" | "timeout";

@@ -1,10 +1,10 @@
+import type { Logger } from "../util/logger.js";
+import { isDeadLocalOwner, localOwnerPrefix } from "../util/owner.js";
 import { type Db, immediate, now } from "./db.js";
 import type { Task, TaskState, TaskTrigger, TaskUpdate } from "./schema.js";
+import { allowedFrom, FINAL_STATES, OPEN_STATES, type TaskActor } from "./task-lifecycle.js";
 
-/** States in which a task still holds its issue: a second request for that issue adds no task. */
-export const OPEN_STATES: readonly TaskState[] = ["queued", "running"];
-/** States a task never leaves. */
-export const FINAL_STATES: readonly TaskState[] = ["merged", "closed", "no_changes", "failed", "cancelled"];
+export { FINAL_STATES, OPEN_STATES, TASK_MOVES, type TaskActor } from "./task-lifecycle.js";
 
 /** A request for agent work. */
 export interface TaskInput {
@@ -16,12 +16,15 @@ export interface TaskInput {
   agent?: string | null;
   requestedBy: string;
   trigger: TaskTrigger;
+  /** When the person asked (ISO); default now. The prompt is built from the issue as it was then. */
+  requestedAt?: string;
+  triggerCommentId?: number | null;
 }
 
 /**
- * Creates a queued task, unless the issue (or finding) already has one queued or running, in which
- * case that one is returned with `created: false`. The unique partial indexes of migration 0001
- * decide, so two racing requests cannot both win.
+ * Creates a queued task, unless the issue (or finding) already has an open one (queued, running
+ * or with its PR open), in which case that one is returned with `created: false`. The unique
+ * partial indexes of migration 0003 decide, so two racing requests cannot both win.
  */
 export async function createTask(db: Db, input: TaskInput): Promise<{ task: Task; created: boolean }> {
   const at = now();
@@ -37,6 +40,8 @@ export async function createTask(db: Db, input: TaskInput): Promise<{ task: Task
       state: "queued",
       requested_by: input.requestedBy,
       trigger: input.trigger,
+      requested_at: input.requestedAt ?? at,
+      trigger_comment_id: input.triggerCommentId ?? null,
       created_at: at,
       updated_at: at,
     })
@@ -44,43 +49,119 @@ export async function createTask(db: Db, input: TaskInput): Promise<{ task: Task
     .returningAll()
     .executeTakeFirst();
   if (inserted) return { task: inserted, created: true };
-  let existing = db.selectFrom("tasks").selectAll().where("repository_id", "=", input.repositoryId).where("state", "in", OPEN_STATES);
-  existing =
-    input.issueNumber != null
-      ? existing.where("issue_number", "=", input.issueNumber)
-      : existing.where("finding_id", "=", input.findingId ?? -1);
-  return { task: await existing.executeTakeFirstOrThrow(), created: false };
+  const existing = await findOpenTask(db, input.repositoryId, { issueNumber: input.issueNumber, findingId: input.findingId });
+  if (!existing) throw new Error("task insert conflicted but no open task holds the issue or finding");
+  return { task: existing, created: false };
+}
+
+/** The open task (queued, running, pr_open) of an issue or finding, if any. */
+export async function findOpenTask(
+  db: Db,
+  repositoryId: number,
+  target: { issueNumber?: number | null; findingId?: number | null },
+): Promise<Task | undefined> {
+  let query = db.selectFrom("tasks").selectAll().where("repository_id", "=", repositoryId).where("state", "in", OPEN_STATES);
+  query =
+    target.issueNumber != null
+      ? query.where("issue_number", "=", target.issueNumber)
+      : query.where("finding_id", "=", target.findingId ?? -1);
+  return query.executeTakeFirst();
+}
+
+/** The newest task of an issue, whatever its state (for `/agent retry` and `/agent cancel`). */
+export async function latestTaskOfIssue(db: Db, repositoryId: number, issueNumber: number): Promise<Task | undefined> {
+  return db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("repository_id", "=", repositoryId)
+    .where("issue_number", "=", issueNumber)
+    .orderBy("id", "desc")
+    .executeTakeFirst();
 }
 
 export async function getTask(db: Db, id: number): Promise<Task | undefined> {
   return db.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
+/** Who asks for a transition, and (for a worker) the lease it must hold. */
+export interface TransitionBy {
+  actor: TaskActor;
+  /** Required when `actor` is `worker` and the task is `running`: the lease owner. */
+  owner?: string;
+  log?: Logger;
+}
+
 /**
- * Takes the oldest queued task: it becomes `running`, its attempt is counted and a lease of
- * `leaseMs` milliseconds is written for `owner`. `BEGIN IMMEDIATE` makes the read and the claim one
- * step, so two executors (or two processes) never take the same task.
+ * Moves a task to `to` if the state machine allows it for `by.actor` from the task's current state
+ * (TASK_MOVES), and, for a worker leaving `running`, only while it still holds the lease. Sets
+ * `patch` in the same statement, clears the lease when leaving `running`, stamps `ended_at` on
+ * final states, and logs the change.
+ * @returns the updated task, or undefined when the move was not allowed now (another actor moved it
+ *   first, or the worker lost its lease): the caller must then stop acting on the task.
  */
-export async function claimNextTask(db: Db, owner: string, leaseMs: number): Promise<Task | undefined> {
+export async function transition(
+  db: Db,
+  id: number,
+  to: TaskState,
+  by: TransitionBy,
+  patch: Omit<TaskUpdate, "id" | "state"> = {},
+): Promise<Task | undefined> {
+  const from = allowedFrom(to, by.actor);
+  if (from.length === 0) return undefined;
+  const at = now();
+  const lease = to === "running" ? {} : { lease_owner: null, lease_expires_at: null };
+  const ended = FINAL_STATES.includes(to) ? { ended_at: at } : to === "queued" ? { ended_at: null } : {};
+  let query = db
+    .updateTable("tasks")
+    .set({ ...patch, ...lease, ...ended, state: to, updated_at: at })
+    .where("id", "=", id)
+    .where("state", "in", from);
+  if (by.actor === "worker") {
+    // A worker acts on a running task only while the lease is its own (a lost lease ends its say).
+    query = query.where((eb) => eb.or([eb("state", "!=", "running"), eb("lease_owner", "=", by.owner ?? "")]));
+  }
+  const task = await query.returningAll().executeTakeFirst();
+  if (task) by.log?.info({ taskId: id, to, actor: by.actor }, "task state changed");
+  return task;
+}
+
+/**
+ * Claims a task for `owner` with a lease of `leaseMs`: a queued task, an open PR's task (for a
+ * follow-up round), or a running one whose worker is gone (its lease expired, or it was a dead
+ * process of this host). Counts the attempt. `BEGIN IMMEDIATE` makes read and claim one step.
+ * @returns the claimed task, or undefined when it is not claimable (another worker has it, or it ended).
+ */
+export async function claimTask(
+  db: Db,
+  id: number,
+  owner: string,
+  leaseMs: number,
+  options: { followUp?: boolean } = {},
+): Promise<Task | undefined> {
   return immediate(db, async (trx) => {
-    const next = await trx.selectFrom("tasks").select("id").where("state", "=", "queued").orderBy("id").limit(1).executeTakeFirst();
-    if (!next) return undefined;
+    const task = await trx.selectFrom("tasks").selectAll().where("id", "=", id).executeTakeFirst();
+    if (!task) return undefined;
+    const orphaned =
+      task.state === "running" &&
+      (task.lease_owner === owner || (task.lease_expires_at ?? "") < now() || isDeadLocalOwner(task.lease_owner, owner));
+    const claimable = task.state === "queued" || orphaned || (options.followUp === true && task.state === "pr_open");
+    if (!claimable) return undefined;
     return trx
       .updateTable("tasks")
-      .set((eb) => ({
+      .set({
         state: "running",
-        attempts: eb("attempts", "+", 1),
+        attempts: task.attempts + 1,
         lease_owner: owner,
         lease_expires_at: new Date(Date.now() + leaseMs).toISOString(),
         updated_at: now(),
-      }))
-      .where("id", "=", next.id)
+      })
+      .where("id", "=", id)
       .returningAll()
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
   });
 }
 
-/** Extends a running task's lease; false when the task is no longer this owner's (it was recovered or cancelled). */
+/** Extends a running task's lease; false when the task is no longer this owner's (taken over, cancelled, ended). */
 export async function renewLease(db: Db, id: number, owner: string, leaseMs: number): Promise<boolean> {
   const result = await db
     .updateTable("tasks")
@@ -88,81 +169,85 @@ export async function renewLease(db: Db, id: number, owner: string, leaseMs: num
     .where("id", "=", id)
     .where("state", "=", "running")
     .where("lease_owner", "=", owner)
+    .where("cancel_requested_by", "is", null)
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
 
-/**
- * Moves a task from one of `from` to `to`, with extra column changes, in one statement. Returns the
- * updated task, or undefined when the task was not in one of `from` (someone else moved it first).
- * Leaving `running` clears the lease.
- */
-export async function transitionTask(
-  db: Db,
-  id: number,
-  from: readonly TaskState[],
-  to: TaskState,
-  patch: Omit<TaskUpdate, "id" | "state"> = {},
-): Promise<Task | undefined> {
-  const lease = to === "running" ? {} : { lease_owner: null, lease_expires_at: null };
+/** Running tasks whose worker is gone: lease expired, or held by a dead process of this host. */
+export async function orphanedTasks(db: Db, self: string): Promise<Task[]> {
   return db
-    .updateTable("tasks")
-    .set({ ...patch, ...lease, state: to, updated_at: now() })
-    .where("id", "=", id)
-    .where("state", "in", from)
-    .returningAll()
-    .executeTakeFirst();
-}
-
-/**
- * Finds running tasks whose lease expired (their process died) and puts each back in the queue,
- * or ends it `failed` once it has used `maxAttempts` attempts.
- * @returns the tasks requeued and the tasks failed.
- */
-export async function recoverExpiredTasks(db: Db, maxAttempts: number): Promise<{ requeued: Task[]; failed: Task[] }> {
-  return immediate(db, async (trx) => {
-    const expired = await trx
-      .selectFrom("tasks")
-      .selectAll()
-      .where("state", "=", "running")
-      .where("lease_expires_at", "<", now())
-      .execute();
-    const requeued: Task[] = [];
-    const failed: Task[] = [];
-    for (const task of expired) {
-      const exhausted = task.attempts >= maxAttempts;
-      const moved = await transitionTask(
-        trx,
-        task.id,
-        ["running"],
-        exhausted ? "failed" : "queued",
-        exhausted ? { error: `the worker running it stopped ${task.attempts} times; giving up` } : {},
-      );
-      if (moved) (exhausted ? failed : requeued).push(moved);
-    }
-    return { requeued, failed };
-  });
+    .selectFrom("tasks")
+    .selectAll()
+    .where("state", "=", "running")
+    .where((eb) => eb.or([eb("lease_expires_at", "<", now()), eb("lease_owner", "like", `${localOwnerPrefix()}%`)]))
+    .execute()
+    .then((rows) => rows.filter((t) => (t.lease_expires_at ?? "") < now() || isDeadLocalOwner(t.lease_owner, self)));
 }
 
 /** The task that opened pull request `prNumber` in a repository, if it was ours. */
 export async function findTaskByPullRequest(db: Db, repositoryId: number, prNumber: number): Promise<Task | undefined> {
-  return db.selectFrom("tasks").selectAll().where("repository_id", "=", repositoryId).where("pr_number", "=", prNumber).executeTakeFirst();
+  return db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("repository_id", "=", repositoryId)
+    .where("pr_number", "=", prNumber)
+    .orderBy("id", "desc")
+    .executeTakeFirst();
 }
 
-/** Tasks, newest first, optionally of one repository. */
-export async function listTasks(db: Db, repositoryId?: number, limit = 100): Promise<Task[]> {
+/** Filters of `listTasks`. */
+export interface TaskFilter {
+  repositoryId?: number;
+  states?: readonly TaskState[];
+  limit?: number;
+  /** Only tasks with an id below this (keyset pagination, newest first). */
+  beforeId?: number;
+}
+
+/** Tasks, newest first. */
+export async function listTasks(db: Db, filter: TaskFilter = {}): Promise<Task[]> {
   let query = db.selectFrom("tasks").selectAll();
-  if (repositoryId !== undefined) query = query.where("repository_id", "=", repositoryId);
-  return query.orderBy("id", "desc").limit(limit).execute();
+  if (filter.repositoryId !== undefined) query = query.where("repository_id", "=", filter.repositoryId);
+  if (filter.states?.length) query = query.where("state", "in", filter.states);
+  if (filter.beforeId !== undefined) query = query.where("id", "<", filter.beforeId);
+  return query
+    .orderBy("id", "desc")
+    .limit(filter.limit ?? 100)
+    .execute();
 }
 
-/** How many of a repository's pull requests are open, for `prConcurrentLimit`. */
-export async function countOpenPullRequests(db: Db, repositoryId: number): Promise<number> {
+/** Open tasks (queued + running + pr_open) of a repository: what `prConcurrentLimit` counts. */
+export async function countOpenTasks(db: Db, repositoryId: number): Promise<number> {
   const row = await db
     .selectFrom("tasks")
     .select((eb) => eb.fn.countAll<number>().as("n"))
     .where("repository_id", "=", repositoryId)
-    .where("state", "=", "pr_open")
+    .where("state", "in", OPEN_STATES)
     .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Tasks of a repository requested since `sinceIso` (ISO): what `prHourlyLimit` counts over the last hour. */
+export async function countTasksSince(db: Db, repositoryId: number, sinceIso: string): Promise<number> {
+  const row = await db
+    .selectFrom("tasks")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("repository_id", "=", repositoryId)
+    .where("created_at", ">=", sinceIso)
+    .where("state", "!=", "cancelled")
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Agent runs (attempts and rounds) of a repository started since `sinceIso`: the daily run budget. */
+export async function countRunsSince(db: Db, repositoryId: number | null, sinceIso: string): Promise<number> {
+  let query = db
+    .selectFrom("runs")
+    .innerJoin("tasks", "tasks.id", "runs.task_id")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("runs.started_at", ">=", sinceIso);
+  if (repositoryId !== null) query = query.where("tasks.repository_id", "=", repositoryId);
+  const row = await query.executeTakeFirstOrThrow();
   return Number(row.n);
 }

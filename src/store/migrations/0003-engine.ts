@@ -49,6 +49,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable("tasks").addColumn("pushed_sha", "text").execute();
   await db.schema.alterTable("tasks").addColumn("cancel_requested_by", "text").execute();
   await db.schema.alterTable("tasks").addColumn("ended_at", "text").execute();
+  // The reply owed on the issue (JSON { body, marker }), written in the same statement as the state
+  // change it reports, so a crash between the two can never lose it (an outbox of one row).
+  await db.schema.alterTable("tasks").addColumn("reply_pending", "text").execute();
   // One open task per issue and finding now covers `pr_open` too: a second request answers with the PR.
   await db.schema.dropIndex("tasks_one_open_per_issue").execute();
   // Older versions could open a second PR for an issue; keep the newest open one per issue.

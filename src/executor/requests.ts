@@ -1,0 +1,205 @@
+import type { RepoConfig } from "../config/schema.js";
+import { type Db, now } from "../store/db.js";
+import type { Repository, Task, TaskTrigger } from "../store/schema.js";
+import {
+  countOpenTasks,
+  countRunsSince,
+  countTasksSince,
+  createTask,
+  findOpenTask,
+  getTask,
+  latestTaskOfIssue,
+  transition,
+} from "../store/tasks.js";
+import type { Logger } from "../util/logger.js";
+import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
+import { addReplyJob } from "./replies.js";
+import type { TaskRunner } from "./task-jobs.js";
+
+/**
+ * What the request service needs. Every surface (the `/agent` commands, dashboard ticks, the web
+ * buttons and API, the CLI, autopilot) goes through these functions, so the same rules and limits
+ * hold everywhere. Permission is the caller's check (each surface knows who is asking).
+ */
+export interface RequestDeps {
+  db: Db;
+  agents: AgentRegistry;
+  runner: Pick<TaskRunner, "enqueue" | "abortLocal">;
+  jobs: Parameters<typeof addReplyJob>[0];
+  log: Logger;
+}
+
+/** A request for agent work on an issue or a finding. */
+export interface TaskRequest {
+  repository: Repository;
+  config: RepoConfig;
+  issueNumber?: number | null;
+  findingId?: number | null;
+  title: string;
+  instructions?: string | null;
+  /** Agent the person named (`--agent`); else the repository's, else the operator's first. */
+  agent?: string;
+  requestedBy: string;
+  trigger: TaskTrigger;
+  /** When the person asked (ISO); default now. */
+  requestedAt?: string;
+  triggerCommentId?: number | null;
+}
+
+/** Why a request was refused, with a sentence for the person. */
+export type Refusal = { code: "agent" | "concurrent_limit" | "hourly_limit" | "daily_limit"; message: string };
+
+/** What became of a request. */
+export type RequestResult = { kind: "queued"; task: Task } | { kind: "exists"; task: Task } | { kind: "refused"; refusal: Refusal };
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Checks the limits of a repository for one more task: `prConcurrentLimit` (queued + running +
+ * open PRs), `prHourlyLimit` (tasks started in the last hour, Renovate's meaning) and
+ * `dailyRunLimit` (agent runs in the last 24 hours). 0 means no limit, as in Renovate.
+ * @returns the refusal, or null when the task may start.
+ */
+export async function checkLimits(db: Db, repository: Repository, config: RepoConfig): Promise<Refusal | null> {
+  const open = await countOpenTasks(db, repository.id);
+  if (config.prConcurrentLimit > 0 && open >= config.prConcurrentLimit) {
+    return {
+      code: "concurrent_limit",
+      message: `${open} tasks of backlog-bot are already queued, running or waiting for review here (\`prConcurrentLimit\`: ${config.prConcurrentLimit}). Merge or close one, then ask again.`,
+    };
+  }
+  const hourly = await countTasksSince(db, repository.id, new Date(Date.now() - HOUR_MS).toISOString());
+  if (config.prHourlyLimit > 0 && hourly >= config.prHourlyLimit) {
+    return {
+      code: "hourly_limit",
+      message: `${hourly} tasks were started here in the last hour (\`prHourlyLimit\`: ${config.prHourlyLimit}). Ask again later.`,
+    };
+  }
+  const runs = await countRunsSince(db, repository.id, new Date(Date.now() - 24 * HOUR_MS).toISOString());
+  if (config.dailyRunLimit > 0 && runs >= config.dailyRunLimit) {
+    return {
+      code: "daily_limit",
+      message: `agents ran ${runs} times here in the last 24 hours (\`dailyRunLimit\`: ${config.dailyRunLimit}). Ask again tomorrow.`,
+    };
+  }
+  return null;
+}
+
+/**
+ * Starts agent work: answers with the open task when the issue or finding has one (queued,
+ * running or with its PR open), refuses when a limit holds it back, else queues a task and its run.
+ */
+export async function requestTask(deps: RequestDeps, request: TaskRequest): Promise<RequestResult> {
+  const { db, log } = deps;
+  const open = await findOpenTask(db, request.repository.id, { issueNumber: request.issueNumber, findingId: request.findingId });
+  if (open) return { kind: "exists", task: open };
+  const choice = resolveAgent(deps.agents, request.agent, request.config.agent);
+  if ("error" in choice) return { kind: "refused", refusal: { code: "agent", message: choice.error } };
+  const refusal = await checkLimits(db, request.repository, request.config);
+  if (refusal) return { kind: "refused", refusal };
+  const { task, created } = await createTask(db, {
+    repositoryId: request.repository.id,
+    issueNumber: request.issueNumber ?? null,
+    findingId: request.findingId ?? null,
+    title: request.title,
+    instructions: request.instructions ?? null,
+    agent: choice.agents[0]?.name ?? null,
+    requestedBy: request.requestedBy,
+    trigger: request.trigger,
+    requestedAt: request.requestedAt ?? now(),
+    triggerCommentId: request.triggerCommentId ?? null,
+  });
+  if (!created) return { kind: "exists", task };
+  await deps.runner.enqueue(task.id);
+  log.info({ taskId: task.id, agent: task.agent, by: request.requestedBy, trigger: request.trigger }, "task queued");
+  return { kind: "queued", task };
+}
+
+/** What a cancel or retry came to, with a sentence for the person. */
+export interface ActionResult {
+  ok: boolean;
+  message: string;
+  task?: Task;
+}
+
+/**
+ * Cancels a task: a queued one ends `cancelled` at once (and says so on its issue); a running one is
+ * asked to stop — its worker kills the agent's whole process tree and ends it `cancelled`.
+ */
+export async function cancelTask(deps: RequestDeps, task: Task, by: string): Promise<ActionResult> {
+  if (task.state === "queued") {
+    const reply =
+      task.issue_number !== null
+        ? { body: `Task #${task.id} was cancelled by @${by}.`, marker: `task-${task.id}:cancelled:${task.attempts}` }
+        : null;
+    const moved = await transition(
+      deps.db,
+      task.id,
+      "cancelled",
+      { actor: "person", log: deps.log },
+      {
+        cancel_requested_by: by,
+        reply_pending: reply ? JSON.stringify(reply) : null,
+      },
+    );
+    if (moved) {
+      if (reply) await addReplyJob(deps.jobs, task.id);
+      return { ok: true, message: `Task #${task.id} was cancelled before it started.`, task: moved };
+    }
+    task = (await getTask(deps.db, task.id)) ?? task;
+  }
+  if (task.state === "running") {
+    await deps.db
+      .updateTable("tasks")
+      .set({ cancel_requested_by: by, updated_at: now() })
+      .where("id", "=", task.id)
+      .where("state", "=", "running")
+      .execute();
+    deps.runner.abortLocal(task.id);
+    return { ok: true, message: `Stopping task #${task.id}: its agent and everything it started are being stopped.`, task };
+  }
+  return { ok: false, message: `Task #${task.id} is ${task.state}; there is nothing to cancel.`, task };
+}
+
+/**
+ * `/agent retry` on an issue: a new attempt of its last task that failed, changed nothing or was
+ * cancelled, as the person who retries (limits apply as for a new request).
+ */
+export async function retryIssueTask(
+  deps: RequestDeps,
+  repository: Repository,
+  config: RepoConfig,
+  issueNumber: number,
+  by: string,
+  requestedAt: string = now(),
+): Promise<ActionResult> {
+  const last = await latestTaskOfIssue(deps.db, repository.id, issueNumber);
+  if (!last) return { ok: false, message: "There is no earlier task on this issue to retry; use `/agent fix`." };
+  if (!["failed", "no_changes", "cancelled"].includes(last.state)) {
+    const where = last.pr_url ? ` (${last.pr_url})` : "";
+    return {
+      ok: false,
+      message: `Task #${last.id} is ${last.state}${where}; only a failed, cancelled or no-change task can be retried.`,
+      task: last,
+    };
+  }
+  const refusal = await checkLimits(deps.db, repository, config);
+  if (refusal) return { ok: false, message: refusal.message, task: last };
+  const moved = await transition(
+    deps.db,
+    last.id,
+    "queued",
+    { actor: "person", log: deps.log },
+    {
+      requested_by: by,
+      requested_at: requestedAt,
+      attempts: 0,
+      error: null,
+      cancel_requested_by: null,
+      reply_pending: null,
+    },
+  );
+  if (!moved) return { ok: false, message: `Task #${last.id} changed state meanwhile; nothing was retried.`, task: last };
+  await deps.runner.enqueue(moved.id);
+  return { ok: true, message: `Retrying task #${moved.id}.`, task: moved };
+}

@@ -1,0 +1,238 @@
+import type { JobContext } from "../jobs/types.js";
+import { getRepositoryById } from "../store/repositories.js";
+import type { Task, TaskState } from "../store/schema.js";
+import { claimTask, getTask, orphanedTasks, renewLease, transition } from "../store/tasks.js";
+import { tailLines } from "../util/exec.js";
+import { redactSecrets } from "../util/logger.js";
+import { newOwnerId } from "../util/owner.js";
+import { addReplyJob, type Reply } from "./replies.js";
+import { branchName, type ExecutorDeps, LeaseLost, type RunEnd, runTaskSteps, TaskFailure, type TaskRun } from "./run-task.js";
+
+/** Payload of a `task.run` job. */
+export interface TaskRunJob {
+  taskId: number;
+}
+
+/** Why a run's signal aborted. */
+type StopReason = "shutdown" | "cancel" | "lease";
+
+/** How often (ms) a running task renews its lease and looks for a cancel request, at most. */
+const HEARTBEAT_MAX_MS = 2_000;
+
+/**
+ * Runs tasks as `task.run` jobs. A job claims its task with an owner-checked lease (so a job run
+ * twice after a crash cannot double a task), renews the lease on a heartbeat, and aborts its run
+ * when the lease is lost or a cancel was asked. Every end is one owner-checked transition that
+ * also records the reply owed on the issue; the reply is posted by its own job.
+ */
+export class TaskRunner {
+  /** This process's lease owner id. */
+  readonly owner = newOwnerId();
+  private readonly local = new Map<number, AbortController>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  /** Registers the job handlers and starts the sweep that finds tasks whose worker died. */
+  async start(): Promise<void> {
+    this.deps.jobs.handle<TaskRunJob>("task.run", (payload, ctx) => this.runJob(payload.taskId, ctx), {
+      concurrency: this.deps.settings.concurrency,
+    });
+    await this.sweep();
+    this.sweepTimer = setInterval(
+      () => {
+        this.sweep().catch((err: unknown) => this.deps.log.error({ err }, "task sweep failed"));
+      },
+      Math.min(this.deps.settings.leaseMs, 30_000),
+    );
+    this.sweepTimer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sweepTimer);
+  }
+
+  /** Queues the run of a task (deduped per task). */
+  async enqueue(taskId: number): Promise<void> {
+    await this.deps.jobs.add<TaskRunJob>({ kind: "task.run", payload: { taskId }, key: `task:${taskId}`, maxAttempts: 20 });
+  }
+
+  /** Aborts the run of `taskId` if it runs in this process (cancel); other processes see the request on their heartbeat. */
+  abortLocal(taskId: number): boolean {
+    const controller = this.local.get(taskId);
+    controller?.abort("cancel");
+    return controller !== undefined;
+  }
+
+  /** Tasks whose worker died get a new job at once (dead process of this host) or after their lease (other hosts). */
+  async sweep(): Promise<void> {
+    for (const task of await orphanedTasks(this.deps.db, this.owner)) {
+      this.deps.log.warn({ taskId: task.id, owner: task.lease_owner }, "task's worker is gone; queueing it again");
+      await this.enqueue(task.id);
+    }
+  }
+
+  private async runJob(taskId: number, ctx: JobContext): Promise<void> {
+    const { deps } = this;
+    const log = ctx.log.child({ taskId });
+    const task = await claimTask(deps.db, taskId, this.owner, deps.settings.leaseMs);
+    if (!task) {
+      log.info("task is not claimable (ended, or held by a live worker); nothing to do");
+      return;
+    }
+    if (task.cancel_requested_by) {
+      await this.end(task, "cancelled", { body: `Task #${task.id} was cancelled by @${task.cancel_requested_by}.` });
+      return;
+    }
+    if (task.attempts > deps.settings.maxAttempts) {
+      await this.end(task, "failed", failureReply(task, `the worker running it stopped ${task.attempts - 1} times; giving up`), {
+        error: "worker stopped too often",
+      });
+      return;
+    }
+    const repo = await getRepositoryById(deps.db, task.repository_id);
+    if (!repo) {
+      await this.end(task, "failed", null, { error: "repository no longer installed" });
+      return;
+    }
+    const repoBreaker = await deps.breakers.check(`repo:${repo.id}`);
+    if (!repoBreaker.allowed) {
+      // Not the task's fault: back to the queue, to run when the repository's breaker lets a trial through.
+      await transition(deps.db, task.id, "queued", { actor: "worker", owner: this.owner, log });
+      await deps.jobs.add<TaskRunJob>({
+        kind: "task.run",
+        payload: { taskId },
+        key: `task:${taskId}:after-breaker`,
+        runAt: repoBreaker.retryAt,
+      });
+      log.warn({ retryAt: repoBreaker.retryAt }, "repository's circuit is open; task deferred");
+      return;
+    }
+
+    const controller = new AbortController();
+    const stopWith = (reason: StopReason) => controller.abort(reason);
+    const onShutdown = () => stopWith("shutdown");
+    ctx.signal.addEventListener("abort", onShutdown, { once: true });
+    this.local.set(task.id, controller);
+    const heartbeat = setInterval(
+      () => {
+        renewLease(deps.db, task.id, this.owner, deps.settings.leaseMs)
+          .then(async (held) => {
+            if (held) return;
+            const now = await getTask(deps.db, task.id);
+            stopWith(now?.cancel_requested_by && now.lease_owner === this.owner ? "cancel" : "lease");
+          })
+          .catch((err: unknown) => log.warn({ err }, "could not renew the task lease"));
+      },
+      Math.min(deps.settings.leaseMs / 3, HEARTBEAT_MAX_MS),
+    );
+    heartbeat.unref();
+
+    const [owner = "", name = ""] = repo.full_name.split("/");
+    try {
+      const run: TaskRun = {
+        deps,
+        task,
+        repo,
+        owner: this.owner,
+        signal: controller.signal,
+        log,
+        github: { owner, name, octokit: await deps.github.octokit(repo.installation_id) },
+        branch: task.branch ?? branchName(task),
+        notes: [],
+      };
+      let end: RunEnd | undefined;
+      let failure: unknown;
+      try {
+        end = await runTaskSteps(run);
+      } catch (error) {
+        failure = error;
+      }
+      const reason = controller.signal.aborted ? (controller.signal.reason as StopReason) : undefined;
+      if (reason === "lease" || failure instanceof LeaseLost) {
+        log.warn("lease lost: another worker owns this task now; stopping without a word");
+        return;
+      }
+      if (reason === "shutdown") {
+        await transition(deps.db, task.id, "queued", { actor: "worker", owner: this.owner, log });
+        log.warn("task interrupted by shutdown; queued again");
+        throw new Error("interrupted by shutdown");
+      }
+      if (reason === "cancel") {
+        const by = (await getTask(deps.db, task.id))?.cancel_requested_by ?? "a maintainer";
+        await this.end(task, "cancelled", { body: `Task #${task.id} was cancelled by @${by}; its agent was stopped.` });
+        return;
+      }
+      if (failure) {
+        const infrastructure = !(failure instanceof TaskFailure) || failure.infrastructure;
+        if (infrastructure) await deps.breakers.failure(`repo:${repo.id}`, (failure as Error).message);
+        if (!(failure instanceof TaskFailure)) {
+          // Infrastructure (GitHub down, git crashed): let the job retry while the task has attempts left.
+          if (task.attempts < deps.settings.maxAttempts) {
+            await transition(deps.db, task.id, "queued", { actor: "worker", owner: this.owner, log });
+            throw failure;
+          }
+        }
+        const message = redactSecrets(failure instanceof Error ? failure.message : String(failure));
+        log.error({ err: failure }, "task failed");
+        await this.end(task, "failed", failureReply(task, message), { error: message.slice(0, 4000) });
+        return;
+      }
+      await deps.breakers.success(`repo:${repo.id}`);
+      if (end?.state === "no_changes") {
+        await this.end(task, "no_changes", {
+          body: `Task #${task.id}: \`${end.agent}\` finished without changing anything, so there is no pull request.${summaryBlock(end.summary)}`,
+        });
+      } else if (end?.state === "pr_open") {
+        await this.end(
+          task,
+          "pr_open",
+          { body: `Task #${task.id}: draft pull request ${end.pr.url} is ready for review.` },
+          { branch: run.branch, pr_number: end.pr.number, pr_url: end.pr.url },
+        );
+      }
+    } finally {
+      clearInterval(heartbeat);
+      ctx.signal.removeEventListener("abort", onShutdown);
+      this.local.delete(task.id);
+    }
+  }
+
+  /** One owner-checked transition that also records the reply owed; then queues the reply job. */
+  private async end(task: Task, to: TaskState, reply: Omit<Reply, "marker"> | null, patch: Record<string, unknown> = {}): Promise<void> {
+    const { deps } = this;
+    const owed = reply && task.issue_number !== null ? { ...reply, marker: `task-${task.id}:${to}:${task.attempts}` } : null;
+    const moved = await transition(
+      deps.db,
+      task.id,
+      to,
+      { actor: "worker", owner: this.owner, log: deps.log },
+      { ...patch, reply_pending: owed ? JSON.stringify(owed) : null },
+    );
+    if (!moved) {
+      deps.log.warn({ taskId: task.id, to }, "task moved by someone else first; this end is not recorded");
+      return;
+    }
+    if (owed) await addReplyJob(deps.jobs, task.id);
+  }
+}
+
+function failureReply(task: Task, message: string): Omit<Reply, "marker"> {
+  return { body: `Task #${task.id} failed: ${fence(message)}` };
+}
+
+function fence(text: string): string {
+  const [head = "", ...rest] = text.split("\n");
+  return rest.length ? `${head}\n\n\`\`\`\n${tailLines(rest.join("\n"), 30).replace(/```/g, "ˋˋˋ")}\n\`\`\`` : head;
+}
+
+function summaryBlock(summary: string): string {
+  const text = redactSecrets(summary).trim();
+  return text
+    ? `\n\nWhat it said:\n${text
+        .slice(0, 2000)
+        .split("\n")
+        .map((l) => `> ${l}`)
+        .join("\n")}`
+    : "";
+}
