@@ -1,57 +1,73 @@
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { baseEnv, CommandError, type ExecResult, runCommand, tailLines } from "../util/exec.js";
+import { credentialAnswer, credentialArgs } from "./credentials.js";
 
 /** Longest any one git command may run (ms): a clone of a large repository on a slow link. */
 const GIT_TIMEOUT_MS = 10 * 60_000;
 
-/** An empty HOME for git so no user's global config, credentials or hooks apply. */
-const gitHome = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-git-home-"));
-
-/**
- * Reads the token from git's own environment when git asks for credentials. The helper's text
- * holds no secret (only the variable's name), so it may appear in an argument list; the empty
- * `credential.helper=` first drops any helper a repository config may have configured.
- */
-const CREDENTIAL_ARGS = [
-  "-c",
-  "credential.helper=",
-  "-c",
-  'credential.helper=!f() { test "$1" = get || exit 0; echo username=x-access-token; echo "password=$BACKLOG_BOT_GIT_TOKEN"; }; f',
-];
-
 /**
  * Settings on every bot git command: no hooks (a worktree's agent could have planted some), no
- * fsmonitor, no prompts.
+ * fsmonitor, no prompts, no `ext::` transport. `safe.directory=*` because the bot owns every
+ * repository it touches, while the sandbox may have created files under another uid mapping.
  */
-const SAFE_ARGS = ["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false", "-c", "protocol.ext.allow=never"];
+const SAFE_ARGS = [
+  "-c",
+  "core.hooksPath=/dev/null",
+  "-c",
+  "core.fsmonitor=false",
+  "-c",
+  "protocol.ext.allow=never",
+  "-c",
+  "safe.directory=*",
+];
 
 /** Options of one git command. */
 export interface GitOptions {
   cwd: string;
-  /** Installation token for fetch/push over https; only this child's environment ever holds it. */
-  token?: string;
+  /**
+   * Credentials for fetch/push over https: a token, or a function that mints one right before the
+   * command runs (an installation token lasts an hour; a long agent run must not outlive it).
+   * Given to git's one-shot helper over an inherited pipe, for `remoteUrl`'s host only.
+   */
+  token?: string | (() => Promise<string>);
+  /** The https URL the token is for (the clone URL); default: the first http(s) URL among the arguments. */
+  remoteUrl?: string;
   timeoutMs?: number;
   env?: Record<string, string>;
 }
 
 /**
- * Runs git (never through a shell) with a private HOME, no system config, no hooks and no prompts.
+ * Runs git (never through a shell) with no HOME, no global or system config, no hooks and no
+ * prompts, in its own process group.
  * @throws CommandError carrying git's exit code and the tail of its stderr when git fails.
+ * @throws TypeError when a token is given without an absolute `remoteUrl`.
  */
 export async function git(args: readonly string[], options: GitOptions): Promise<ExecResult> {
   const env: Record<string, string> = {
     ...baseEnv(),
     ...options.env,
-    HOME: gitHome,
+    // No HOME and no global config: no user's credentials, hooks or `url.*.insteadOf` apply, and
+    // no temporary directory has to be made (and left behind) to stand in for one.
+    GIT_CONFIG_GLOBAL: "/dev/null",
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_TERMINAL_PROMPT: "0",
     GIT_ASKPASS: "",
+    SSH_ASKPASS: "",
   };
-  const fullArgs = [...SAFE_ARGS, ...(options.token ? CREDENTIAL_ARGS : []), ...args];
-  if (options.token) env.BACKLOG_BOT_GIT_TOKEN = options.token;
-  const result = await runCommand("git", fullArgs, { cwd: options.cwd, env, timeoutMs: options.timeoutMs ?? GIT_TIMEOUT_MS });
+  let credential: { args: string[]; answer: string } | undefined;
+  if (options.token !== undefined) {
+    const url = options.remoteUrl ?? args.find((arg) => /^https?:\/\//.test(arg));
+    if (!url) throw new TypeError("git: a token needs the remote URL it is for");
+    const token = typeof options.token === "function" ? await options.token() : options.token;
+    const scoped = { token, url };
+    credential = { args: credentialArgs(scoped), answer: credentialAnswer(scoped) };
+  }
+  const fullArgs = [...SAFE_ARGS, ...(credential?.args ?? []), ...args];
+  const result = await runCommand("git", fullArgs, {
+    cwd: options.cwd,
+    env,
+    timeoutMs: options.timeoutMs ?? GIT_TIMEOUT_MS,
+    ...(credential && { fd3Input: credential.answer }),
+  });
   if (result.exitCode !== 0) {
     throw new CommandError(
       "git",

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { git } from "./git.js";
 
@@ -11,21 +11,33 @@ export interface MirrorOptions {
   /** https clone URL from the webhook payload, or a local path / file:// URL. */
   cloneUrl: string;
   defaultBranch: string;
-  token?: string;
+  /** A token, or a function minting one right before the fetch (https clone URLs only). */
+  token?: string | (() => Promise<string>);
 }
 
-/** Serialises git operations per mirror: two tasks of one repository must not fetch at once. */
-const locks = new Map<string, Promise<unknown>>();
-function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Serialises git operations per mirror: two tasks of one repository must not fetch at once.
+ * The map holds each key's tail, a promise that never rejects (so no derived promise can become an
+ * unhandled rejection), and the entry is deleted when the last queued operation has settled.
+ */
+const locks = new Map<string, Promise<void>>();
+export function withLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
   const previous = locks.get(key) ?? Promise.resolve();
-  const next = previous.catch(() => {}).then(fn);
-  locks.set(
-    key,
-    next.finally(() => {
-      if (locks.get(key) === next) locks.delete(key);
-    }),
+  const next = previous.then(fn);
+  const tail = next.then(
+    () => undefined,
+    () => undefined,
   );
+  locks.set(key, tail);
+  void tail.then(() => {
+    if (locks.get(key) === tail) locks.delete(key);
+  });
   return next;
+}
+
+/** How many mirrors have an operation queued or running (the lock map's size; for tests). */
+export function pendingLocks(): number {
+  return locks.size;
 }
 
 /** `<dataDir>/mirrors/<readable-name>-<hash>.git`: readable, and unique even for local paths. */
@@ -59,24 +71,57 @@ export async function syncMirror(options: MirrorOptions): Promise<string> {
     }
     // The URL can change (a repository renamed or transferred); keep it as GitHub says it is now.
     await git(["remote", "set-url", "origin", options.cloneUrl], { cwd: mirror });
-    await git(["fetch", "--prune", "--no-tags", "--quiet", "origin"], { cwd: mirror, ...(options.token && { token: options.token }) });
+    // Fetch from the URL itself, never a remote name: the helper is scoped to exactly this URL's host.
+    await git(["fetch", "--prune", "--no-tags", "--quiet", options.cloneUrl, "+refs/heads/*:refs/remotes/origin/*"], {
+      cwd: mirror,
+      ...(options.token && /^https?:/.test(options.cloneUrl) && { token: options.token, remoteUrl: options.cloneUrl }),
+    });
     return mirror;
   });
 }
 
 /**
- * A worktree of `mirror` at `<dataDir>/worktrees/task-<taskId>` on a new branch `branch` made from
- * `origin/<base>`. A worktree left by a crashed earlier attempt is replaced.
+ * A worktree of `mirror` at `<dataDir>/worktrees/task-<taskId>-<attempt>` on a new branch `branch`
+ * made from `origin/<base>`. Each attempt gets a path of its own, so an agent left over from a dead
+ * attempt can never write into the retry's worktree; worktrees of this task's earlier attempts are
+ * removed first. Without `attempt` the path gets a unique suffix.
+ * @returns the worktree's path and the commit it starts from (what the bot's own commit builds on).
  */
-export async function addWorktree(mirror: string, dataDir: string, taskId: number, branch: string, base: string): Promise<string> {
-  const worktree = path.join(dataDir, "worktrees", `task-${taskId}`);
+export async function createWorktree(
+  mirror: string,
+  dataDir: string,
+  taskId: number,
+  branch: string,
+  base: string,
+  attempt?: number,
+): Promise<{ worktree: string; baseCommit: string }> {
+  const root = path.join(dataDir, "worktrees");
+  const suffix = attempt ?? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+  const worktree = path.join(root, `task-${taskId}-${suffix}`);
   return withLock(mirror, async () => {
-    await rm(worktree, { recursive: true, force: true });
+    await mkdir(root, { recursive: true });
+    for (const name of await readdir(root)) {
+      if (name === `task-${taskId}` || name.startsWith(`task-${taskId}-`))
+        await rm(path.join(root, name), { recursive: true, force: true });
+    }
     await git(["worktree", "prune"], { cwd: mirror });
-    await mkdir(path.dirname(worktree), { recursive: true });
-    await git(["worktree", "add", "--quiet", "-B", branch, worktree, `refs/remotes/origin/${base}`], { cwd: mirror });
-    return worktree;
+    const { stdout } = await git(["rev-parse", "--verify", `refs/remotes/origin/${base}^{commit}`], { cwd: mirror });
+    const baseCommit = stdout.trim();
+    await git(["worktree", "add", "--quiet", "-B", branch, worktree, baseCommit], { cwd: mirror });
+    return { worktree, baseCommit };
   });
+}
+
+/** `createWorktree` returning the path only (the executor's original signature). */
+export async function addWorktree(
+  mirror: string,
+  dataDir: string,
+  taskId: number,
+  branch: string,
+  base: string,
+  attempt?: number,
+): Promise<string> {
+  return (await createWorktree(mirror, dataDir, taskId, branch, base, attempt)).worktree;
 }
 
 /** Removes a worktree and its branch from the mirror; never throws (cleanup must not mask the real outcome). */

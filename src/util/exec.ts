@@ -1,5 +1,7 @@
+import type { Writable } from "node:stream";
 import { execa } from "execa";
 import { BacklogBotError } from "./errors.js";
+import { registerChild, signalGroup, unregisterChild } from "./process-registry.js";
 
 /** Default cap on the output kept from one child (bytes): the tail is what explains a failure. */
 export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -24,6 +26,12 @@ export interface ExecOptions {
   onStdoutLine?: (line: string) => void;
   /** Aborting kills the process group, as a timeout does. */
   signal?: AbortSignal;
+  /**
+   * Written to a pipe the child inherits as file descriptor 3, which is then closed: how a secret
+   * reaches one child (git's credential helper reads it once) without an environment variable or an
+   * argument that `/proc` would show.
+   */
+  fd3Input?: string;
 }
 
 /** What a child ended with. `stdout`/`stderr` are the capped tails. */
@@ -80,8 +88,12 @@ class Tail {
 }
 
 /**
- * Runs `file` with `args` (never through a shell), in its own process group so that a timeout or
- * abort kills its children too. Never throws for a non-zero exit: look at `exitCode`/`timedOut`.
+ * Runs `file` with `args` (never through a shell) in a process group of its own, recorded in the
+ * process registry while it lives. The whole group is killed (SIGKILL) the moment the leader
+ * exits, so a background process it left (a dev server, a `sleep &` holding stdout) neither
+ * outlives it nor keeps this call waiting for stdio to close; a timeout or abort sends SIGTERM to
+ * the group, then SIGKILL after a grace period. Never throws for a non-zero exit: look at
+ * `exitCode`/`timedOut`.
  * @throws CommandError when the program cannot be started (not found, not executable).
  */
 export async function runCommand(file: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
@@ -89,6 +101,7 @@ export async function runCommand(file: string, args: readonly string[], options:
   const max = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const stdout = new Tail(max);
   const stderr = new Tail(max);
+  const stdin = options.input === undefined ? "ignore" : "pipe";
   const child = execa(file, args, {
     cwd: options.cwd,
     env: options.env,
@@ -96,25 +109,23 @@ export async function runCommand(file: string, args: readonly string[], options:
     detached: true,
     buffer: false,
     reject: false,
-    stdin: options.input === undefined ? "ignore" : "pipe",
+    stdio: options.fd3Input === undefined ? [stdin, "pipe", "pipe"] : [stdin, "pipe", "pipe", "pipe"],
     stripFinalNewline: false,
   });
+  const pid = child.pid;
+  if (pid !== undefined) registerChild(pid, file);
   let timedOut = false;
+  let exited = false;
   const killGroup = (): void => {
-    if (child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      return; // already gone
-    }
-    setTimeout(() => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, KILL_GRACE_MS).unref();
+    if (pid === undefined || exited) return;
+    if (!signalGroup(pid, "SIGTERM")) return;
+    setTimeout(() => signalGroup(pid, "SIGKILL"), KILL_GRACE_MS).unref();
   };
+  // The leader is gone: nothing of its group may stay behind, and its stdio must close.
+  child.once("exit", () => {
+    exited = true;
+    if (pid !== undefined) signalGroup(pid, "SIGKILL");
+  });
   const timer =
     options.timeoutMs === undefined
       ? undefined
@@ -124,6 +135,7 @@ export async function runCommand(file: string, args: readonly string[], options:
         }, options.timeoutMs);
   const onAbort = (): void => killGroup();
   options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) killGroup();
 
   let pending = "";
   child.stdout?.on("data", (chunk: Buffer) => {
@@ -142,9 +154,18 @@ export async function runCommand(file: string, args: readonly string[], options:
     child.stdin?.on("error", () => {}); // a child that exits without reading stdin is not our failure
     child.stdin?.end(options.input);
   }
+  if (options.fd3Input !== undefined) {
+    const fd3 = child.stdio[3] as Writable | undefined;
+    fd3?.on("error", () => {}); // nobody asked for the secret: the child simply did not need it
+    fd3?.end(options.fd3Input);
+  }
   const outcome = await child;
   if (timer) clearTimeout(timer);
   options.signal?.removeEventListener("abort", onAbort);
+  if (pid !== undefined) {
+    signalGroup(pid, "SIGKILL");
+    unregisterChild(pid);
+  }
   if (pending && options.onStdoutLine) options.onStdoutLine(pending);
 
   const result: ExecResult = {
