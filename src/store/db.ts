@@ -92,13 +92,23 @@ export async function openDb(dataDir: string, options: StoreOptions = {}): Promi
   return db;
 }
 
+/** The better-sqlite3 handle behind each SQLite store, for the few hot paths that use prepared statements. */
+const sqliteHandles = new WeakMap<Db, SQLite.Database>();
+
+/** The better-sqlite3 handle of a SQLite store; undefined on PostgreSQL. */
+export function rawSqlite(db: Db): SQLite.Database | undefined {
+  return sqliteHandles.get(db);
+}
+
 function openSqlite(file: string): Db {
   const sqlite = new SQLite(file);
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   sqlite.pragma("synchronous = NORMAL");
-  return new Kysely<Database>({ dialect: new TransactionalSqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new TransactionalSqliteDialect({ database: sqlite }) });
+  sqliteHandles.set(db, sqlite);
+  return db;
 }
 
 /** `bigint` (OID 20: ids, `count(*)`) as a JS number, as better-sqlite3 returns integers; GitHub ids and counts stay far below 2^53. */
