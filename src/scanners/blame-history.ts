@@ -1,12 +1,17 @@
 import { runCommand } from "../util/exec.js";
 import { type GitSource, git } from "./git-source.js";
 
-/** Who last wrote a line, as `git blame` reports it (mailmap applied). */
+/**
+ * Who last wrote a line, as `git blame` reports it (mailmap applied). With `before`, the line is
+ * older than the history that was walked: `authoredAt` is then an upper bound (the line was last
+ * changed at or before it) and `commit`/`author` may be empty, to be resolved lazily if shown.
+ */
 export interface LineAuthor {
   commit: string;
   author: string;
-  /** Author time, ISO 8601 in UTC. */
+  /** Author time, ISO 8601 in UTC (an upper bound when `before`). */
   authoredAt: string;
+  before?: boolean;
 }
 
 /** Repo-relative path -> 1-based line -> author. Lines git could not attribute (uncommitted) are absent. */
@@ -32,6 +37,22 @@ export interface Hunk {
   oldCount: number;
   newStart: number;
   newCount: number;
+}
+
+/** The raw history of some files: their touches (newest first) and the hunks of their modifications. */
+export interface FileHistory {
+  touches: Map<string, Touch[]>;
+  hunks: Map<string, Hunk[]>;
+}
+
+/** How far back, and from where, `readHistory` reads. */
+export interface HistoryWindow {
+  /** Only commits made at or after this time (committer date, as `git log --since`); absent = all. */
+  since?: Date;
+  /** Only commits not reachable from this one (`base..rev`): the commits since an earlier scan. */
+  base?: string;
+  /** Touches only, no patches: for partial clones, whose old blobs are missing and would be fetched one by one. */
+  rawOnly?: boolean;
 }
 
 /** Pathspecs per `git log`: keeps the argument list far below the OS limit. */
@@ -80,18 +101,55 @@ function historyParser(into: FileHistory): (line: string) => void {
   };
 }
 
-/** Runs one `git log` over `pathspecs` at `rev`, streaming its lines into `onLine` (history can be long). */
+/**
+ * Runs one `git log` over `pathspecs`, streaming its lines into `onLine` (history can be long).
+ * No `--topo-order`: it makes git read the whole range before printing anything, and the replay
+ * checks the blob chain anyway, so a file whose changes come out of order is merely unresolved.
+ */
 async function streamLog(
   source: GitSource,
-  rev: string,
+  range: string[],
   pathspecs: string[],
   options: string[],
   onLine: (line: string) => void,
 ): Promise<void> {
-  const args = ["-c", "core.quotePath=false", "log", "--topo-order", "--no-renames", "--no-color", ...options];
-  args.push("--format=%x01%H%x00%aN%x00%at%x00%P", rev, "--", ...pathspecs);
+  const args = ["-c", "core.quotePath=false", "log", "--no-renames", "--no-color", ...options];
+  args.push("--format=%x01%H%x00%aN%x00%at%x00%P", ...range, "--", ...pathspecs);
   const result = await runCommand("git", args, { cwd: source.dir, env: source.env, maxOutputBytes: 64 * 1024, onStdoutLine: onLine });
   if (result.exitCode !== 0) throw new Error(`git log failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+}
+
+/** Up to this many paths, one `git log` prints both touches and patches: creations print whole files, but spawning costs more. */
+const ONE_PROCESS_PATHS = 50;
+const PATCH_OPTIONS = ["-p", "-U0", "--diff-algorithm=myers", "--no-ext-diff", "--no-textconv"];
+
+/**
+ * Reads the history of `paths` at `rev` within `window`, so that `replayHistory` can replay it:
+ * one `git log` for a few paths, else two per 1,000 paths (touches, and the patches of
+ * modifications only, so files' creations are not printed whole).
+ * @throws Error when git fails.
+ */
+export async function readHistory(source: GitSource, rev: string, paths: string[], window: HistoryWindow = {}): Promise<FileHistory> {
+  const history: FileHistory = { touches: new Map(), hunks: new Map() };
+  const parse = historyParser(history);
+  // `^{commit}`: git log of a tree prints nothing and succeeds, which would read as "no changes".
+  const range = [...(window.since ? [`--since=${window.since.toISOString()}`] : []), `${rev}^{commit}`];
+  if (window.base) range.push(`^${window.base}`);
+  for (let i = 0; i < paths.length; i += PATHS_PER_LOG) {
+    const pathspecs = paths.slice(i, i + PATHS_PER_LOG).map((p) => `:(literal)${p}`);
+    if (window.rawOnly) {
+      await streamLog(source, range, pathspecs, ["--raw", "--no-abbrev"], parse);
+    } else if (paths.length <= ONE_PROCESS_PATHS) {
+      await streamLog(source, range, pathspecs, ["--raw", "--no-abbrev", ...PATCH_OPTIONS], parse);
+    } else {
+      // Two parsers: the two outputs interleave, and each tracks its own current commit.
+      await Promise.all([
+        streamLog(source, range, pathspecs, ["--raw", "--no-abbrev"], parse),
+        streamLog(source, range, pathspecs, [...PATCH_OPTIONS, "--diff-filter=M"], historyParser(history)),
+      ]);
+    }
+  }
+  return history;
 }
 
 /** The line's number before the change, or `undefined` when the change added it. */
@@ -105,37 +163,62 @@ function lineBefore(line: number, hunks: Hunk[]): number | undefined {
   return line + shift;
 }
 
+/** Attribution already known for an earlier version (blob) of a file: its line -> author, or undefined. */
+export type KnownVersion = (path: string, blob: string) => Map<number, LineAuthor> | undefined;
+
+/** How one file's replay ended. */
+export type WalkEnd =
+  /** Every line attributed (`createdBy`: the commit that added the file, to check it was no rename). */
+  | { kind: "done"; found: Map<number, LineAuthor>; createdBy?: string }
+  /** The read history ended with lines still open: they are older than what was read. */
+  | { kind: "exhausted"; found: Map<number, LineAuthor>; open: number[]; blob: string }
+  /** Not a simple chain (a merge changed the file, a rename, a missing patch): ask `git blame`. */
+  | { kind: "broken" };
+
 /**
- * Follows one file back through its changes, as blame does for a linear history. Gives up
- * (`undefined`) unless each change's result is exactly the blob the next newer change started
- * from: a merge that changed the file, or changes made in parallel, break that chain.
+ * Follows one file back through its changes, as blame does for a linear history, newest first.
+ * Gives up unless each change's result is exactly the blob the next newer change started from. A
+ * version whose attribution is `known` (an earlier scan's) ends the walk: the open lines map onto it.
  */
-function walk(file: string, target: BlameTarget, touches: Touch[], hunks: Map<string, Hunk[]>) {
+export function walkFile(file: string, target: BlameTarget, touches: Touch[], hunks: Map<string, Hunk[]>, known?: KnownVersion): WalkEnd {
   const found = new Map<number, LineAuthor>();
   let expected = target.blob;
   let open = target.lines.map((line) => ({ line, at: line }));
+  const fromKnown = (blob: string): boolean => {
+    const lines = known?.(file, blob);
+    if (!lines || !open.every((entry) => lines.has(entry.at))) return false;
+    for (const entry of open) found.set(entry.line, lines.get(entry.at) as LineAuthor);
+    return true;
+  };
   for (const touch of touches) {
-    if (!expected || touch.newBlob !== expected) return undefined;
+    if (!expected || touch.newBlob !== expected) return { kind: "broken" };
+    if (touch !== touches[0] && fromKnown(expected)) return { kind: "done", found };
     if (touch.status === "A") {
       for (const { line } of open) found.set(line, touch.by);
-      return { found, createdBy: touch.root ? undefined : touch.by.commit };
+      return { kind: "done", found, createdBy: touch.root ? undefined : touch.by.commit };
     }
     const changes = hunks.get(`${touch.by.commit}\0${file}`);
-    if (touch.status !== "M" || !changes) return undefined;
+    if (touch.status !== "M" || !changes) return { kind: "broken" };
     open = open.filter((entry) => {
       const before = lineBefore(entry.at, changes);
       if (before === undefined) found.set(entry.line, touch.by);
       else entry.at = before;
       return before !== undefined;
     });
-    if (open.length === 0) return { found, createdBy: undefined };
+    if (open.length === 0) return { kind: "done", found };
     expected = touch.oldBlob;
   }
-  return undefined;
+  if (!expected) return { kind: "broken" };
+  if (touches.length > 0 && fromKnown(expected)) return { kind: "done", found };
+  return { kind: "exhausted", found, open: open.map((e) => e.line), blob: expected };
 }
 
-/** Of `files` created by `commit`, those it truly added: blame would follow a rename or copy to older commits. */
-async function trulyAdded(source: GitSource, created: Map<string, string>): Promise<Set<string>> {
+/**
+ * Of the files `created` (path -> the commit that added it), those it truly added: blame would
+ * follow a rename or copy to older commits. One `git diff-tree -M` for all of them.
+ * @throws CommandError when git fails.
+ */
+export async function trulyAdded(source: GitSource, created: Map<string, string>): Promise<Set<string>> {
   const ids = [...new Set(created.values())];
   const added = new Set<string>();
   if (ids.length === 0) return added;
@@ -149,71 +232,4 @@ async function trulyAdded(source: GitSource, created: Map<string, string>): Prom
     else i += token.startsWith("R") || token.startsWith("C") ? 2 : 1;
   }
   return added;
-}
-
-/** The raw history of some files: their touches and the hunks of their modifications. */
-export interface FileHistory {
-  touches: Map<string, Touch[]>;
-  hunks: Map<string, Hunk[]>;
-}
-
-/** Up to this many paths, one `git log` prints both touches and patches: creations print whole files, but spawning costs more. */
-const ONE_PROCESS_PATHS = 50;
-const PATCH_OPTIONS = ["-p", "-U0", "--diff-algorithm=myers", "--no-ext-diff", "--no-textconv"];
-
-/**
- * Reads the history of `paths` at `rev`, so that `attributeFromHistory` can replay it: one
- * `git log` for a few paths, else two per 1,000 paths (touches, and the patches of modifications
- * only, so files' creations are not printed whole). Callers that know the paths early (an
- * incremental scan) start this while other work runs.
- * @throws Error when git fails.
- */
-export async function readHistory(source: GitSource, rev: string, paths: string[]): Promise<FileHistory> {
-  const history: FileHistory = { touches: new Map(), hunks: new Map() };
-  const parse = historyParser(history);
-  for (let i = 0; i < paths.length; i += PATHS_PER_LOG) {
-    const pathspecs = paths.slice(i, i + PATHS_PER_LOG).map((p) => `:(literal)${p}`);
-    if (paths.length <= ONE_PROCESS_PATHS) {
-      await streamLog(source, rev, pathspecs, ["--raw", "--no-abbrev", ...PATCH_OPTIONS], parse);
-    } else {
-      // Two parsers: the two outputs interleave, and each tracks its own current commit.
-      await Promise.all([
-        streamLog(source, rev, pathspecs, ["--raw", "--no-abbrev"], parse),
-        streamLog(source, rev, pathspecs, [...PATCH_OPTIONS, "--diff-filter=M"], historyParser(history)),
-      ]);
-    }
-  }
-  return history;
-}
-
-/**
- * Attributes lines like `git blame` does, for many files at once: replays each file's history
- * (from `readHistory`, or read here) newest to oldest. Files whose history is not a simple chain
- * (merges that changed them, renames, unknown blob) are returned in `unresolved`, for a real
- * `git blame`. `history` must cover every path of `targets`.
- * @throws CommandError or Error when git fails; callers fall back to `git blame`.
- */
-export async function attributeFromHistory(
-  source: GitSource,
-  rev: string,
-  targets: Map<string, BlameTarget>,
-  history?: FileHistory,
-): Promise<{ authors: LineAuthors; unresolved: string[] }> {
-  const { touches, hunks } = history ?? (await readHistory(source, rev, [...targets.keys()]));
-  const authors: LineAuthors = new Map();
-  const unresolved: string[] = [];
-  const created = new Map<string, string>();
-  for (const [file, target] of targets) {
-    const result = walk(file, target, touches.get(file) ?? [], hunks);
-    if (!result) unresolved.push(file);
-    else authors.set(file, result.found);
-    if (result?.createdBy) created.set(file, result.createdBy);
-  }
-  const added = await trulyAdded(source, created);
-  for (const file of created.keys()) {
-    if (added.has(file)) continue;
-    authors.delete(file);
-    unresolved.push(file);
-  }
-  return { authors, unresolved };
 }

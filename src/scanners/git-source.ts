@@ -1,4 +1,4 @@
-import { mkdirSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BacklogBotError } from "../util/errors.js";
@@ -111,4 +111,59 @@ export function provisionalGitSource(cwd: string, rev: string | undefined): GitS
   if (!rev || !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(rev)) return undefined;
   const dir = path.resolve(cwd);
   return { dir, workTree: undefined, rev, hasHistory: true, env: scannerGitEnv(dir) };
+}
+
+/** What kind of clone a source is: shallow boundary commits, and whether blobs may be missing. */
+export interface RepositoryShape {
+  /** Commits a shallow clone's history stops at (`<git-dir>/shallow`); empty for a full clone. */
+  shallow: Set<string>;
+  /** A partial clone (a promisor remote): old blobs are fetched on demand, one by one, if read. */
+  partial: boolean;
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The shape of the source's repository, read from files of its git directory (no git process):
+ * `shallow` lists a shallow clone's boundary commits, and `extensions.partialClone` or a
+ * `promisor = true` remote in `config` marks a partial clone.
+ */
+export function repositoryShape(source: Pick<GitSource, "dir" | "workTree">): RepositoryShape {
+  let gitDir = source.workTree ? path.join(source.dir, ".git") : source.dir;
+  const pointer = /^gitdir: (.+)$/m.exec(readText(gitDir)); // a linked work tree or submodule: .git is a file
+  if (pointer?.[1]) gitDir = path.resolve(source.dir, pointer[1].trim());
+  const common = readText(path.join(gitDir, "commondir")).trim();
+  const commonDir = common ? path.resolve(gitDir, common) : gitDir;
+  const shallow = new Set(readText(path.join(commonDir, "shallow")).split("\n").filter(Boolean));
+  const config = readText(path.join(commonDir, "config"));
+  return { shallow, partial: /^\s*(?:partialclone\s*=|promisor\s*=\s*true)/im.test(config) };
+}
+
+/**
+ * A work tree's HEAD commit and its paths with uncommitted changes (staged or not), in two
+ * cheap git processes. `head` is undefined in a repository without commits.
+ */
+export async function probeWorkTree(source: GitSource): Promise<{ head: string | undefined; dirty: Set<string> }> {
+  const [head, diff] = await Promise.all([
+    git(source, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], { okCodes: [0, 1, 128] }),
+    // No pathspecs on purpose: matching hundreds of them against every index entry costs more than the diff.
+    git(source, ["diff", "--no-renames", "--name-only", "-z", "HEAD", "--"], { okCodes: [0, 128] }),
+  ]);
+  const id = head.exitCode === 0 ? head.stdout.trim() : undefined;
+  return { head: id || undefined, dirty: new Set(diff.stdout.split("\0").filter(Boolean)) };
+}
+
+/**
+ * Paths that differ between two commits (`git diff-tree -r`, no rename detection, so no blob is read).
+ * @throws CommandError when either commit is unknown (e.g. gone after a force push and gc).
+ */
+export async function changedPaths(source: GitSource, from: string, to: string): Promise<string[]> {
+  const diff = await git(source, ["diff-tree", "-r", "--no-renames", "--name-only", "-z", from, to, "--"]);
+  return diff.stdout.split("\0").filter(Boolean);
 }

@@ -1,5 +1,8 @@
+import { createHash } from "node:crypto";
+import type { LineAuthor } from "./blame-history.js";
 import { type CommentSegment, commentAt, findComments } from "./comment-lexer.js";
 import type { CommentSyntax } from "./comment-syntax.js";
+import type { Finding, FindingSignals } from "./types.js";
 
 /** One marker found inside a comment, before blame and fingerprinting. */
 export interface TodoHit {
@@ -126,4 +129,65 @@ export function looksMinified(text: string): boolean {
   let lines = 1;
   for (let i = sample.indexOf("\n"); i >= 0; i = sample.indexOf("\n", i + 1)) lines++;
   return sample.length / lines > 300;
+}
+
+/** The signals of a TODO finding: the common ones plus the owner named in `TODO(owner)`. */
+export interface TodoSignals extends FindingSignals {
+  owner?: string;
+  /**
+   * Set when the line is older than the history the scan walked (the ranking's age cap):
+   * `authoredAt` is then an upper bound that scores the same as the true date, and `author` is
+   * absent (resolve it with `authorOfLine` for the rows shown).
+   */
+  authoredBefore?: boolean;
+}
+
+const TITLE_LENGTH = 120;
+
+/** A TODO's text as the fingerprint sees it: runs of whitespace are one space. */
+function normalise(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}
+
+/** Stable across moves within the file: nothing here depends on the line. */
+function fingerprint(path: string, marker: string, text: string, occurrence: number): string {
+  return createHash("sha1").update(`todo\0${path}\0${marker}\0${text}\0${occurrence}`).digest("hex");
+}
+
+function title(hit: TodoHit): string {
+  const text = hit.text.replace(/\s+/g, " ") || hit.marker;
+  return text.length > TITLE_LENGTH ? `${text.slice(0, TITLE_LENGTH - 1)}…` : text;
+}
+
+/**
+ * The findings of one file's hits, in line order, with `authors` (line -> author) as signals. The
+ * fingerprint survives the TODO moving within its file: path, marker, normalised text, and the
+ * index among identical TODOs of that file.
+ */
+export function todoFindings(path: string, hits: readonly TodoHit[], authors?: ReadonlyMap<number, LineAuthor>): Finding[] {
+  const occurrences = new Map<string, number>();
+  const findings: Finding[] = [];
+  for (const hit of hits) {
+    const text = normalise(hit.text);
+    const key = `${hit.marker}\0${text}`;
+    const occurrence = occurrences.get(key) ?? 0;
+    occurrences.set(key, occurrence + 1);
+    const by = authors?.get(hit.line);
+    const signals: TodoSignals = {
+      marker: hit.marker,
+      ...(hit.owner && { owner: hit.owner }),
+      ...(by && !by.before && { author: by.author, authoredAt: by.authoredAt }),
+      ...(by?.before && { ...(by.author && { author: by.author }), authoredAt: by.authoredAt, authoredBefore: true }),
+    };
+    findings.push({
+      kind: "todo",
+      fingerprint: fingerprint(path, hit.marker, text, occurrence),
+      title: title(hit),
+      ...(hit.body ? { body: hit.body } : {}),
+      path,
+      line: hit.line,
+      signals,
+    });
+  }
+  return findings;
 }

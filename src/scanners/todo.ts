@@ -1,11 +1,15 @@
-import { createHash } from "node:crypto";
 import picomatch from "picomatch";
-import { type BlameTarget, blameLines, historyOfCommit, type LineAuthor, probeHistory, readHistory } from "./blame.js";
+import { type AttributionReport, attributeLines, emptyReport } from "./attribution.js";
+import { type FileKey, type FileVersion, type ScanCache, type ScanState, scanSettingsKey } from "./attribution-cache.js";
+import { attributionHorizon } from "./attribution-horizon.js";
+import { type BlameTarget, type FileHistory, type LineAuthor, readHistory } from "./blame-history.js";
 import { readCandidateFiles } from "./candidate-files.js";
 import { hasNoExtension, syntaxForPath, syntaxForShebang } from "./comment-syntax.js";
-import { type GitSource, openGitSource, provisionalGitSource } from "./git-source.js";
-import { extractTodos, looksMinified, markerPattern, type TodoHit } from "./todo-extract.js";
-import type { Finding, FindingSignals, ScanResult } from "./types.js";
+import { changedPaths, type GitSource, openGitSource, probeWorkTree, provisionalGitSource, repositoryShape } from "./git-source.js";
+import { extractTodos, looksMinified, markerPattern, type TodoHit, todoFindings } from "./todo-extract.js";
+import type { Finding, ScanResult } from "./types.js";
+
+export type { TodoSignals } from "./todo-extract.js";
 
 /** What `scanTodos` scans and how. */
 export interface TodoScanOptions {
@@ -19,13 +23,32 @@ export interface TodoScanOptions {
   keywords?: string[];
   /** picomatch globs of repo-relative paths to skip, on top of `DEFAULT_EXCLUDES`. */
   exclude?: string[];
-  /** Attribute each finding with `git blame` (`signals.author`, `signals.authoredAt`). Default true. */
+  /** Attribute each finding to the line's author (`signals.author`, `signals.authoredAt`). Default true. */
   blame?: boolean;
+  /**
+   * Where file versions and the last scan are kept (`src/store/attribution.ts`): an unchanged file
+   * is then neither read nor attributed again, and only commits since the last scan are replayed.
+   * Absent: nothing is reused.
+   */
+  cache?: ScanCache;
+  /** The scan's clock, which places the history horizon (`attributionHorizon`). Default: the current time. */
+  now?: Date;
+  /** Called as the scan advances (files read so far, then files to attribute), for a progress line. */
+  onProgress?: (progress: TodoScanProgress) => void;
 }
 
-/** The signals of a TODO finding: the common ones plus the owner named in `TODO(owner)`. */
-export interface TodoSignals extends FindingSignals {
-  owner?: string;
+/** How far a scan has come. */
+export interface TodoScanProgress {
+  phase: "reading" | "attributing";
+  /** Files read (reading) or to attribute (attributing). */
+  files: number;
+}
+
+/** A TODO scan's result: the findings and scope, plus what attribution cost (the scan's record). */
+export interface TodoScanResult extends ScanResult {
+  attribution: AttributionReport;
+  /** Files read and lexed (the rest came from the cache). */
+  filesRead: number;
 }
 
 /** The markers scanned for when the config names none (JasonEtco/todo's set plus BUG). */
@@ -53,39 +76,29 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 /** A longer `paths` list is filtered after a whole-repository grep instead of passed as pathspecs (argument limits). */
 const MAX_PATHSPECS = 1000;
-const TITLE_LENGTH = 120;
 /** Up to this many `paths` are read (with their history) while git grep runs, instead of after. */
 const MAX_PREFETCH = 50;
-
-/** A TODO's text as the fingerprint sees it: runs of whitespace are one space. */
-function normalise(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
-}
-
-/** Stable across moves within the file: nothing here depends on the line. */
-function fingerprint(path: string, marker: string, text: string, occurrence: number): string {
-  return createHash("sha1").update(`todo\0${path}\0${marker}\0${text}\0${occurrence}`).digest("hex");
-}
-
-function title(hit: TodoHit): string {
-  const text = hit.text.replace(/\s+/g, " ") || hit.marker;
-  return text.length > TITLE_LENGTH ? `${text.slice(0, TITLE_LENGTH - 1)}…` : text;
-}
 
 /**
  * Scans a repository (work tree, or a commit with `rev`) for TODO-style markers inside comments.
  * `git grep` finds the files that mention a marker at all; only those are read and lexed, and
- * blame runs only for the lines found. Returns findings of kind `todo`, ordered by path and line,
- * with a fingerprint that survives the TODO moving within its file (path, marker, text, and the
- * index among identical TODOs of that file), and a scope of `{ kinds: ["todo"], paths: options.paths }`.
+ * only the lines found are attributed (attribution.ts). With a `cache`, a rescan reads only the
+ * files changed since the last scan (`git diff-tree` of the two commits says which) and an
+ * unchanged repository runs no `git log` or `git blame` at all. Returns findings of kind `todo`,
+ * ordered by path and line, with a scope of `{ kinds: ["todo"], paths: options.paths }`.
  * @throws BacklogBotError `NOT_A_GIT_REPOSITORY` when `cwd` is not a work tree top or git directory.
  * @throws CommandError when `rev` names no commit or tree, or git fails.
  */
-export async function scanTodos(options: TodoScanOptions): Promise<ScanResult> {
+export async function scanTodos(options: TodoScanOptions): Promise<TodoScanResult> {
   const keywords = [...new Set(options.keywords ?? DEFAULT_KEYWORDS)].filter((k) => k.trim() && !k.includes("\n"));
   if (keywords.length === 0 || options.paths?.length === 0) {
-    await openGitSource(options.cwd, options.rev);
-    return { findings: [], scope: { kinds: ["todo"], paths: options.paths } };
+    const source = await openGitSource(options.cwd, options.rev);
+    return {
+      findings: [],
+      scope: { kinds: ["todo"], paths: options.paths },
+      attribution: emptyReport(repositoryShape(source)),
+      filesRead: 0,
+    };
   }
   // A push scan names its commit by id: spawning dominates such a small scan, so the repository
   // is not verified up front; a failure is explained by verifying it then.
@@ -99,73 +112,186 @@ export async function scanTodos(options: TodoScanOptions): Promise<ScanResult> {
   }
 }
 
-/**
- * `scanTodos` once the source is known. A provisional source (an object id not yet verified)
- * may turn out to be a tree: its history commands then fail, which leaves findings unattributed.
- */
-async function scanSource(source: GitSource, options: TodoScanOptions, keywords: string[]): Promise<ScanResult> {
-  const only = options.paths && options.paths.length > MAX_PATHSPECS ? new Set(options.paths) : undefined;
-  const include = options.paths && !only ? options.paths.map((p) => `:(literal)${p}`) : [];
+/** One scan's shared facts. */
+interface Scan {
+  source: GitSource;
+  options: TodoScanOptions;
+  keywords: string[];
+  settings: string;
+  /** The commit whose history attributes lines (undefined: a tree, or no commits yet). */
+  head: string | undefined;
+  dirty: Set<string>;
+  state: ScanState | undefined;
+  cache: ScanCache | undefined;
+  report: AttributionReport;
+  horizon: Date | undefined;
+}
+
+/** Hits of the files read, with the blob id of committed ones (for the cache and the blob chain). */
+interface Collected {
+  hits: Map<string, TodoHit[]>;
+  blobs: Map<string, string>;
+  read: number;
+}
+
+/** `git grep`, read and lex the candidate files among `paths` (all when undefined). */
+async function collect(scan: Scan, paths: string[] | undefined, prefetch: string[] | undefined): Promise<Collected> {
+  const { options, keywords } = scan;
+  const only = paths && paths.length > MAX_PATHSPECS ? new Set(paths) : undefined;
+  const include = paths && !only ? paths.map((p) => `:(literal)${p}`) : [];
   const excluded = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
-  // A push scan knows its few paths up front: read them and their history while git grep runs.
-  // Spawning dominates such a small scan, so a commit scan then skips the probe: the replay covers it.
-  const prefetch = options.paths && options.paths.length <= MAX_PREFETCH ? options.paths : undefined;
-  const blame = options.blame !== false;
-  const fileHistory = blame && prefetch ? readHistory(source, source.rev ?? "HEAD", prefetch).catch(() => undefined) : undefined;
-  const history = !blame ? undefined : fileHistory && source.rev ? Promise.resolve(historyOfCommit(source)) : probeHistory(source);
   const pattern = markerPattern(keywords);
-  const hits = new Map<string, TodoHit[]>();
-  // Kept as thunks: blob ids only matter when blame replays a history longer than one commit.
-  const blobIds = new Map<string, () => string>();
-  await readCandidateFiles(source, {
+  const out: Collected = { hits: new Map(), blobs: new Map(), read: 0 };
+  await readCandidateFiles(scan.source, {
     pattern: keywords.map((k) => k.replace(/[.[\]()*+?{}|^$\\]/g, "\\$&")).join("|"),
     pathspecs: [...include, ...DEFAULT_EXCLUDES.map((glob) => `:(exclude,glob)${glob}`)],
     accept: (p) => (!only || only.has(p)) && !excluded(p) && (syntaxForPath(p) !== undefined || hasNoExtension(p)),
     maxBytes: MAX_FILE_BYTES,
     prefetch,
     onFile: (path, text, blobId) => {
+      if (++out.read % 500 === 0) options.onProgress?.({ phase: "reading", files: out.read });
       const syntax = syntaxForPath(path) ?? syntaxForShebang(text.slice(0, 200).split("\n")[0] ?? "");
       if (!syntax || looksMinified(text)) return;
       const found = extractTodos(text, syntax, pattern);
       if (found.length === 0) return;
-      hits.set(path, found);
-      blobIds.set(path, blobId);
+      out.hits.set(path, found);
+      // Only committed versions are cached, and hashing a work-tree file costs: only when it can be used.
+      if (scan.head && !scan.dirty.has(path)) out.blobs.set(path, blobId());
     },
   });
+  return out;
+}
 
-  const paths = [...hits.keys()].sort();
-  const facts = history && source.hasHistory ? await history : undefined;
+/** The last scan's commit, when it differs from this one: the replay of new commits starts there. */
+function baseOf(scan: Scan): string | undefined {
+  return scan.state && scan.state.commit !== scan.head ? scan.state.commit : undefined;
+}
+
+/** The versions of the last scan among `paths`, by path: what the replay of new commits ends on. */
+async function baseVersions(scan: Scan, paths: Iterable<string>): Promise<Map<string, FileVersion>> {
+  if (!scan.state || !scan.cache) return new Map();
+  const wanted = new Set(paths);
+  const keys = scan.state.files.filter((f) => wanted.has(f.path));
+  const versions = keys.length ? await scan.cache.getVersions(scan.settings, keys) : [];
+  return new Map(versions.map((v) => [`${v.path}\0${v.blob}`, v]));
+}
+
+/** Attributes collected hits: cached versions first, then attribution.ts; stores the new versions. */
+async function attribute(
+  scan: Scan,
+  got: Collected,
+  history?: Promise<FileHistory | undefined>,
+): Promise<Map<string, Map<number, LineAuthor>>> {
+  const authors = new Map<string, Map<number, LineAuthor>>();
+  if (!scan.head || scan.options.blame === false) return authors;
+  const keys: FileKey[] = [...got.blobs].map(([path, blob]) => ({ path, blob }));
+  const cached = scan.cache && keys.length ? await scan.cache.getVersions(scan.settings, keys) : [];
+  for (const version of cached) authors.set(version.path, version.authors);
+  scan.report.cachedFiles += cached.length;
   const targets = new Map<string, BlameTarget>();
-  for (const path of paths) {
-    const lines = (hits.get(path) ?? []).map((h) => h.line);
-    const replayable = facts && !facts.none && !facts.onlyCommit && !facts.changed.has(path);
-    targets.set(path, replayable ? { lines, blob: blobIds.get(path)?.() } : { lines });
+  for (const [path, hits] of got.hits) {
+    if (!authors.has(path)) targets.set(path, { lines: hits.map((h) => h.line), blob: got.blobs.get(path) });
   }
-  const authors = facts ? await blameLines(source, targets, facts, fileHistory) : new Map<string, Map<number, LineAuthor>>();
-  const findings: Finding[] = [];
-  for (const path of paths) {
-    const occurrences = new Map<string, number>();
-    for (const hit of hits.get(path) ?? []) {
-      const text = normalise(hit.text);
-      const key = `${hit.marker}\0${text}`;
-      const occurrence = occurrences.get(key) ?? 0;
-      occurrences.set(key, occurrence + 1);
-      const by = authors.get(path)?.get(hit.line);
-      const signals: TodoSignals = {
-        marker: hit.marker,
-        ...(hit.owner && { owner: hit.owner }),
-        ...(by && { author: by.author, authoredAt: by.authoredAt }),
-      };
-      findings.push({
-        kind: "todo",
-        fingerprint: fingerprint(path, hit.marker, text, occurrence),
-        title: title(hit),
-        ...(hit.body ? { body: hit.body } : {}),
-        path,
-        line: hit.line,
-        signals,
-      });
+  if (targets.size === 0) return authors;
+  scan.options.onProgress?.({ phase: "attributing", files: targets.size });
+  const known = await baseVersions(scan, targets.keys());
+  const found = await attributeLines(scan.source, targets, {
+    head: scan.head,
+    horizon: scan.horizon,
+    base: baseOf(scan),
+    known: (path, blob) => known.get(`${path}\0${blob}`)?.authors,
+    dirty: scan.dirty,
+    shape: repositoryShape(scan.source),
+    report: scan.report,
+    ...(history && { prefetched: { base: baseOf(scan), history } }),
+  });
+  const fresh: FileVersion[] = [];
+  for (const [path, lines] of found) {
+    authors.set(path, lines);
+    const blob = got.blobs.get(path);
+    if (blob) fresh.push({ path, blob, hits: got.hits.get(path) ?? [], authors: lines });
+  }
+  if (scan.cache && fresh.length) await scan.cache.save(scan.settings, fresh);
+  return authors;
+}
+
+/** The findings of a set of files, sorted by path then line. */
+function findingsOf(files: Iterable<[string, TodoHit[], Map<number, LineAuthor> | undefined]>): Finding[] {
+  const sorted = [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sorted.flatMap(([path, hits, authors]) => todoFindings(path, hits, authors));
+}
+
+/**
+ * A full rescan with a cache: only paths changed since the last scan's commit (plus work-tree
+ * changes, then and now) are read; the others' findings come from their cached versions.
+ * `undefined` when the cache cannot vouch for the rest (commit gone, versions missing).
+ */
+async function rescan(scan: Scan): Promise<{ findings: Finding[]; read: number; files: FileKey[] } | undefined> {
+  const { state, cache, head } = scan;
+  if (!state || !cache || !head) return undefined;
+  const changed = state.commit === head ? [] : await changedPaths(scan.source, state.commit, head).catch(() => undefined);
+  if (!changed) return undefined;
+  const touched = new Set([...changed, ...scan.dirty, ...(state.dirty ?? [])]);
+  const reuse = state.files.filter((f) => !touched.has(f.path));
+  const versions = reuse.length ? await cache.getVersions(scan.settings, reuse) : [];
+  if (versions.length !== reuse.length) return undefined;
+  scan.report.cachedFiles += versions.length;
+  const got = touched.size ? await collect(scan, [...touched], undefined) : { hits: new Map(), blobs: new Map(), read: 0 };
+  const authors = await attribute(scan, got);
+  const files: [string, TodoHit[], Map<number, LineAuthor> | undefined][] = versions.map((v) => [v.path, v.hits, v.authors]);
+  for (const [path, hits] of got.hits) files.push([path, hits, authors.get(path)]);
+  const keys = [...reuse, ...[...got.blobs].map(([path, blob]) => ({ path, blob }))];
+  return { findings: findingsOf(files), read: got.read, files: keys };
+}
+
+/**
+ * `scanTodos` once the source is known. A provisional source (an object id not yet verified)
+ * may turn out to be a tree: its history commands then fail, which leaves findings unattributed.
+ */
+async function scanSource(source: GitSource, options: TodoScanOptions, keywords: string[]): Promise<TodoScanResult> {
+  const blame = options.blame !== false;
+  const horizon = attributionHorizon(options.now ?? new Date());
+  const cache = blame && source.hasHistory ? options.cache : undefined;
+  const settings = scanSettingsKey(keywords, options.exclude);
+  const [probe, state] = await Promise.all([
+    source.rev || !blame ? { head: source.hasHistory ? source.rev : undefined, dirty: new Set<string>() } : probeWorkTree(source),
+    cache?.lastScan(settings),
+  ]);
+  const scan: Scan = {
+    source,
+    options,
+    keywords,
+    settings,
+    ...probe,
+    state,
+    cache,
+    horizon,
+    report: emptyReport(repositoryShape(source), horizon),
+  };
+  const scope = { kinds: ["todo" as const], paths: options.paths };
+
+  if (!options.paths) {
+    const warm = await rescan(scan);
+    if (warm) {
+      await cache?.save(settings, [], { commit: scan.head as string, files: warm.files, dirty: [...scan.dirty] });
+      return { findings: warm.findings, scope, attribution: scan.report, filesRead: warm.read };
     }
   }
-  return { findings, scope: { kinds: ["todo"], paths: options.paths } };
+  // A push scan knows its few paths up front: read them and their history while git grep runs.
+  const prefetch = options.paths && options.paths.length <= MAX_PREFETCH ? options.paths : undefined;
+  const history =
+    prefetch && blame && scan.head
+      ? readHistory(source, scan.head, prefetch, { base: baseOf(scan), since: horizon, rawOnly: scan.report.partial }).catch(
+          () => undefined,
+        )
+      : undefined;
+  if (history) scan.report.historyProcesses++;
+  const got = await collect(scan, options.paths, prefetch);
+  const authors = await attribute(scan, got, history);
+  const findings = findingsOf([...got.hits].map(([path, hits]) => [path, hits, authors.get(path)]));
+  if (cache && scan.head && !options.paths) {
+    const files = [...got.blobs].map(([path, blob]) => ({ path, blob }));
+    await cache.save(settings, [], { commit: scan.head, files, dirty: [...scan.dirty] });
+  }
+  return { findings, scope, attribution: scan.report, filesRead: got.read };
 }

@@ -6,6 +6,8 @@ import type { Generated, Insertable, Selectable, Updateable } from "kysely";
  * SQLite and cast cleanly to `timestamptz` in PostgreSQL. JSON columns are text holding JSON.
  */
 export interface Database {
+  attribution_versions: AttributionVersionsTable;
+  attribution_scans: AttributionScansTable;
   repositories: RepositoriesTable;
   findings: FindingsTable;
   tasks: TasksTable;
@@ -204,4 +206,25 @@ export interface VerifyCacheTable {
   /** JSON `SuiteRun`. */
   result: string;
   created_at: string;
+}
+
+/** Issue 14: one committed file version's TODOs (`hits`, JSON) and line authors (`authors`, JSON), per scan settings. */
+export interface AttributionVersionsTable {
+  repository_id: number;
+  settings: string;
+  path: string;
+  blob: string;
+  hits: string;
+  authors: string;
+  created_at: string;
+}
+
+/** Issue 14: the last complete TODO scan per settings: its commit and its versions with TODOs (`files`, JSON). */
+export interface AttributionScansTable {
+  repository_id: number;
+  settings: string;
+  commit_id: string;
+  files: string;
+  dirty: string;
+  scanned_at: string;
 }

@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import * as m0001 from "./0001-initial.js";
 import * as m0002 from "./0002-http-cache.js";
 import * as m0003 from "./0003-engine.js";
+import * as m0004 from "./0004-attribution.js";
 import * as m0006 from "./0006-audit.js";
 import * as m0007 from "./0007-verification.js";
 
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   "0001-initial": m0001,
   "0002-http-cache": m0002,
   "0003-engine": m0003,
+  "0004-attribution": m0004,
   "0006-audit": m0006,
   "0007-verification": m0007,
 };

@@ -20,6 +20,9 @@ import {
   writeFiles,
 } from "../../fixtures/git-repo.js";
 
+/** The fixtures' commits are from 2024: scanning "then" keeps their lines inside the history horizon, so authors are exact. */
+const NOW = new Date("2024-06-01T00:00:00Z");
+
 const BOB: CommitAuthor = { name: "Bob Builder", email: "bob@example.com", date: "2024-05-05T08:30:00Z" };
 
 const cleanup: string[] = [];
@@ -56,7 +59,7 @@ describe("scanTodos", () => {
         "\n",
       ),
     });
-    const result = await scanTodos({ cwd: dir, blame: false });
+    const result = await scanTodos({ now: NOW, cwd: dir, blame: false });
     expect(result.scope).toEqual({ kinds: ["todo"], paths: undefined });
     expect(result.findings).toEqual([
       expect.objectContaining({
@@ -73,9 +76,9 @@ describe("scanTodos", () => {
   it("decodes UTF-8 text around markers", async () => {
     const dir = repo();
     commitFiles(dir, { "a.py": "x = 'é' # TODO(zoë): café ✓ 日本\n# 続き\n" });
-    const { findings } = await scanTodos({ cwd: dir });
+    const { findings } = await scanTodos({ now: NOW, cwd: dir });
     expect(findings.map((f) => [f.line, f.title, f.body, (f.signals as TodoSignals).owner])).toEqual([[1, "café ✓ 日本", "続き", "zoë"]]);
-    expect((await scanTodos({ cwd: dir, rev: "HEAD" })).findings).toEqual(findings);
+    expect((await scanTodos({ now: NOW, cwd: dir, rev: "HEAD" })).findings).toEqual(findings);
   });
 
   it("finds markers on every line of a multi-line block comment and caps long titles", async () => {
@@ -84,7 +87,7 @@ describe("scanTodos", () => {
     commitFiles(dir, {
       "a.c": ["/*", " * Intro.", " * TODO: first", " *   more about first", " * HACK: second", ` * XXX: ${long}`, " */"].join("\n"),
     });
-    const { findings } = await scanTodos({ cwd: dir, blame: false });
+    const { findings } = await scanTodos({ now: NOW, cwd: dir, blame: false });
     expect(findings.map((f) => [f.line, f.signals.marker, f.title.length > 100 ? f.title.length : f.title])).toEqual([
       [3, "TODO", "first"],
       [5, "HACK", "second"],
@@ -105,7 +108,7 @@ describe("scanTodos", () => {
         "// the `TODO(owner)` and 'FIXME: x' forms",
       ].join("\n"),
     });
-    const { findings } = await scanTodos({ cwd: dir, blame: false });
+    const { findings } = await scanTodos({ now: NOW, cwd: dir, blame: false });
     expect(findings.map((f) => [f.line, f.title])).toEqual([[5, "42"]]);
   });
 
@@ -124,7 +127,7 @@ describe("scanTodos", () => {
       "yarn.lock": "# TODO: lock file",
       "src/kept.js": "// TODO: kept",
     });
-    expect(titles((await scanTodos({ cwd: dir, blame: false })).findings)).toEqual(["kept"]);
+    expect(titles((await scanTodos({ now: NOW, cwd: dir, blame: false })).findings)).toEqual(["kept"]);
   });
 
   it("applies custom keywords and exclude globs", async () => {
@@ -134,7 +137,7 @@ describe("scanTodos", () => {
       "docs/b.py": "# NOTE: excluded\n",
       "gen/c.py": "# NOTE: excluded too\n",
     });
-    const { findings } = await scanTodos({ cwd: dir, keywords: ["NOTE"], exclude: ["docs/**", "gen/*.py"], blame: false });
+    const { findings } = await scanTodos({ now: NOW, cwd: dir, keywords: ["NOTE"], exclude: ["docs/**", "gen/*.py"], blame: false });
     expect(findings.map((f) => [f.path, f.title, f.signals.marker])).toEqual([["src/a.py", "custom marker", "NOTE"]]);
   });
 
@@ -144,7 +147,7 @@ describe("scanTodos", () => {
     writeFiles(dir, { "a.js": "// TODO: old\n// FIXME: new\n" });
     renameSync(path.join(dir, "c.js"), path.join(dir, "renamed.js"));
     commitAll(dir, "second", BOB);
-    const byTitle = new Map((await scanTodos({ cwd: dir })).findings.map((f) => [f.title, f.signals]));
+    const byTitle = new Map((await scanTodos({ now: NOW, cwd: dir })).findings.map((f) => [f.title, f.signals]));
     const ada = { author: DEFAULT_AUTHOR.name, authoredAt: "2024-03-01T12:00:00.000Z" };
     expect(byTitle.get("old")).toMatchObject(ada);
     expect(byTitle.get("new")).toMatchObject({ author: BOB.name, authoredAt: "2024-05-05T08:30:00.000Z" });
@@ -156,13 +159,13 @@ describe("scanTodos", () => {
   it("blames a one-commit repository, and leaves uncommitted lines unattributed", async () => {
     const dir = repo();
     commitFiles(dir, { "a.rb": "# TODO: committed\n" });
-    expect((await scanTodos({ cwd: dir })).findings[0]?.signals).toEqual({
+    expect((await scanTodos({ now: NOW, cwd: dir })).findings[0]?.signals).toEqual({
       marker: "TODO",
       author: DEFAULT_AUTHOR.name,
       authoredAt: "2024-03-01T12:00:00.000Z",
     });
     writeFiles(dir, { "a.rb": "# TODO: committed\n# TODO: not yet\n" });
-    const byTitle = new Map((await scanTodos({ cwd: dir })).findings.map((f) => [f.title, f.signals]));
+    const byTitle = new Map((await scanTodos({ now: NOW, cwd: dir })).findings.map((f) => [f.title, f.signals]));
     expect(byTitle.get("committed")?.author).toBe(DEFAULT_AUTHOR.name);
     expect(byTitle.get("not yet")).toEqual({ marker: "TODO" });
   });
@@ -173,16 +176,16 @@ describe("scanTodos", () => {
     commitFiles(dir, { "a.go": "// TODO: first\n// TODO: second\n", "b.sh": "# TODO: third\n" }, BOB);
     const bare = cloneBare(dir);
     cleanup.push(path.dirname(bare));
-    const atFirst = await scanTodos({ cwd: bare, rev: first });
+    const atFirst = await scanTodos({ now: NOW, cwd: bare, rev: first });
     expect(atFirst.findings.map((f) => [f.title, f.signals.author])).toEqual([["first", DEFAULT_AUTHOR.name]]);
-    const atMain = await scanTodos({ cwd: bare, rev: "main" });
+    const atMain = await scanTodos({ now: NOW, cwd: bare, rev: "main" });
     expect(atMain.findings.map((f) => [f.path, f.line, f.title, f.signals.author])).toEqual([
       ["a.go", 1, "first", DEFAULT_AUTHOR.name],
       ["a.go", 2, "second", BOB.name],
       ["b.sh", 1, "third", BOB.name],
     ]);
-    const work = await scanTodos({ cwd: dir });
-    expect((await scanTodos({ cwd: bare })).findings).toEqual(atMain.findings);
+    const work = await scanTodos({ now: NOW, cwd: dir });
+    expect((await scanTodos({ now: NOW, cwd: bare })).findings).toEqual(atMain.findings);
     expect(work.findings).toEqual(atMain.findings);
   });
 
@@ -190,33 +193,33 @@ describe("scanTodos", () => {
     const dir = repo();
     const commit = commitFiles(dir, { "a.kt": "// TODO: k\n" });
     const tree = git(dir, ["rev-parse", "HEAD^{tree}"]).trim();
-    const byCommit = await scanTodos({ cwd: dir, rev: commit, paths: ["a.kt"] });
+    const byCommit = await scanTodos({ now: NOW, cwd: dir, rev: commit, paths: ["a.kt"] });
     expect(byCommit.findings.map((f) => [f.title, f.signals.author])).toEqual([["k", DEFAULT_AUTHOR.name]]);
-    const byTree = await scanTodos({ cwd: dir, rev: tree });
+    const byTree = await scanTodos({ now: NOW, cwd: dir, rev: tree });
     expect(byTree.findings.map((f) => [f.title, f.signals])).toEqual([["k", { marker: "TODO" }]]);
-    await expect(scanTodos({ cwd: dir, rev: "no-such-branch" })).rejects.toMatchObject({ code: "COMMAND_FAILED" });
+    await expect(scanTodos({ now: NOW, cwd: dir, rev: "no-such-branch" })).rejects.toMatchObject({ code: "COMMAND_FAILED" });
   });
 
   it("scans only the given paths, and reports them as the scope", async () => {
     const dir = repo();
     commitFiles(dir, { "a.py": "# TODO: a\n", "b.py": "# TODO: b\n", "c.py": "# TODO: c\n" });
-    const result = await scanTodos({ cwd: dir, paths: ["b.py", "gone.py"], blame: false });
+    const result = await scanTodos({ now: NOW, cwd: dir, paths: ["b.py", "gone.py"], blame: false });
     expect(titles(result.findings)).toEqual(["b"]);
     expect(result.scope).toEqual({ kinds: ["todo"], paths: ["b.py", "gone.py"] });
-    expect((await scanTodos({ cwd: dir, paths: [] })).findings).toEqual([]);
+    expect((await scanTodos({ now: NOW, cwd: dir, paths: [] })).findings).toEqual([]);
   });
 
   it("throws NOT_A_GIT_REPOSITORY for a plain or missing directory", async () => {
     const plain = makeTempDir();
     cleanup.push(plain);
     for (const [cwd, rev] of [[plain], [path.join(plain, "missing")], [plain, "a".repeat(40)]]) {
-      const error = await scanTodos({ cwd: cwd as string, rev, paths: rev ? ["a.js"] : undefined }).catch((e: unknown) => e);
+      const error = await scanTodos({ now: NOW, cwd: cwd as string, rev, paths: rev ? ["a.js"] : undefined }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(BacklogBotError);
       expect(error).toMatchObject({ code: "NOT_A_GIT_REPOSITORY", message: `${cwd} is not a git repository` });
     }
     const dir = repo();
     commitFiles(dir, { "sub/a.js": "// TODO: x\n" });
-    await expect(scanTodos({ cwd: path.join(dir, "sub") })).rejects.toMatchObject({
+    await expect(scanTodos({ now: NOW, cwd: path.join(dir, "sub") })).rejects.toMatchObject({
       code: "NOT_A_GIT_REPOSITORY",
       message: `${path.join(dir, "sub")} is not a git repository but a directory inside ${dir}: scan ${dir} instead`,
     });
@@ -226,7 +229,7 @@ describe("scanTodos", () => {
     const dir = repo();
     commitFiles(dir, { "a.ts": ["// TODO: same", "code();", "// TODO: same", "// TODO: unique"].join("\n") });
     const { db, repositoryId } = await database();
-    const first = await scanTodos({ cwd: dir });
+    const first = await scanTodos({ now: NOW, cwd: dir });
     expect(new Set(first.findings.map((f) => f.fingerprint)).size).toBe(3);
     expect(await syncFindings(db, repositoryId, first.findings, first.scope)).toEqual({ added: 3, seenAgain: 0, resolved: 0 });
 
@@ -235,7 +238,7 @@ describe("scanTodos", () => {
       { "a.ts": ["import x from 'x';", "", "// TODO: same", "code();", "// TODO: same", "more();", "// TODO: unique"].join("\n") },
       BOB,
     );
-    const moved = await scanTodos({ cwd: dir });
+    const moved = await scanTodos({ now: NOW, cwd: dir });
     expect(moved.findings.map((f) => f.fingerprint)).toEqual(first.findings.map((f) => f.fingerprint));
     expect(moved.findings.map((f) => f.line)).toEqual([3, 5, 7]);
     expect(await syncFindings(db, repositoryId, moved.findings, moved.scope)).toEqual({ added: 0, seenAgain: 3, resolved: 0 });
@@ -247,17 +250,17 @@ describe("scanTodos", () => {
     const dir = repo();
     commitFiles(dir, { "a.js": "// TODO: a1\n// TODO: a2\n", "b.js": "// TODO: b\n", "c.js": "// TODO: c\n" });
     const { db, repositoryId } = await database();
-    const full = await scanTodos({ cwd: dir });
+    const full = await scanTodos({ now: NOW, cwd: dir });
     await syncFindings(db, repositoryId, full.findings, full.scope);
 
     writeFiles(dir, { "a.js": "// TODO: a1\n" });
     commitAll(dir, "drop a2");
-    const again = await scanTodos({ cwd: dir });
+    const again = await scanTodos({ now: NOW, cwd: dir });
     expect(await syncFindings(db, repositoryId, again.findings, again.scope)).toEqual({ added: 0, seenAgain: 3, resolved: 1 });
 
     deleteFiles(dir, ["b.js"]);
     const head = commitAll(dir, "drop b");
-    const push = await scanTodos({ cwd: dir, rev: head, paths: ["b.js"] });
+    const push = await scanTodos({ now: NOW, cwd: dir, rev: head, paths: ["b.js"] });
     expect(await syncFindings(db, repositoryId, push.findings, push.scope)).toEqual({ added: 0, seenAgain: 0, resolved: 1 });
     expect(titles(await listOpenFindings(db, repositoryId))).toEqual(["a1", "c"]);
     expect(git(dir, ["status", "--porcelain"])).toBe("");

@@ -1,0 +1,70 @@
+import { createHash } from "node:crypto";
+import type { LineAuthor } from "./blame-history.js";
+import type { TodoHit } from "./todo-extract.js";
+
+/** One version of one file: a path and the blob id of its content. */
+export interface FileKey {
+  path: string;
+  blob: string;
+}
+
+/**
+ * What a scan learned about one committed file version: its TODOs and who last wrote each of
+ * their lines. Valid for every later scan that meets the same path with the same blob, so the
+ * file is neither read nor blamed again.
+ */
+export interface FileVersion extends FileKey {
+  hits: TodoHit[];
+  /** 1-based line -> author, for the lines of `hits` that could be attributed. */
+  authors: Map<number, LineAuthor>;
+}
+
+/** The last complete scan under some settings: the commit it scanned and the versions it found TODOs in. */
+export interface ScanState {
+  commit: string;
+  files: FileKey[];
+  /** Work-tree paths that had uncommitted changes (read from disk, not cached): read again next time. */
+  dirty?: string[];
+}
+
+/**
+ * Where a repository's file versions and last scan are kept between scans (SQLite in the app:
+ * `src/store/attribution.ts`; `memoryScanCache()` for tests and benches). Entries are keyed by
+ * `settings` (`scanSettingsKey`), since other keywords find other TODOs in the same blob.
+ */
+export interface ScanCache {
+  /** The last complete scan recorded under `settings`, if any. */
+  lastScan(settings: string): Promise<ScanState | undefined>;
+  /** The stored versions among `keys` (any order; unknown keys are left out). */
+  getVersions(settings: string, keys: FileKey[]): Promise<FileVersion[]>;
+  /** Stores versions (replacing equal keys) and, for a complete scan, the new last scan. */
+  save(settings: string, versions: FileVersion[], scan?: ScanState): Promise<void>;
+}
+
+/** Bump when extraction or attribution changes what a cached version would hold. */
+const CACHE_FORMAT = 1;
+
+/**
+ * The key under which a scan's cached versions are valid: the cache format, the keywords and the
+ * exclude globs (which decide the TODOs found and the files read).
+ */
+export function scanSettingsKey(keywords: readonly string[], exclude: readonly string[] = []): string {
+  const text = JSON.stringify([CACHE_FORMAT, [...keywords].sort(), [...exclude].sort()]);
+  return createHash("sha1").update(text).digest("hex").slice(0, 16);
+}
+
+/** A `ScanCache` in memory: the same contract, gone with the process. */
+export function memoryScanCache(): ScanCache {
+  const versions = new Map<string, FileVersion>();
+  const scans = new Map<string, ScanState>();
+  const id = (settings: string, key: FileKey): string => `${settings}\0${key.path}\0${key.blob}`;
+  return {
+    lastScan: async (settings) => scans.get(settings),
+    getVersions: async (settings, keys) =>
+      keys.map((key) => versions.get(id(settings, key))).filter((v): v is FileVersion => v !== undefined),
+    save: async (settings, list, scan) => {
+      for (const version of list) versions.set(id(settings, version), version);
+      if (scan) scans.set(settings, scan);
+    },
+  };
+}

@@ -1,0 +1,177 @@
+import { blameFiles } from "./blame.js";
+import {
+  type BlameTarget,
+  type FileHistory,
+  type HistoryWindow,
+  type KnownVersion,
+  type LineAuthor,
+  type LineAuthors,
+  readHistory,
+  trulyAdded,
+  walkFile,
+} from "./blame-history.js";
+import type { GitSource, RepositoryShape } from "./git-source.js";
+
+/**
+ * What attribution cost and how it ended, for the scan's record. Counts are files or lines as named.
+ * A shallow or partial clone never fails the scan: what it cannot attribute is counted here.
+ */
+export interface AttributionReport {
+  /** File versions whose TODOs and authors came from the cache: not read, not blamed. */
+  cachedFiles: number;
+  /** Files attributed by replaying `git log` (commits since the last scan, or within the horizon). */
+  replayedFiles: number;
+  /** Files that needed `git blame` (a merge changed them, a rename, uncommitted changes). */
+  blamedFiles: number;
+  /** `git log` and `git blame` processes run. */
+  historyProcesses: number;
+  /** Lines older than the horizon: `authoredAt` is the horizon (same score), author resolved if shown. */
+  beforeHorizonLines: number;
+  /** Lines attributed to a shallow clone's boundary commit: their true commit is older and not fetched. */
+  shallowBoundaryLines: number;
+  /** Committed lines left unattributed because the clone lacks the blobs to diff (partial clone). */
+  unattributedLines: number;
+  shallow: boolean;
+  partial: boolean;
+  /** ISO time the history walk stopped at; absent when the ranking has no age cap. */
+  horizon?: string;
+}
+
+/** A report with nothing counted yet. */
+export function emptyReport(shape: RepositoryShape, horizon?: Date): AttributionReport {
+  return {
+    cachedFiles: 0,
+    replayedFiles: 0,
+    blamedFiles: 0,
+    historyProcesses: 0,
+    beforeHorizonLines: 0,
+    shallowBoundaryLines: 0,
+    unattributedLines: 0,
+    shallow: shape.shallow.size > 0,
+    partial: shape.partial,
+    ...(horizon && { horizon: horizon.toISOString() }),
+  };
+}
+
+/** What `attributeLines` knows besides the targets. */
+export interface AttributionContext {
+  /** The commit whose history is walked (the scanned commit, or HEAD for a work tree). */
+  head: string;
+  /** Walk no further back than this (`attributionHorizon`). */
+  horizon?: Date;
+  /** The commit of the last scan: only the commits since it are replayed first. */
+  base?: string;
+  /** Attribution of earlier versions, from the cache. */
+  known: KnownVersion;
+  /** Work-tree paths with uncommitted changes: only `git blame` knows which lines are committed. */
+  dirty: Set<string>;
+  shape: RepositoryShape;
+  report: AttributionReport;
+  /**
+   * History started early (`readHistory` of a superset of the paths, while git grep ran), for the
+   * window with this `base` (undefined: the horizon window).
+   */
+  prefetched?: { base?: string; history: Promise<FileHistory | undefined> };
+}
+
+/** Replays one window of history for `targets`; returns the files it could not finish. */
+async function replay(
+  source: GitSource,
+  targets: Map<string, BlameTarget>,
+  window: HistoryWindow,
+  ctx: AttributionContext,
+  authors: LineAuthors,
+): Promise<{ exhausted: Map<string, { found: Map<number, LineAuthor>; open: number[] }>; broken: string[] }> {
+  const exhausted = new Map<string, { found: Map<number, LineAuthor>; open: number[] }>();
+  const broken: string[] = [];
+  if (targets.size === 0) return { exhausted, broken };
+  const paths = [...targets.keys()];
+  const early = ctx.prefetched?.base === window.base ? await ctx.prefetched?.history : undefined;
+  if (!early) ctx.report.historyProcesses += window.rawOnly || paths.length <= 50 ? 1 : 2;
+  let history: FileHistory;
+  try {
+    history = early ?? (await readHistory(source, ctx.head, paths, window));
+  } catch {
+    return { exhausted, broken: paths }; // blame can still answer what the replay could not
+  }
+  const created = new Map<string, string>();
+  for (const [file, target] of targets) {
+    const end = walkFile(file, target, history.touches.get(file) ?? [], history.hunks, ctx.known);
+    if (end.kind === "broken") broken.push(file);
+    else if (end.kind === "exhausted") exhausted.set(file, end);
+    else {
+      authors.set(file, end.found);
+      if (end.createdBy) created.set(file, end.createdBy);
+    }
+  }
+  // In a partial clone rename detection would fetch old blobs one by one: creations are taken as they are.
+  const added = ctx.shape.partial ? new Set(created.keys()) : await trulyAdded(source, created).catch(() => new Set<string>());
+  for (const file of created.keys()) {
+    if (added.has(file)) continue;
+    authors.delete(file);
+    broken.push(file);
+  }
+  return { exhausted, broken };
+}
+
+/** Marks lines attributed to a shallow clone's boundary commit: all that is known is that they are at least that old. */
+function markShallow(authors: Map<number, LineAuthor>, ctx: AttributionContext): void {
+  if (ctx.shape.shallow.size === 0) return;
+  for (const [line, by] of authors) {
+    if (!ctx.shape.shallow.has(by.commit) || by.before) continue;
+    authors.set(line, { ...by, before: true });
+    ctx.report.shallowBoundaryLines++;
+  }
+}
+
+/**
+ * Attributes the given lines of each file (path -> lines and blob id) to the commit and author
+ * that last changed them, as `git blame` would for the ranking's purposes, cheapest first:
+ * 1. with a `base` (the last scan), replay only the commits since it, ending on versions the cache knows;
+ * 2. replay the history within the horizon (no `--topo-order`): lines no commit in it changed are
+ *    older than the horizon and get `{ before: true, authoredAt: horizon }`, which scores the same;
+ * 3. `git blame --since=<horizon>` for what no replay could follow (merges, renames) and for
+ *    work-tree files with uncommitted changes, the core count at a time.
+ * In a partial clone only touches are read (no old blobs are fetched): files changed within the
+ * horizon are left unattributed and counted. Never throws: git failures leave lines absent.
+ */
+export async function attributeLines(source: GitSource, targets: Map<string, BlameTarget>, ctx: AttributionContext): Promise<LineAuthors> {
+  const authors: LineAuthors = new Map();
+  const toBlame = new Map<string, BlameTarget>();
+  let pending = new Map<string, BlameTarget>();
+  for (const [file, target] of targets) (ctx.dirty.has(file) ? toBlame : pending).set(file, target);
+  const rawOnly = ctx.shape.partial;
+  if (ctx.base && ctx.base !== ctx.head && pending.size > 0) {
+    const first = await replay(source, pending, { base: ctx.base, since: ctx.horizon, rawOnly }, ctx, authors);
+    // Lines the new commits did not change, on a version the cache does not know: walk the horizon.
+    pending = new Map([...first.exhausted.keys(), ...first.broken].map((f) => [f, targets.get(f) as BlameTarget]));
+  }
+  const windowed = await replay(source, pending, { since: ctx.horizon, rawOnly }, ctx, authors);
+  for (const [file, end] of windowed.exhausted) {
+    if (!ctx.horizon) {
+      windowed.broken.push(file); // the whole history was read and did not explain the file
+      continue;
+    }
+    const bound: LineAuthor = { commit: "", author: "", authoredAt: ctx.horizon.toISOString(), before: true };
+    for (const line of end.open) end.found.set(line, bound);
+    ctx.report.beforeHorizonLines += end.open.length;
+    authors.set(file, end.found);
+  }
+  for (const file of windowed.broken) toBlame.set(file, targets.get(file) as BlameTarget);
+  ctx.report.replayedFiles += targets.size - toBlame.size;
+  if (rawOnly) {
+    for (const [file, target] of toBlame) {
+      if (ctx.dirty.has(file)) continue;
+      ctx.report.unattributedLines += target.lines.length;
+      toBlame.delete(file);
+    }
+  }
+  ctx.report.blamedFiles += toBlame.size;
+  const blamed = await blameFiles(source, toBlame, { since: ctx.horizon, onSpawn: () => ctx.report.historyProcesses++ });
+  for (const [file, lines] of blamed) {
+    authors.set(file, lines);
+    for (const by of lines.values()) if (by.before && !by.commit) ctx.report.beforeHorizonLines++;
+  }
+  for (const lines of authors.values()) markShallow(lines, ctx);
+  return authors;
+}

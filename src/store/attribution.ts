@@ -1,0 +1,126 @@
+import type { FileKey, FileVersion, ScanCache, ScanState } from "../scanners/attribution-cache.js";
+import type { LineAuthor } from "../scanners/blame-history.js";
+import type { TodoHit } from "../scanners/todo-extract.js";
+import { type Db, now } from "./db.js";
+
+/** Rows per multi-row INSERT: 7 columns x 400 rows stays far below SQLite's 32,766 bound parameters. */
+const BATCH = 400;
+/** Paths per `IN (...)` lookup. */
+const LOOKUP = 500;
+/** Above this many keys one query reads all of the settings' versions instead of looking them up. */
+const READ_ALL = 4000;
+
+/** `[line, commit, author, authoredAt, before]`: compact, since a large repository has 100,000 of them. */
+type AuthorRow = [number, string, string, string, 0 | 1];
+
+function encodeAuthors(authors: Map<number, LineAuthor>): string {
+  const rows: AuthorRow[] = [...authors].map(([line, by]) => [line, by.commit, by.author, by.authoredAt, by.before ? 1 : 0]);
+  return JSON.stringify(rows);
+}
+
+function decodeAuthors(json: string): Map<number, LineAuthor> {
+  const rows = JSON.parse(json) as AuthorRow[];
+  return new Map(
+    rows.map(([line, commit, author, authoredAt, before]) => [line, { commit, author, authoredAt, ...(before ? { before: true } : {}) }]),
+  );
+}
+
+/**
+ * The TODO scanner's cache (`ScanCache`) for one repository, in the store: tables
+ * `attribution_versions` and `attribution_scans` (migration 0004). Recording a complete scan
+ * also drops the versions it no longer lists, so the table holds about one version per file with
+ * TODOs (plus those pushes added since).
+ */
+export function attributionStore(db: Db, repositoryId: number): ScanCache {
+  return {
+    async lastScan(settings) {
+      const row = await db
+        .selectFrom("attribution_scans")
+        .select(["commit_id", "files", "dirty"])
+        .where("repository_id", "=", repositoryId)
+        .where("settings", "=", settings)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      const files = (JSON.parse(row.files) as [string, string][]).map(([path, blob]) => ({ path, blob }));
+      return { commit: row.commit_id, files, dirty: JSON.parse(row.dirty) as string[] };
+    },
+
+    async getVersions(settings, keys) {
+      if (keys.length === 0) return [];
+      const wanted = new Set(keys.map((k) => `${k.path}\0${k.blob}`));
+      const base = db
+        .selectFrom("attribution_versions")
+        .select(["path", "blob", "hits", "authors"])
+        .where("repository_id", "=", repositoryId)
+        .where("settings", "=", settings);
+      const rows = [];
+      if (keys.length > READ_ALL) rows.push(...(await base.execute()));
+      else {
+        const paths = [...new Set(keys.map((k) => k.path))];
+        for (let i = 0; i < paths.length; i += LOOKUP) rows.push(...(await base.where("path", "in", paths.slice(i, i + LOOKUP)).execute()));
+      }
+      return rows
+        .filter((r) => wanted.has(`${r.path}\0${r.blob}`))
+        .map((r) => ({ path: r.path, blob: r.blob, hits: JSON.parse(r.hits) as TodoHit[], authors: decodeAuthors(r.authors) }));
+    },
+
+    async save(settings, versions: FileVersion[], scan?: ScanState) {
+      const at = now();
+      await db.transaction().execute(async (trx) => {
+        for (let i = 0; i < versions.length; i += BATCH) {
+          const values = versions.slice(i, i + BATCH).map((v) => ({
+            repository_id: repositoryId,
+            settings,
+            path: v.path,
+            blob: v.blob,
+            hits: JSON.stringify(v.hits),
+            authors: encodeAuthors(v.authors),
+            created_at: at,
+          }));
+          await trx
+            .insertInto("attribution_versions")
+            .values(values)
+            .onConflict((oc) =>
+              oc.columns(["repository_id", "settings", "path", "blob"]).doUpdateSet((eb) => ({
+                hits: eb.ref("excluded.hits"),
+                authors: eb.ref("excluded.authors"),
+              })),
+            )
+            .execute();
+        }
+        if (!scan) return;
+        const files = JSON.stringify(scan.files.map((f: FileKey) => [f.path, f.blob]));
+        const dirty = JSON.stringify(scan.dirty ?? []);
+        await trx
+          .insertInto("attribution_scans")
+          .values({ repository_id: repositoryId, settings, commit_id: scan.commit, files, dirty, scanned_at: at })
+          .onConflict((oc) =>
+            oc.columns(["repository_id", "settings"]).doUpdateSet({ commit_id: scan.commit, files, dirty, scanned_at: at }),
+          )
+          .execute();
+        await prune(trx, repositoryId, settings, scan.files);
+      });
+    },
+  };
+}
+
+/** Drops the settings' versions that the latest complete scan does not list. */
+async function prune(db: Db, repositoryId: number, settings: string, files: FileKey[]): Promise<void> {
+  const keep = new Set(files.map((f) => `${f.path}\0${f.blob}`));
+  const stored = await db
+    .selectFrom("attribution_versions")
+    .select(["path", "blob"])
+    .where("repository_id", "=", repositoryId)
+    .where("settings", "=", settings)
+    .execute();
+  const stale = stored.filter((r) => !keep.has(`${r.path}\0${r.blob}`));
+  for (const row of stale) {
+    await db
+      .deleteFrom("attribution_versions")
+      .where("repository_id", "=", repositoryId)
+      .where("settings", "=", settings)
+      .where("path", "=", row.path)
+      .where("blob", "=", row.blob)
+      .execute();
+  }
+}
