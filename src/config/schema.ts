@@ -1,6 +1,7 @@
 import { validate as isCron } from "node-cron";
 import { z } from "zod";
 import { DEFAULT_KEYWORDS } from "../scanners/todo.js";
+import { followUpsConfigSchema, parallelConfigSchema, verifyConfigSchema, workflowName, workflowSchema } from "./verify-schema.js";
 
 /** Names of the scanners a repository can turn on (see `src/scanners/registry.ts`). */
 export const SCANNER_NAMES = ["todo", "stale", "checks", "issues"] as const;
@@ -143,6 +144,21 @@ export const repoConfigSchema = z
     todo: todoConfigSchema.prefault({}).describe("TODO comments, with JasonEtco/todo's option names."),
     /** Labelled issues. */
     issues: issuesConfigSchema.prefault({}).describe("Issues that are work because of their labels."),
+    /** Verified pull requests (issue 10, src/config/verify-schema.ts). */
+    verify: verifyConfigSchema.prefault({}).describe("The repository's own tests, run before and after the agent's change."),
+    followUps: followUpsConfigSchema.prefault({}).describe("Follow-ups on the bot's own pull requests after a review or red CI."),
+    workflow: workflowName.optional().describe("Workflow (from `workflows`) used when a request names none. Default: one implement step."),
+    workflows: z
+      .record(workflowName, workflowSchema)
+      .default({})
+      .describe(
+        "Named workflows, each `{ steps: [{ role, agent, maxIterations, minSuggestions, stopWhenVerified }] }`; `role` is `implement`, `review` (writes numbered suggestions) or `refine` (acts on them).",
+      ),
+    strategy: z
+      .enum(["single", "parallel"])
+      .default("single")
+      .describe("`parallel` runs the task on several enabled agents at once and keeps the verified change with the smallest diff."),
+    parallel: parallelConfigSchema.prefault({}).describe("Parallel attempts."),
   })
   .strict();
 
@@ -150,6 +166,8 @@ export const repoConfigSchema = z
 export type RepoConfig = z.infer<typeof repoConfigSchema>;
 /** The `stale` group of a `RepoConfig`. */
 export type StaleConfig = RepoConfig["stale"];
+/** The `verify` group of a `RepoConfig`. */
+export type VerifyConfig = RepoConfig["verify"];
 
 /** The config in force when a repository has no file. */
 export const DEFAULT_CONFIG: RepoConfig = repoConfigSchema.parse({});
