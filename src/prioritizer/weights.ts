@@ -21,4 +21,20 @@ export const WEIGHTS = {
   >,
   /** A check that failed and then passed on the same commit is likely flaky: still worth fixing, less urgent. */
   flaky: -35,
+  /**
+   * A group of identical findings ("add test" ×277) gains `perDoubling` points per doubling of its
+   * count, up to `max`: one fix pattern applied many times is worth a little more than one site.
+   */
+  repeated: { perDoubling: 2, max: 10 },
+  /**
+   * Code someone else maintains (vendored trees, `linguist-vendored`): fixed upstream, not here.
+   * Large enough to put it below every first-party finding (a first-party TODO scores at least 10).
+   */
+  vendored: -60,
+  /**
+   * Outcome feedback (see outcomes.ts): each merged task counts +1, closed unmerged -1, failed or
+   * no-change -0.5; a dimension's factor is `1 + swing * net / (tasks + prior)`, so a few tasks move it
+   * little, and the product of the kind and path-area factors is clamped to `[min, max]`.
+   */
+  outcomes: { merged: 1, closed: -1, failed: -0.5, no_changes: -0.5, swing: 0.3, prior: 2, min: 0.6, max: 1.5 },
 } as const;

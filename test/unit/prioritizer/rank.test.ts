@@ -4,7 +4,7 @@ import { type RankInput, rankFindings, scoreFinding, WEIGHTS } from "../../../sr
 const now = new Date("2026-11-21T00:00:00Z");
 const finding = (over: Partial<RankInput> & Pick<RankInput, "fingerprint">): RankInput => ({
   kind: "todo",
-  title: "x",
+  title: over.fingerprint,
   signals: {},
   firstSeenAt: now.toISOString(),
   ...over,
@@ -71,5 +71,21 @@ describe("prioritizer", () => {
     const b = rankFindings([...items].reverse(), now).map((r) => r.fingerprint);
     expect(b).toEqual(a);
     expect(new Set(a).size).toBe(50);
+  });
+
+  it("breaks equal scores by age (older first), then by location, not by input order", () => {
+    const day = (d: string) => ({ marker: "TODO", authoredAt: `2026-11-${d}T00:00:00Z` });
+    const items = [
+      finding({ fingerprint: "z", path: "b.ts", line: 1, signals: day("01") }),
+      finding({ fingerprint: "y", path: "a.ts", line: 9, signals: day("01") }),
+      finding({ fingerprint: "x", path: "a.ts", line: 2, signals: day("01") }),
+      // same points (age rounds alike) but a day older
+      finding({ fingerprint: "w", path: "c.ts", line: 1, signals: day("02") }),
+      finding({ fingerprint: "v", path: "c.ts", line: 1, signals: { marker: "TODO", authoredAt: "2026-10-31T12:00:00Z" } }),
+    ];
+    const scores = rankFindings(items, now).map((r) => r.score);
+    expect(new Set(scores).size).toBe(1);
+    expect(rankFindings(items, now).map((r) => r.fingerprint)).toEqual(["v", "x", "y", "z", "w"]);
+    expect(rankFindings([...items].reverse(), now).map((r) => r.fingerprint)).toEqual(["v", "x", "y", "z", "w"]);
   });
 });

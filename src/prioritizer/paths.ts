@@ -1,0 +1,128 @@
+import picomatch from "picomatch";
+
+/** One `.gitattributes` line that sets or unsets a Linguist attribute; the others are dropped. */
+export interface AttributeRule {
+  /** The pattern as written (gitignore syntax, no negation). */
+  pattern: string;
+  /** `linguist-vendored` set (true) or unset (false, from `-linguist-vendored` or `=false`). */
+  vendored?: boolean;
+  /** `linguist-generated` set (true) or unset (false). */
+  generated?: boolean;
+}
+
+/** How vendored and generated paths are treated; all fields optional. */
+export interface PathPolicy {
+  /** Parsed `.gitattributes` of the default branch (`parseGitAttributes`). */
+  attributes?: readonly AttributeRule[];
+  /** picomatch globs of repo-relative paths left out of the backlog. Wins over everything. */
+  exclude?: readonly string[];
+  /** picomatch globs of paths that are first-party even inside a vendored tree or a generated name. */
+  include?: readonly string[];
+  /** Default `demote` (a `vendored` part in the breakdown); `skip` leaves vendored findings out. */
+  vendored?: "demote" | "skip";
+  /** Default `skip`: a generated file is fixed in its generator, never in place. */
+  generated?: "demote" | "skip";
+}
+
+/** What a path is, and why, in words for the breakdown. */
+export type PathClass = { class: "first_party" } | { class: "vendored" | "generated" | "excluded"; reason: string; skip: boolean };
+
+/**
+ * Vendored trees, after GitHub Linguist's vendor.yml (https://github.com/github-linguist/linguist/blob/main/lib/linguist/vendor.yml):
+ * a path segment `deps/`, `third_party/`, `vendor/`, `external/`, `node_modules/`, `bower_components/`.
+ */
+const VENDORED_TREE = /(?:^|\/)(deps|third[-_]?party|vendors?|external|node_modules|bower_components)\//;
+/**
+ * Generated files, after Linguist's generated.rb: autotools output (`configure`, `config.guess`, ...),
+ * minified files (`*.min.*`), lockfiles and protobuf output.
+ */
+const GENERATED_NAME =
+  /^(?:configure|config\.guess|config\.sub|ltmain\.sh|aclocal\.m4|Makefile\.in|package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lockb|Cargo\.lock|Gemfile\.lock|poetry\.lock|Pipfile\.lock|composer\.lock|go\.sum|.+\.lock|.+\.min\.[^.]+|.+\.pb\.(?:go|cc|h)|.+_pb2\.py)$/;
+
+const FIRST_PARTY: PathClass = { class: "first_party" };
+const EXCLUDED: PathClass = { class: "excluded", reason: "matches `exclude`", skip: true };
+
+const ATTRIBUTE = /^(-|!)?linguist-(vendored|generated)(?:=(.*))?$/;
+
+/**
+ * Parses a `.gitattributes` file into the rules that set or unset `linguist-vendored` or
+ * `linguist-generated` (git's syntax: https://git-scm.com/docs/gitattributes). Pure; never throws;
+ * malformed lines are skipped. `!attr` (unspecified) counts as unset.
+ */
+export function parseGitAttributes(text: string): AttributeRule[] {
+  const rules: AttributeRule[] = [];
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#")) continue;
+    const [pattern, ...attrs] = line.split(/\s+/);
+    if (!pattern || pattern.startsWith("!")) continue; // negative patterns are forbidden in gitattributes
+    const rule: AttributeRule = { pattern };
+    for (const attr of attrs) {
+      const m = ATTRIBUTE.exec(attr);
+      if (!m) continue;
+      const on = !m[1] && (m[3] === undefined || m[3].toLowerCase() !== "false");
+      if (m[2] === "vendored") rule.vendored = on;
+      else rule.generated = on;
+    }
+    if (rule.vendored !== undefined || rule.generated !== undefined) rules.push(rule);
+  }
+  return rules;
+}
+
+/** One regular expression for several picomatch globs: a plain `test` is far cheaper than picomatch's matcher. */
+function globsRe(globs: readonly string[]): RegExp | undefined {
+  if (globs.length === 0) return undefined;
+  return new RegExp(globs.map((g) => picomatch.makeRe(g, { dot: true }).source).join("|"));
+}
+
+/** gitattributes matching: no slash matches the base name at any depth; a slash anchors at the root. */
+function compileAttribute(pattern: string): (path: string, name: string) => boolean {
+  if (pattern.endsWith("/")) return () => false; // git: a directory pattern never matches the files inside it
+  if (!pattern.includes("/")) {
+    const re = picomatch.makeRe(pattern, { dot: true });
+    return (_path, name) => re.test(name);
+  }
+  const re = picomatch.makeRe(pattern.replace(/^\//, ""), { dot: true });
+  return (path) => re.test(path);
+}
+
+/**
+ * A path classifier for one ranking: compiled once, cached per path. Precedence: `exclude`, then
+ * `include`, then `.gitattributes` (last matching line wins, as in git), then the built-in lists.
+ */
+export function pathClassifier(policy: PathPolicy = {}): (path: string) => PathClass {
+  const exclude = globsRe(policy.exclude ?? []);
+  const include = globsRe(policy.include ?? []);
+  const rules = (policy.attributes ?? []).map((r) => ({ ...r, match: compileAttribute(r.pattern) }));
+  const skipVendored = policy.vendored === "skip";
+  const skipGenerated = policy.generated !== "demote";
+  const cache = new Map<string, PathClass>();
+  const classify = (path: string): PathClass => {
+    if (exclude?.test(path)) return EXCLUDED;
+    if (include?.test(path)) return FIRST_PARTY;
+    const name = path.slice(path.lastIndexOf("/") + 1);
+    let vendored: boolean | undefined;
+    let generated: boolean | undefined;
+    for (const rule of rules) {
+      if (!rule.match(path, name)) continue;
+      if (rule.vendored !== undefined) vendored = rule.vendored;
+      if (rule.generated !== undefined) generated = rule.generated;
+    }
+    if (generated) return { class: "generated", reason: "linguist-generated in .gitattributes", skip: skipGenerated };
+    if (vendored) return { class: "vendored", reason: "linguist-vendored in .gitattributes", skip: skipVendored };
+    if (generated === undefined && GENERATED_NAME.test(name)) {
+      return { class: "generated", reason: `generated file (${name})`, skip: skipGenerated };
+    }
+    const tree = vendored === undefined ? VENDORED_TREE.exec(path) : null;
+    if (tree) return { class: "vendored", reason: `vendored code (${tree[1]}/)`, skip: skipVendored };
+    return FIRST_PARTY;
+  };
+  return (path) => {
+    let known = cache.get(path);
+    if (!known) {
+      known = classify(path);
+      cache.set(path, known);
+    }
+    return known;
+  };
+}
