@@ -1,43 +1,33 @@
-import type { FetchedComment, FetchedContext } from "./fetch.js";
-import { fence, sanitizeCode, sanitizeUntrusted } from "./sanitize.js";
+import type { FetchedFinding, RepositoryInstructions } from "./fetch.js";
+import type { FetchedCheck } from "./fetch-check.js";
+import type { FetchedComment, IssueAtTrigger } from "./fetch-issue.js";
+import type { FetchedReview } from "./fetch-pull.js";
+import { formatWork } from "./format-work.js";
+import { sanitizeCode, sanitizeUntrusted } from "./sanitize.js";
+import { cap, LIMITS, section } from "./section.js";
+import type { RoundRecord, VerificationFailure } from "./sources.js";
 
-/** Every tag the prompt fences data in; data may contain none of them unescaped. */
-export const SECTION_TAGS = [
-  "issue_title",
-  "issue_body",
-  "issue_comment",
-  "maintainer_instructions",
-  "todo_finding",
-  "repository_instructions",
-] as const;
+export { LIMITS, SECTION_TAGS, type SectionTag } from "./section.js";
 
-/** Caps (characters, after sanitising) that keep one noisy source from crowding out the rest. */
-export const LIMITS = {
-  title: 300,
-  body: 20_000,
-  comment: 4_000,
-  comments: 24_000,
-  instructions: 2_000,
-  code: 8_000,
-  repositoryFile: 8_000,
-} as const;
-
-/** What the formatter needs: the fetched context plus the `/agent fix` words. All text is untrusted. */
-export interface FormatInput extends Partial<FetchedContext> {
+/** Everything a prompt is formatted from, fetched and raw. All text is untrusted. */
+export interface FormatInput {
+  issue?: IssueAtTrigger;
+  comments?: FetchedComment[];
+  /** The maintainer's words after `/agent fix`. */
   instructions?: string | null;
+  finding?: FetchedFinding;
+  check?: FetchedCheck;
+  pullRequest?: { number: number; title?: string; diffSummary?: string };
+  review?: FetchedReview;
+  earlierRounds?: RoundRecord[];
+  verification?: { round: number; maxRounds: number; previousSummary: string | null; failure: VerificationFailure };
+  repositoryInstructions?: RepositoryInstructions;
 }
 
-function cap(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)}\n[... truncated]`;
-}
-
-const section = (tag: (typeof SECTION_TAGS)[number], data: string, attributes: Record<string, string | number> = {}): string =>
-  fence(tag, data, SECTION_TAGS, attributes);
-
+/** Comments newest first against the budget, so the latest word of the maintainers survives truncation. */
 function formatComments(comments: FetchedComment[]): string[] {
   const out: string[] = [];
   let budget: number = LIMITS.comments;
-  // Newest first for the budget, so the latest word of the maintainers survives truncation.
   for (const comment of [...comments].reverse()) {
     const text = cap(sanitizeUntrusted(comment.body), LIMITS.comment);
     if (!text || budget - text.length < 0) continue;
@@ -47,25 +37,36 @@ function formatComments(comments: FetchedComment[]): string[] {
   return out;
 }
 
+function formatIssue(issue: IssueAtTrigger): string[] {
+  const body = issue.withheld ? `[body withheld: ${issue.withheld}]` : cap(sanitizeUntrusted(issue.body), LIMITS.body);
+  return [
+    section("issue_title", cap(sanitizeUntrusted(issue.title), LIMITS.title), { number: issue.number }),
+    section("issue_body", body, { number: issue.number }),
+  ];
+}
+
+function formatFinding(finding: FetchedFinding): string {
+  const body = `${sanitizeUntrusted(finding.title)}\n\n${cap(sanitizeCode(finding.code), LIMITS.code)}`;
+  const attributes: Record<string, string | number> = { path: finding.path, line: finding.line, first_line_shown: finding.startLine };
+  if (finding.author) attributes.line_author = finding.author;
+  if (finding.authoredAt) attributes.line_date = finding.authoredAt;
+  return section("todo_finding", body, attributes);
+}
+
 /**
  * Formats the untrusted material into fenced sections, each sanitised and capped: issue title and
- * body, write-access comments, the maintainer's instructions, the code around a finding and the
- * repository's own instruction files. Pure: no I/O.
+ * body, write-access comments, the maintainer's instructions, the code around a finding, a failing
+ * check, a pull request's review and diff, earlier rounds and failing verification (format-work.ts),
+ * and the repository's own instruction files. Pure: no I/O.
  */
 export function formatSections(input: FormatInput): string[] {
   const sections: string[] = [];
-  if (input.issue) {
-    sections.push(section("issue_title", cap(sanitizeUntrusted(input.issue.title), LIMITS.title), { number: input.issue.number }));
-    sections.push(section("issue_body", cap(sanitizeUntrusted(input.issue.body), LIMITS.body), { number: input.issue.number }));
-  }
+  if (input.issue) sections.push(...formatIssue(input.issue));
   sections.push(...formatComments(input.comments ?? []));
   const instructions = input.instructions ? cap(sanitizeUntrusted(input.instructions), LIMITS.instructions) : "";
   if (instructions) sections.push(section("maintainer_instructions", instructions));
-  if (input.finding) {
-    const { finding } = input;
-    const body = `${sanitizeUntrusted(finding.title)}\n\n${cap(sanitizeCode(finding.code), LIMITS.code)}`;
-    sections.push(section("todo_finding", body, { path: finding.path, line: finding.line, first_line_shown: finding.startLine }));
-  }
+  if (input.finding) sections.push(formatFinding(input.finding));
+  sections.push(...formatWork(input));
   for (const file of input.repositoryInstructions ?? []) {
     const text = cap(sanitizeUntrusted(file.text), LIMITS.repositoryFile);
     if (text) sections.push(section("repository_instructions", file.truncated ? `${text}\n[... truncated]` : text, { path: file.path }));

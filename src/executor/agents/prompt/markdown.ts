@@ -1,5 +1,5 @@
 /**
- * Markdown images and link titles, found with a bracket matcher instead of regular expressions:
+ * Markdown images and link targets, found with a bracket matcher instead of regular expressions:
  * brackets and parentheses nest in Markdown (`[![badge](img)](url)`, `(https://e.com/(a))`), which
  * a regular expression gets wrong (a way past the sanitiser) or gets slow (hostile input that
  * backtracks for seconds). Everything here is linear in the text, with bounded look-ahead.
@@ -91,33 +91,57 @@ function parseTail(text: string, from: number, cache: CloserCache): { destinatio
 }
 
 /**
- * Replaces every image (`![alt](src "title")`, `![alt][ref]`, nested alt text included) with
- * `[image]`, and drops the title of every inline link, keeping its text and destination.
+ * For each link whose target must go, where its `[` opens and what to skip after its `]`: an inline
+ * link's `(destination "title")` or a full or collapsed reference's `[label]`. A label never
+ * renders when its definition exists; when it does not, GitHub shows it literally and dropping it
+ * costs a little visible text, which is the safe side (a definition hidden in a list item or a
+ * block quote would otherwise let the label through).
  */
-export function stripImagesAndLinkTitles(text: string): string {
+function linkTails(text: string, matches: Map<number, number>, cache: CloserCache): { opens: Set<number>; skips: Map<number, number> } {
+  const opens = new Set<number>();
+  const skips = new Map<number, number>();
+  for (const [open, close] of matches) {
+    if (text[open - 1] === "!" && !escaped(text, open - 1)) continue;
+    const next = text[close + 1];
+    const end = next === "(" ? parseTail(text, close + 1, cache)?.end : next === "[" ? (matches.get(close + 1) ?? -2) + 1 : undefined;
+    if (end === undefined || end < 0) continue;
+    opens.add(open);
+    skips.set(close, end);
+  }
+  return { opens, skips };
+}
+
+/**
+ * Keeps what a reader sees of links and images and drops where they point: every image
+ * (`![alt](src "title")`, `![alt][ref]`, nested alt text included) becomes `[image]`; an inline
+ * link (`[text](destination "title")`) and a reference link (`[text][label]`, `[text][]`) become
+ * their text. A destination is never rendered, so it can carry words no reviewer read; an
+ * autolink (`<https://...>`) or a bare URL is its own visible text and stays.
+ */
+export function stripLinkTargets(text: string): string {
   const matches = matchBrackets(text);
   const cache: CloserCache = new Map();
-  const linkClosers = new Set<number>();
-  for (const [open, close] of matches) if (text[close + 1] === "(" && text[open - 1] !== "!") linkClosers.add(close);
+  const { opens, skips } = linkTails(text, matches, cache);
   let out = "";
   let i = 0;
   while (i < text.length) {
     const char = text[i] as string;
-    const imageClose = char === "!" ? matches.get(i + 1) : undefined;
+    const imageClose = char === "!" && !escaped(text, i) ? matches.get(i + 1) : undefined;
     if (imageClose !== undefined) {
       out += "[image]";
       i = imageClose + 1;
-      const tail = text[i] === "(" ? parseTail(text, i, cache) : undefined;
-      if (tail) i = tail.end;
+      if (text[i] === "(") i = parseTail(text, i, cache)?.end ?? i;
+      else if (text[i] === "[") i = (matches.get(i) ?? i - 1) + 1;
       continue;
     }
-    if (char === "]" && linkClosers.has(i)) {
-      const tail = parseTail(text, i + 1, cache);
-      if (tail) {
-        out += `](${tail.destination})`;
-        i = tail.end;
-        continue;
-      }
+    if (opens.has(i)) {
+      i++;
+      continue;
+    }
+    const skip = skips.get(i);
+    if (skip !== undefined) {
+      i = skip;
+      continue;
     }
     if (char === "\\") {
       out += text.slice(i, i + 2);

@@ -1,5 +1,6 @@
 import { redact } from "../../../util/logger.js";
-import { stripImagesAndLinkTitles } from "./markdown.js";
+import { stripLinkTargets } from "./markdown.js";
+import { stripBlocks, stripMath } from "./markdown-blocks.js";
 
 /**
  * Characters a reader does not see but a model does: zero-width and joiners, bidi embeddings,
@@ -105,29 +106,34 @@ function removeHiddenElements(text: string): string {
   }
 }
 
-/** Keeps a tag's name and its `href` only: titles, alt text, data-* and event attributes can carry text no reader sees. */
+/**
+ * Keeps a tag's name only: titles, alt text, data-* and event attributes can carry text no reader
+ * sees, and so can an `href` or `src`. An `<a>` goes whole (its text stays), an `<img>` becomes `[image]`.
+ */
 function stripAttributes(text: string): string {
   return text.replace(TAG, (whole: string, slash: string, name: string, attrs: string) => {
     // Not an HTML tag by CommonMark's rules (e.g. a generic `Map<K, V>`): it renders as the text it is.
     if (!ATTRIBUTES.test(attrs)) return whole;
-    if (name.toLowerCase() === "img") return "[image]";
-    const href = /\bhref\s*=\s*("[^"]*"|'[^']*')/i.exec(attrs)?.[1];
-    return `<${slash}${name}${href && !slash ? ` href=${href}` : ""}>`;
+    const lower = name.toLowerCase();
+    if (lower === "img") return "[image]";
+    return lower === "a" ? "" : `<${slash}${name}>`;
   });
 }
 
 /**
- * Markdown: images lose their alt text and title, links their title (markdown.ts); reference
- * definitions (never rendered, e.g. `[//]: # (...)`) go; footnotes (`[^1]: ...`) render, so they stay.
+ * Markdown: images become `[image]`, links their text (markdown.ts); math, fence info strings and
+ * reference definitions (never rendered, e.g. `[//]: # (...)`) go (markdown-blocks.ts); footnotes
+ * (`[^1]: ...`) render, so they stay. Fenced code GitHub certainly shows as code is left as typed.
  */
 function stripMarkdownHiding(text: string): string {
-  return stripImagesAndLinkTitles(text).replace(/^ {0,3}\[(?!\^)[^\]\n]+\]:[^\n]*(?:\n[ \t]+["'(][^\n]*)?$/gm, "");
+  return stripBlocks(text, (prose) => stripLinkTargets(stripMath(prose)));
 }
 
 /**
  * Makes untrusted text (issue bodies, comments, instructions, repository files) safe to show a
  * model: removes what a human reviewer would not see (HTML comments, invisible and bidi
- * characters, hidden elements and attributes, image alt text, link titles) and redacts
+ * characters, hidden elements and attributes, image alt text, link destinations and titles,
+ * reference labels and definitions, fence info strings, math) and redacts
  * token-shaped strings with `redact` from util/logger.ts. What remains is what GitHub renders.
  */
 export function sanitizeUntrusted(text: string): string {
@@ -135,6 +141,8 @@ export function sanitizeUntrusted(text: string): string {
   out = dropInvisibleEntities(out).replace(INVISIBLE, "");
   // An unterminated comment hides the rest of the text when rendered, so it is cut to the end.
   out = out.replace(/<!--[\s\S]*?(?:-->|$)/g, "").replace(/<!\[CDATA\[[\s\S]*?(?:\]\]>|$)/g, "");
+  // Processing instructions and declarations (`<?php ...?>`, `<!DOCTYPE ...>`) render as nothing.
+  out = out.replace(/<\?[\s\S]*?(?:\?>|$)/g, "").replace(/<![A-Za-z][^>]*(?:>|$)/g, "");
   out = removeHiddenElements(out);
   out = stripAttributes(out);
   out = stripMarkdownHiding(out);

@@ -11,21 +11,22 @@ import { fence, sanitizeUntrusted } from "../../../../src/executor/agents/prompt
 import { type GitHubStub, startGitHubStub } from "../../../fixtures/github-stub.js";
 import { INJECTION_CASES } from "../../../fixtures/prompt-injection.js";
 
-const FENCE_CASES = INJECTION_CASES.filter((c) => c.name.includes("fence"));
+const FENCE_CASES = INJECTION_CASES.filter((c) => c.name.includes("fake") && c.name.includes("fence"));
+/** Cases that can share one text: an unterminated one changes how everything after it renders. */
+const JOINABLE = INJECTION_CASES.filter((c) => !c.unterminated);
 
 describe("prompt-injection payloads", () => {
-  it("has at least 30 cases", () => {
-    expect(INJECTION_CASES.length).toBeGreaterThanOrEqual(30);
+  it("has at least 50 cases, each marker unique to its case", () => {
+    expect(INJECTION_CASES.length).toBeGreaterThanOrEqual(50);
+    const markers = INJECTION_CASES.flatMap((c) => c.hidden.flatMap((h) => h.match(/HIDDEN\d+/g) ?? []));
+    expect(new Set(markers).size).toBe(markers.length);
   });
 
-  it.each(INJECTION_CASES.filter((c) => !c.name.includes("fence")).map((c) => [c.name, c] as const))(
-    "sanitiser removes: %s",
-    (_name, c) => {
-      const out = sanitizeUntrusted(c.text);
-      for (const hidden of c.hidden) expect(out).not.toContain(hidden);
-      for (const visible of c.visible ?? []) expect(out).toContain(visible);
-    },
-  );
+  it.each(INJECTION_CASES.filter((c) => !FENCE_CASES.includes(c)).map((c) => [c.name, c] as const))("sanitiser removes: %s", (_name, c) => {
+    const out = sanitizeUntrusted(c.text);
+    for (const hidden of c.hidden) expect(out).not.toContain(hidden);
+    for (const visible of c.visible ?? []) expect(out).toContain(visible);
+  });
 
   it.each(FENCE_CASES.map((c) => [c.name, c] as const))("fence escapes: %s", (_name, c) => {
     const fenced = fence("issue_body", sanitizeUntrusted(c.text), SECTION_TAGS);
@@ -85,7 +86,12 @@ describe("preparePrompt (fetch -> format -> build) against a GitHub API stub", (
     const comment = (login: string, body: string, type = "User") => ({ id: Math.random(), body, user: { login, type } });
     stub = await startGitHubStub({
       "GET /repos/:owner/:repo/issues/:number": () => ({
-        body: { number: 12, title: "Crash on start <!-- HIDDEN-TITLE -->", body: INJECTION_CASES.map((c) => c.text).join("\n\n") },
+        body: {
+          number: 12,
+          title: "Crash on start <!-- HIDDEN-TITLE -->",
+          body: JOINABLE.map((c) => c.text).join("\n\n"),
+          updated_at: "2026-01-01T00:00:00Z",
+        },
       }),
       "GET /repos/:owner/:repo/issues/:number/comments": () => ({
         body: [
@@ -115,6 +121,8 @@ describe("preparePrompt (fetch -> format -> build) against a GitHub API stub", (
     await writeFile(path.join(worktree, ".github", "copilot-instructions.md"), "Use tabs.");
     const octokit = new Octokit({ baseUrl: stub.baseUrl });
     const prompt = await preparePrompt({
+      kind: "issue",
+      triggeredAt: "2026-01-02T00:00:00Z",
       octokit,
       owner: "o",
       repo: "r",
@@ -134,7 +142,7 @@ describe("preparePrompt (fetch -> format -> build) against a GitHub API stub", (
     expect(prompt).toContain("From root: admin counts.");
     for (const absent of ["From bob", "From carol", "From a bot", "HIDDEN-TITLE", "HIDDEN-COMMENT", "HIDDEN-INSTR", "HIDDEN-AGENTS"])
       expect(prompt).not.toContain(absent);
-    for (const c of INJECTION_CASES) for (const hidden of c.hidden) expect(prompt).not.toContain(hidden);
+    for (const c of JOINABLE) for (const hidden of c.hidden) expect(prompt).not.toContain(hidden);
     expect(prompt).toContain('<issue_title number="12">\nCrash on start\n</issue_title>');
     expect(prompt).toContain("<maintainer_instructions>\nOnly touch src/.\n</maintainer_instructions>");
     expect(prompt).toMatch(
@@ -146,7 +154,18 @@ describe("preparePrompt (fetch -> format -> build) against a GitHub API stub", (
   it("shares the permission cache across prompts", async () => {
     const octokit = new Octokit({ baseUrl: stub.baseUrl });
     const permissionCache = new Map<string, Promise<boolean>>();
-    const sources = { octokit, owner: "o", repo: "r", repository: "o/r", issueNumber: 12, title: "", worktree, permissionCache };
+    const sources = {
+      kind: "issue" as const,
+      triggeredAt: "2026-01-02T00:00:00Z",
+      octokit,
+      owner: "o",
+      repo: "r",
+      repository: "o/r",
+      issueNumber: 12,
+      title: "",
+      worktree,
+      permissionCache,
+    };
     await preparePrompt(sources);
     await preparePrompt(sources);
     expect(stub.requests.filter((r) => r.path.endsWith("/permission"))).toHaveLength(5);
@@ -160,10 +179,10 @@ describe("preparePrompt (fetch -> format -> build) against a GitHub API stub", (
     await writeFile(path.join(outside, "secret.md"), "OUTSIDE-SECRET");
     await symlink(path.join(outside, "secret.md"), path.join(worktree, "CLAUDE.md"));
     const prompt = await preparePrompt({
+      kind: "todo",
       owner: "o",
       repo: "r",
       repository: "o/r",
-      title: "",
       worktree,
       finding: { path: "a.ts", line: 30, title: "TODO: handle the empty case" },
     });
@@ -185,10 +204,12 @@ describe("sanitizeUntrusted keeps what renders", () => {
     ["generic types", "Use Map<K, V> and Array<string | number>", "Use Map<K, V> and Array<string | number>"],
     ["footnotes", "See note[^1].\n\n[^1]: The footnote text.", "See note[^1].\n\n[^1]: The footnote text."],
     [
-      "links keep their URL",
+      "links keep their text, not their destination",
       '[docs](https://e.com/a "t") and <a href="https://e.com/b" title="t">b</a>',
-      '[docs](https://e.com/a) and <a href="https://e.com/b">b</a>',
+      "docs and b",
     ],
+    ["autolinks are their own text", "<https://e.com/a> and https://e.com/b", "<https://e.com/a> and https://e.com/b"],
+    ["code in a fence stays as typed", "```sh\necho $HOME/$USER && run[i](x)\n```", "```sh\necho $HOME/$USER && run[i](x)\n```"],
     ["plain code", "```ts\nif (a < b && c > d) return;\n```", "```ts\nif (a < b && c > d) return;\n```"],
   ])("%s", (_name, text, expected) => {
     expect(sanitizeUntrusted(text)).toBe(expected);
@@ -199,7 +220,7 @@ describe("hidden-element detection", () => {
   it.each([
     ["unquoted style", "<span style=display:none>HIDDEN-U</span>ok", "ok"],
     ["bare hidden before other attributes", '<p hidden class="x">HIDDEN-B</p>ok', "ok"],
-    ["a link whose URL mentions hidden stays", '<a href="https://e.com/hidden">visible</a>', '<a href="https://e.com/hidden">visible</a>'],
+    ["a link whose URL mentions hidden keeps its text", '<a href="https://e.com/hidden">visible</a>', "visible"],
   ])("%s", (_name, text, expected) => {
     expect(sanitizeUntrusted(text)).toBe(expected);
   });
