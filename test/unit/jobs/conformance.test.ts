@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { JobContext } from "../../../src/jobs/types.js";
 import { backends } from "../../support/backends.js";
@@ -190,5 +192,60 @@ describe.each(backends())("jobs port on $name", (backend) => {
     await next.drain();
     expect(attempts).toEqual([1]);
     expect(await next.dead()).toEqual([]);
+  });
+});
+
+/** Crashes, with real processes: a worker killed with SIGKILL, and one alive but slow. */
+describe.each(backends())("jobs port on $name across processes", (backend) => {
+  const fixture = fileURLToPath(new URL("../../fixtures/jobs/hanging-worker.ts", import.meta.url));
+  const spawnWorker = (env: Record<string, string>) => {
+    const child = spawn(process.execPath, ["--import", "tsx", fixture, "long"], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    onTestFinished(() => {
+      child.kill("SIGKILL");
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    return { child, output: () => out };
+  };
+
+  it("runs again, elsewhere, a job whose process was killed with SIGKILL mid-run", async () => {
+    const store = await backend.fresh();
+    const jobs = jobsFor(store, onTestFinished);
+    const id = await jobs.add({ kind: "long", payload: { n: 1 } });
+    const worker = spawnWorker(store.env);
+    await until(() => worker.output().includes(`started ${id}`));
+    worker.child.kill("SIGKILL");
+    await new Promise((resolve) => worker.child.once("exit", resolve));
+    const attempts: number[] = [];
+    jobs.handle("long", async (_payload, context) => {
+      attempts.push(context.attempt);
+    });
+    await jobs.start();
+    await until(() => attempts.length === 1);
+    await jobs.drain();
+    expect(attempts).toEqual([2]);
+    expect(await jobs.stats()).toMatchObject({ pending: 0, running: 0, dead: 0 });
+  });
+
+  it("leaves a live process's long job alone", async () => {
+    const store = await backend.fresh();
+    const jobs = jobsFor(store, onTestFinished);
+    const id = await jobs.add({ kind: "long", payload: {} });
+    const worker = spawnWorker(store.env);
+    await until(() => worker.output().includes(`started ${id}`));
+    let stolen = false;
+    jobs.handle("long", async () => {
+      stolen = true;
+    });
+    await jobs.start();
+    // Several sweeps and lease periods (1 s grace, 1.5 s lease) pass while the job runs.
+    await new Promise((resolve) => setTimeout(resolve, 4000));
+    expect(stolen).toBe(false);
+    expect((await jobs.stats()).running).toBe(1);
   });
 });
