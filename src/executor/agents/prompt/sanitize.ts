@@ -165,7 +165,8 @@ export function sanitizeCode(text: string): string {
 /**
  * Wraps sanitised data in a tagged section. Inside the data every `<tag` or `</tag` that could
  * open or close one of the prompt's sections (fullwidth look-alikes included) is escaped as
- * `&lt;`, so the data cannot end its fence early or forge another section.
+ * `&lt;`, so the data cannot end its fence early or forge another section. Attribute values keep
+ * only word characters, spaces and `./:#()[],+@-`, so they cannot end the tag either.
  * @param sectionTags - every tag name the prompt uses for sections.
  */
 export function fence(tag: string, data: string, sectionTags: readonly string[], attributes: Record<string, string | number> = {}): string {
@@ -173,7 +174,7 @@ export function fence(tag: string, data: string, sectionTags: readonly string[],
   const opener = new RegExp(`[<\\uFF1C\\uFE64\\u2329\\u3008]\\s*(\\/?)\\s*(?=(?:${names})\\b)`, "giu");
   const escaped = data.replace(opener, "&lt;$1");
   const attrs = Object.entries(attributes)
-    .map(([key, value]) => ` ${key}="${String(value).replace(/[^\w ./:#-]/g, "")}"`)
+    .map(([key, value]) => ` ${key}="${String(value).replace(/[^\w ./:#()[\],+@-]/g, "")}"`)
     .join("");
   return `<${tag}${attrs}>\n${escaped}\n</${tag}>`;
 }
