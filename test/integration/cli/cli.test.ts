@@ -1,0 +1,132 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { COMMANDS, main } from "../../../src/cli/index.js";
+import { rankBacklog } from "../../../src/prioritizer/index.js";
+import { openDb } from "../../../src/store/db.js";
+import { listOpenFindings } from "../../../src/store/findings.js";
+import { commitFiles, initRepo, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
+
+const ROOT = path.resolve(import.meta.dirname, "../../..");
+const cleanup: string[] = [];
+afterEach(() => {
+  for (const dir of cleanup.splice(0)) removeDir(dir);
+});
+
+function temp(dir: string): string {
+  cleanup.push(dir);
+  return dir;
+}
+
+/** A resolve hook (registered with `--import`) that appends every module URL the process loads to LOADED_LOG. */
+function loadHook(dir: string): string {
+  const file = path.join(dir, "hook.mjs");
+  const hook = `import { appendFileSync } from "node:fs";
+export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  appendFileSync(process.env.LOADED_LOG, r.url + "\\n");
+  return r;
+}`;
+  writeFileSync(
+    file,
+    `import { register } from "node:module";\nregister(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});\n`,
+  );
+  return file;
+}
+
+/** Runs the CLI as a real process (the TypeScript sources through tsx), returning its exit code, output and the modules it loaded. */
+function cli(args: string[], dataDir: string, cwd = ROOT) {
+  const log = path.join(dataDir, "loaded.log");
+  writeFileSync(log, "");
+  const script = `const m = await import(${JSON.stringify(path.join(ROOT, "src/cli/index.ts"))}); process.exitCode = await m.main(${JSON.stringify(args)});`;
+  const result = spawnSync(process.execPath, ["--import", "tsx", "--import", loadHook(dataDir), "--input-type=module", "-e", script], {
+    cwd,
+    env: {
+      PATH: process.env.PATH,
+      HOME: dataDir,
+      BACKLOG_BOT_DATA_DIR: dataDir,
+      LOADED_LOG: log,
+      NODE_PATH: path.join(ROOT, "node_modules"),
+    },
+    encoding: "utf8",
+  });
+  const loaded = readFileSync(log, "utf8").split("\n").filter(Boolean);
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr, loaded };
+}
+
+const heavy = (loaded: string[]) =>
+  loaded.filter((url) => /\/node_modules\/probot\/|\/src\/main\.ts$|\/src\/app\.ts$|\/node_modules\/@octokit\//.test(url));
+
+describe("backlog-bot CLI", () => {
+  it("prints help (help, --help, <command> --help) with exit 0, loading no command module", async () => {
+    const data = temp(makeTempDir());
+    const run = cli(["--help"], data);
+    expect(run.code).toBe(0);
+    for (const name of Object.keys(COMMANDS)) expect(run.stdout).toContain(`  ${name} `);
+    expect(run.loaded.filter((url) => url.includes("/src/") && !/\/src\/cli\/(index|command)\.ts$/.test(url))).toEqual([]);
+    const printed: string[] = [];
+    const log = vi.spyOn(console, "log").mockImplementation((text: string) => void printed.push(text));
+    const error = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      for (const args of [[], ["help"], ["-h"]]) expect([args, await main(args)]).toEqual([args, 0]);
+      for (const name of Object.keys(COMMANDS)) {
+        for (const args of [
+          [name, "--help"],
+          ["help", name],
+        ]) {
+          printed.length = 0;
+          expect([args, await main(args), printed[0]?.startsWith(`Usage: backlog-bot ${name}`)]).toEqual([args, 0, true]);
+        }
+      }
+      expect(await main(["frobnicate"])).toBe(2);
+      expect(error).toHaveBeenCalledWith(expect.stringContaining('unknown command "frobnicate"'));
+      expect(await main(["backlog", "--nope"])).toBe(2);
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+    }
+  });
+
+  it("scans and prints the backlog with repository and marker columns, never cutting a location's line number; --json streams every row as ranked", async () => {
+    const data = temp(makeTempDir());
+    const repo = temp(initRepo());
+    const deep = `${"very-long-directory-name/".repeat(4)}file.ts`;
+    commitFiles(repo, { [deep]: "// FIXME: deep\n", "a.py": "# TODO: one\n# HACK: two\n", "b.py": "# TODO: one\n" });
+
+    const scan = cli(["scan", repo, "--limit", "2"], data);
+    expect(scan.code).toBe(0);
+    expect(heavy(scan.loaded)).toEqual([]); // a local scan loads neither probot nor the server
+    const [header, ...rows] = scan.stdout.trimEnd().split("\n");
+    expect(header?.split(/\s{2,}/)).toEqual(["RANK", "SCORE", "KIND", "REPO", "MARKER", "LOCATION", "TEXT"]);
+    expect(rows[0]).toMatch(/^1 +\d+ +todo +\S+ +FIXME +…\S*\/file\.ts:1 +deep$/);
+    expect(rows.at(-1)).toMatch(/^… and 1 more/); // three rows ("one" twice is one row), two shown
+    expect(scan.stderr).toMatch(/3 backlog rows in .* \(4 new, 0 resolved; 3 files read, 0 from the store/);
+
+    const again = cli(["scan", repo], data);
+    expect(again.stderr).toMatch(/\(0 new, 0 resolved; 0 files read, 3 from the store, 0 history processes\)/);
+
+    const json = cli(["backlog", "--json"], data);
+    expect(json.code).toBe(0);
+    expect(heavy(json.loaded)).toEqual([]);
+    const printed = JSON.parse(json.stdout) as { rank: number; fingerprint: string; score: number; repository: string; count: number }[];
+    const db = await openDb(data);
+    try {
+      const expected = rankBacklog(await listOpenFindings(db), new Date());
+      expect(printed.map((r) => [r.rank, r.fingerprint, r.score, r.count])).toEqual(
+        expected.map((r) => [r.rank, r.fingerprint, r.score, r.group.count]),
+      );
+      expect(new Set(printed.map((r) => r.repository))).toEqual(new Set([repo]));
+    } finally {
+      await db.destroy();
+    }
+    expect(json.stdout.split("\n").length).toBe(printed.length + 3); // "[", a row per line, "]", final newline
+  });
+
+  it("exits 2 for a path that is no git repository", () => {
+    const data = temp(makeTempDir());
+    const plain = temp(makeTempDir());
+    const run = cli(["scan", plain], data);
+    expect([run.code, run.stderr]).toEqual([2, expect.stringContaining("is not a git repository")]);
+  });
+});
