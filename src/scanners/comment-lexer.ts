@@ -14,7 +14,8 @@ type Action =
   | { kind: "line"; open: string }
   | { kind: "block"; rule: BlockRule }
   | { kind: "string"; rule: StringRule }
-  | { kind: "regex" };
+  | { kind: "regex" }
+  | { kind: "brace"; delta: 1 | -1 };
 
 interface Candidate {
   token: string;
@@ -25,6 +26,8 @@ interface Candidate {
 interface Compiled {
   /** Finds the next delimiter: irregexp skips the text between delimiters faster than a JS loop. */
   scanner: RegExp;
+  /** Inside a template substitution (`${ ... }`), braces count too, to find the `}` that closes it. */
+  braced: RegExp | undefined;
   byFirst: (Candidate[] | undefined)[];
 }
 
@@ -38,9 +41,18 @@ function compile(syntax: CommentSyntax): Compiled {
   for (const rule of syntax.block) actions.set(rule.open, { kind: "block", rule });
   for (const open of syntax.line) actions.set(open, { kind: "line", open });
   if (syntax.regex && !actions.has("/")) actions.set("/", { kind: "regex" });
+  const template = syntax.strings.some((rule) => rule.template);
   const tokens = [...actions].sort(([a], [b]) => b.length - a.length);
-  const alternatives = tokens.map(([token]) => token.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&"));
-  const compiled: Compiled = { scanner: new RegExp(alternatives.join("|") || "(?!)", "g"), byFirst: [] };
+  const quote = (token: string) => token.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const alternatives = tokens.map(([token]) => quote(token));
+  const compiled: Compiled = {
+    scanner: new RegExp(alternatives.join("|") || "(?!)", "g"),
+    braced: template ? new RegExp([...alternatives, "\\{", "\\}"].join("|"), "g") : undefined,
+    byFirst: [],
+  };
+  if (template) {
+    tokens.push(["{", { kind: "brace", delta: 1 }], ["}", { kind: "brace", delta: -1 }]);
+  }
   for (const [token, action] of tokens) {
     const first = token.charCodeAt(0);
     const list = compiled.byFirst[first] ?? [];
@@ -65,6 +77,21 @@ function stringEnd(text: string, from: number, rule: StringRule): number {
     if (slashes % 2 === 0) return end + rule.close.length;
     i = end + 1;
   }
+}
+
+/**
+ * Reads a template literal's text from `from` (just past the backtick or a substitution's `}`):
+ * returns the offset past its closing backtick, or, when a `${` comes first, the negated offset
+ * just past that `${` (where code resumes).
+ */
+function templateText(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92) i++;
+    else if (c === 96) return i + 1;
+    else if (c === 36 && text.charCodeAt(i + 1) === 123) return -(i + 2);
+  }
+  return text.length;
 }
 
 function isWordChar(code: number): boolean {
@@ -137,6 +164,13 @@ function nestedEnd(text: string, from: number, rule: BlockRule): number {
   return i;
 }
 
+/** Tcl: whether a command may start at `pos` (only blanks since the line start, `;`, `{` or `[`). */
+function atCommandStart(text: string, pos: number): boolean {
+  let i = pos - 1;
+  while (i >= 0 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i--;
+  return i < 0 || "\n\r;{[".includes(text.charAt(i));
+}
+
 function onlySpaceBefore(text: string, pos: number): boolean {
   for (let i = pos - 1; i >= 0; i--) {
     const c = text.charCodeAt(i);
@@ -151,11 +185,15 @@ function onlySpaceBefore(text: string, pos: number): boolean {
  * expression literals) so that a comment opener inside them is not taken for a comment.
  * Stops after the last comment that starts at or before `until` (a UTF-16 offset), so a caller that
  * only cares about the start of a file does not pay for the rest. A heuristic lexer, not a parser:
- * heredocs, raw-string prefixes and template substitutions are not modelled.
+ * heredocs and raw-string prefixes are not modelled; template literals (`template` strings) are,
+ * with their `${ ... }` substitutions lexed as code, nested to any depth.
  */
 export function findComments(text: string, syntax: CommentSyntax, until = text.length): CommentSegment[] {
-  const { scanner, byFirst } = compile(syntax);
+  const { scanner: plain, braced, byFirst } = compile(syntax);
   const segments: CommentSegment[] = [];
+  /** Open `${` substitutions, innermost last: how many `{` each has open inside it. */
+  const substitutions: number[] = [];
+  let scanner = plain;
   scanner.lastIndex = 0;
   for (let m = scanner.exec(text); m && m.index <= until; m = scanner.exec(text)) {
     const pos = m.index;
@@ -173,7 +211,10 @@ export function findComments(text: string, syntax: CommentSyntax, until = text.l
     const prev = pos > 0 ? text.charCodeAt(pos - 1) : 10;
     let next = pos + 1;
     if (action.kind === "line") {
-      if (!syntax.lineWordStart || isSpace(prev) || ";|&(".includes(text.charAt(pos - 1))) {
+      const opens = syntax.lineCommandStart
+        ? atCommandStart(text, pos)
+        : !syntax.lineWordStart || isSpace(prev) || ";|&(".includes(text.charAt(pos - 1));
+      if (opens) {
         const eol = text.indexOf("\n", pos);
         next = eol < 0 ? text.length : eol;
         segments.push({ start: pos, end: next, open: action.open, close: "" });
@@ -186,6 +227,24 @@ export function findComments(text: string, syntax: CommentSyntax, until = text.l
         next = close < 0 ? text.length : syntax.nested ? close : close + rule.close.length;
         segments.push({ start: pos, end: next, open: rule.open, close: rule.close });
       }
+    } else if (action.kind === "brace") {
+      const depth = substitutions.length - 1;
+      if (action.delta === 1) substitutions[depth] = (substitutions[depth] ?? 0) + 1;
+      else if ((substitutions[depth] ?? 0) > 0) substitutions[depth] = (substitutions[depth] ?? 0) - 1;
+      else {
+        substitutions.pop();
+        next = templateText(text, pos + 1);
+        if (next < 0) {
+          substitutions.push(0);
+          next = -next;
+        }
+      }
+    } else if (action.kind === "string" && action.rule.template) {
+      next = templateText(text, pos + 1);
+      if (next < 0) {
+        substitutions.push(0);
+        next = -next;
+      }
     } else if (action.kind === "string") {
       const { rule } = action;
       const end = rule.wordStart && isWordChar(prev) ? -1 : stringEnd(text, pos + rule.open.length, rule);
@@ -196,6 +255,7 @@ export function findComments(text: string, syntax: CommentSyntax, until = text.l
     } else if (regexAllowed(text, pos)) {
       next = regexEnd(text, pos + 1);
     }
+    scanner = substitutions.length > 0 && braced ? braced : plain;
     scanner.lastIndex = next;
   }
   return segments;

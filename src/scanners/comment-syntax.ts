@@ -18,6 +18,8 @@ export interface StringRule {
   maxLength?: number;
   /** Python: a string that is the first thing on its line is a docstring, which counts as a comment. */
   docstring?: boolean;
+  /** JavaScript template literal: `${ ... }` inside it is code (with its own strings and comments) up to the matching `}`. */
+  template?: boolean;
 }
 
 /** A block comment form. */
@@ -34,6 +36,11 @@ export interface CommentSyntax {
   line: readonly string[];
   /** Line comments open only at the start of a word (shell, YAML: `$#` and `a#b` are no comments). */
   lineWordStart?: boolean;
+  /**
+   * Tcl: a line comment opens only where a command may start — after blanks at the start of a line,
+   * or after `;`, `{` or `[` (https://www.tcl-lang.org/man/tcl/TclCmd/Tcl.htm, rule 10).
+   */
+  lineCommandStart?: boolean;
   block: readonly BlockRule[];
   /** Block comments nest (Rust, Kotlin, Swift). */
   nested?: boolean;
@@ -55,7 +62,7 @@ const JS: CommentSyntax = {
   strings: [
     { ...dq, wordStart: true },
     { ...sq, wordStart: true },
-    { open: "`", close: "`", escape: true, multiline: true },
+    { open: "`", close: "`", escape: true, multiline: true, template: true },
   ],
   regex: true,
 };
@@ -111,6 +118,8 @@ const SQL: CommentSyntax = { line: ["--"], block: [cBlock], strings: [{ ...sq, e
 const LUA: CommentSyntax = { line: ["--"], block: [{ open: "--[[", close: "]]" }], strings: [dq, sq] };
 const HASKELL: CommentSyntax = { line: ["--"], block: [{ open: "{-", close: "-}" }], nested: true, strings: [dq] };
 const INI: CommentSyntax = { line: [";", "#"], lineWordStart: true, block: [], strings: [] };
+/** Tcl strings span lines; `{...}` quoting is left alone, since braces mostly hold script bodies. */
+const TCL: CommentSyntax = { line: ["#"], lineCommandStart: true, block: [], strings: [{ ...dq, multiline: true }] };
 const TERRAFORM: CommentSyntax = { line: ["#", "//"], block: [cBlock], strings: [dq] };
 /** Vue/Svelte single-file components: script comments and template comments in one file. */
 const SFC: CommentSyntax = { ...JS, block: [cBlock, html], strings: JS.strings.map((s) => ({ ...s, wordStart: true })) };
@@ -127,6 +136,9 @@ add(KOTLIN, "kt kts swift");
 add(RUST, "rs");
 add(CSHARP, "cs");
 add(PYTHON, "py pyi pyw");
+/** Starlark (Bazel, Buck, Tilt) is a Python dialect: https://github.com/bazelbuild/starlark/blob/master/spec.md#lexical-elements */
+add(PYTHON, "bzl bazel bzlmod star sky");
+add(TCL, "tcl tk itcl tm exp");
 add(RUBY, "rb rake gemspec");
 add(SHELL, "sh bash zsh ksh fish");
 add(HASH, "pl pm r toml tfvars cmake ex exs nim cr jl ps1 mk dockerfile");
@@ -154,6 +166,9 @@ const BY_NAME: Record<string, CommentSyntax> = {
   Jenkinsfile: C,
   BUILD: PYTHON,
   WORKSPACE: PYTHON,
+  BUCK: PYTHON,
+  Tiltfile: PYTHON,
+  ".bazelrc": HASH,
   ".gitignore": HASH,
   ".gitattributes": HASH,
   ".dockerignore": HASH,
@@ -183,22 +198,44 @@ export function syntaxForPath(path: string): CommentSyntax | undefined {
   return BY_EXTENSION[ext] ?? (name.startsWith("Dockerfile.") ? HASH : undefined);
 }
 
+/** Interpreters of `#!` lines, first match wins (`\b` so `bash` does not also read as `sh`). */
+const SHEBANGS: [RegExp, CommentSyntax][] = [
+  [/\bpython[\d.]*\b/, PYTHON],
+  [/\bruby\b/, RUBY],
+  [/\b(?:node|deno|bun|tsx|ts-node)\b/, JS],
+  [/\b(?:tclsh|wish|expect)[\d.]*\b/, TCL],
+  [/\bphp\b/, PHP],
+  [/\blua(?:jit)?[\d.]*\b/, LUA],
+  [/\b(?:perl|Rscript)\b/, HASH],
+  [/\b(?:sh|bash|zsh|ksh|dash|fish)\b/, SHELL],
+];
+
 /**
- * The syntax of a file with no recognised name, from its `#!` line (`#!/usr/bin/env python3`),
- * so extension-less scripts are scanned too; `undefined` when there is none.
+ * The syntax of a file with no recognised name or extension, from its `#!` line
+ * (`#!/usr/bin/env python3`, `#!/usr/bin/env tclsh`), so such scripts are scanned too; `undefined`
+ * when there is none or the interpreter is unknown.
  */
 export function syntaxForShebang(firstLine: string): CommentSyntax | undefined {
   if (!firstLine.startsWith("#!")) return undefined;
-  if (/\b(?:python[\d.]*)\b/.test(firstLine)) return PYTHON;
-  if (/\bruby\b/.test(firstLine)) return RUBY;
-  if (/\b(?:node|deno|bun|tsx|ts-node)\b/.test(firstLine)) return JS;
-  if (/\b(?:perl|Rscript)\b/.test(firstLine)) return HASH;
-  if (/\b(?:sh|bash|zsh|ksh|dash|fish)\b/.test(firstLine)) return SHELL;
-  return undefined;
+  return SHEBANGS.find(([pattern]) => pattern.test(firstLine))?.[1];
 }
 
 /** Whether a path has no extension (so its `#!` line is worth reading). */
 export function hasNoExtension(path: string): boolean {
   const name = path.slice(path.lastIndexOf("/") + 1);
   return name.lastIndexOf(".") <= 0;
+}
+
+/** Extensions of data and prose that never start with `#!`: not worth reading for one. */
+const NEVER_SCRIPT = new Set("json txt csv tsv log lock sum svg png jpg gif pdf patch diff rst adoc tex po pot".split(" "));
+
+/**
+ * Whether a file whose syntax the tables do not know (`syntaxForPath` gave none) may still be a
+ * script whose `#!` line names its language: no extension, or one the table does not know
+ * (`tools/run.cgi`, `bin/deploy.in`). Data and prose extensions are ruled out.
+ */
+export function mayHaveShebang(path: string): boolean {
+  const name = path.slice(path.lastIndexOf("/") + 1);
+  const dot = name.lastIndexOf(".");
+  return dot <= 0 || !NEVER_SCRIPT.has(name.slice(dot + 1).toLowerCase());
 }

@@ -4,7 +4,7 @@ import { type FileKey, type FileVersion, type ScanCache, type ScanState, scanSet
 import { attributionHorizon } from "./attribution-horizon.js";
 import { type BlameTarget, type FileHistory, type LineAuthor, readHistory } from "./blame-history.js";
 import { readCandidateFiles } from "./candidate-files.js";
-import { hasNoExtension, syntaxForPath, syntaxForShebang } from "./comment-syntax.js";
+import { mayHaveShebang, syntaxForPath, syntaxForShebang } from "./comment-syntax.js";
 import { changedPaths, type GitSource, openGitSource, probeWorkTree, provisionalGitSource, repositoryShape } from "./git-source.js";
 import { extractTodos, looksMinified, markerPattern, type TodoHit, todoFindings } from "./todo-extract.js";
 import type { Finding, ScanResult } from "./types.js";
@@ -145,7 +145,7 @@ async function collect(scan: Scan, paths: string[] | undefined, prefetch: string
   await readCandidateFiles(scan.source, {
     pattern: keywords.map((k) => k.replace(/[.[\]()*+?{}|^$\\]/g, "\\$&")).join("|"),
     pathspecs: [...include, ...DEFAULT_EXCLUDES.map((glob) => `:(exclude,glob)${glob}`)],
-    accept: (p) => (!only || only.has(p)) && !excluded(p) && (syntaxForPath(p) !== undefined || hasNoExtension(p)),
+    accept: (p) => (!only || only.has(p)) && !excluded(p) && (syntaxForPath(p) !== undefined || mayHaveShebang(p)),
     maxBytes: MAX_FILE_BYTES,
     prefetch,
     onFile: (path, text, blobId) => {

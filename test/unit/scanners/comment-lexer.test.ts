@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { commentAt, findComments } from "../../../src/scanners/comment-lexer.js";
-import { syntaxForPath, syntaxForShebang } from "../../../src/scanners/comment-syntax.js";
+import { mayHaveShebang, syntaxForPath, syntaxForShebang } from "../../../src/scanners/comment-syntax.js";
 import { extractTodos, looksMinified, markerPattern } from "../../../src/scanners/todo-extract.js";
 
 function comments(path: string, text: string): string[] {
@@ -32,6 +32,19 @@ describe("findComments", () => {
     expect(comments("a.js", "x = a / b; y = c / d // one\nif (/\\/\\/ no/.test(s)) {} // two")).toEqual(["// one", "// two"]);
   });
 
+  it("lexes a template literal's substitutions as code, to any depth, and its text as text", () => {
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text is source code under test
+    expect(comments("a.ts", "`a // no ${b // one\n} c // no` // two")).toEqual(["// one", "// two"]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the text is source code under test
+    expect(comments("a.ts", "`${ {a: `${ f({}) /* deep */ }`} } /* x */` // after")).toEqual(["/* deep */", "// after"]);
+    expect(comments("a.ts", "`\\${ // not a substitution` // real")).toEqual(["// real"]);
+    expect(comments("a.go", "s := `${ // raw` // go")).toEqual(["// go"]);
+  });
+
+  it("opens a Tcl comment only where a command may start", () => {
+    expect(comments("a.tcl", "# one\nputs a # no\nset x 1;# two\nif {1} {# three\n}\n")).toEqual(["# one", "# two", "# three"]);
+  });
+
   it("stops lexing after `until`, but finishes the comment it is in", () => {
     const text = "/* a\nb */\n// c\n// d\n";
     const syntax = syntaxForPath("a.ts");
@@ -46,6 +59,15 @@ describe("findComments", () => {
     expect(syntaxForShebang("#!/usr/bin/env python3")?.line).toEqual(["#"]);
     expect(syntaxForShebang("#!/bin/bash")?.lineWordStart).toBe(true);
     expect(syntaxForShebang("no shebang")).toBeUndefined();
+    expect(syntaxForShebang("#!/usr/bin/env tclsh8.6")?.lineCommandStart).toBe(true);
+    expect(syntaxForShebang("#!/usr/bin/awk -f")).toBeUndefined();
+    expect(syntaxForPath("third_party/BUILD.bazel")?.line).toEqual(["#"]);
+    expect(syntaxForPath("tools/defs.bzl")?.line).toEqual(["#"]);
+    expect(syntaxForPath("MODULE.bazel")?.line).toEqual(["#"]);
+    expect(mayHaveShebang("bin/run")).toBe(true);
+    expect(mayHaveShebang("bin/run.cgi")).toBe(true);
+    expect(mayHaveShebang("data/x.json")).toBe(false);
+    expect(mayHaveShebang("README.txt")).toBe(false);
     expect(syntaxForPath("docker/Dockerfile")?.line).toEqual(["#"]);
     expect(syntaxForPath("tsconfig.json")?.line).toEqual(["//"]);
     expect(syntaxForPath("package.json")).toBeUndefined();
