@@ -2,6 +2,7 @@ import type { RepoConfig, ScannerName } from "../config/schema.js";
 import { syncMirror } from "../git/workspace.js";
 import type { Api, ConditionalResponse, RequestBudget } from "../scheduler/http.js";
 import type { Db } from "../store/db.js";
+import { attributionStore } from "../store/attribution.js";
 import { upsertRepository } from "../store/repositories.js";
 import type { Repository } from "../store/schema.js";
 import type { Logger } from "../util/logger.js";
@@ -84,6 +85,7 @@ export const todoScanner: Scanner = {
       rev: `refs/remotes/origin/${repository.default_branch}`,
       keywords: ctx.config.todo.keywords,
       exclude: ctx.config.todo.exclude,
+      cache: attributionStore(ctx.db, repository.id),
     });
     return { findings: result.findings, scope: { kinds: ["todo"] } };
   },

@@ -3,6 +3,7 @@ import { reportConfigCheck } from "../config/notify.js";
 import { CONFIG_PATH } from "../config/parse.js";
 import { syncMirror } from "../git/workspace.js";
 import { scanTodos } from "../scanners/todo.js";
+import { attributionStore } from "../store/attribution.js";
 import { type SyncSummary, syncFindings } from "../store/findings.js";
 import { type ScanReport, type ScanRepositoryOptions, scanRepository } from "./run-scan.js";
 
@@ -105,6 +106,7 @@ export async function scanPush(options: PushScanOptions): Promise<SyncSummary | 
             paths: push.present,
             keywords: config.todo.keywords,
             exclude: config.todo.exclude,
+            cache: attributionStore(db, repository.id),
           })
         ).findings;
   const summary = await syncFindings(db, repository.id, findings, { kinds: ["todo"], paths: push.touched });
