@@ -74,18 +74,34 @@ export async function handleApi(req: IncomingMessage, res: ServerResponse, url: 
       throw new WebError(403, "forbidden", `@${viewer.actor} needs write, maintain or admin permission on ${repo.full_name} to do this.`);
     },
   };
-  const body = await route.handle(ctx);
+  let body: unknown;
+  try {
+    body = await route.handle(ctx);
+  } catch (error) {
+    if (route.method === "POST" && error instanceof WebError && error.status === 409) {
+      await audit(deps, viewer, route, "refused", { reason: error.message }, writeRepo, url.pathname);
+    }
+    throw error;
+  }
   if (route.method === "POST") {
     await audit(deps, viewer, route, "ok", body, writeRepo, url.pathname);
     if (wantsHtml(req)) {
       const taskId = (body as { taskId?: number }).taskId;
-      const back =
-        req.headers.referer && new URL(req.headers.referer, url).origin === url.origin ? new URL(req.headers.referer).pathname : "/";
-      redirect(res, taskId ? `/tasks/${taskId}` : back);
+      redirect(res, taskId ? `/tasks/${taskId}` : sameSitePath(req));
       return;
     }
   }
   sendJson(res, route.status ?? 200, body);
+}
+
+/** The path of the page that posted the form when it is this site's (else `/`): no open redirect. */
+function sameSitePath(req: IncomingMessage): string {
+  try {
+    const referer = new URL(req.headers.referer ?? "");
+    return referer.host === req.headers.host ? referer.pathname : "/";
+  } catch {
+    return "/";
+  }
 }
 
 /** One audit row per accepted or refused write through the web layer (`web.startTask`, `api.cancelTask`...). */
