@@ -5,6 +5,8 @@
 export type ErrorCode =
   | "NOT_A_GIT_REPOSITORY"
   | "STORE_TOO_NEW"
+  | "STORE_NOT_EMPTY"
+  | "STORE_MISMATCH"
   | "INVALID_SETTINGS"
   | "COMMAND_FAILED"
   | "COMMAND_TIMEOUT"
