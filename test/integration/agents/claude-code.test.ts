@@ -36,6 +36,8 @@ describe("claude-code adapter with the real claude CLI", () => {
     const run = await makeRun();
     cleanup = run.cleanup;
     run.input.prompt = await preparePrompt({
+      kind: "issue",
+      triggeredAt: new Date().toISOString(),
       owner: "o",
       repo: "r",
       repository: "o/r",

@@ -36,6 +36,8 @@ describe("codex adapter with the real codex CLI", () => {
     const run = await makeRun();
     cleanup = run.cleanup;
     run.input.prompt = await preparePrompt({
+      kind: "issue",
+      triggeredAt: new Date().toISOString(),
       owner: "o",
       repo: "r",
       repository: "o/r",
