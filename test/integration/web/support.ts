@@ -214,7 +214,7 @@ export async function startWeb(overrides: Partial<WebDeps> = {}): Promise<WebUnd
       enabled: ["command"],
       get: (name) => (name === "command" ? { name, run: async () => Promise.reject(new Error("not run in web tests")) } : undefined),
     },
-    runner: { enqueue: async (id: number) => void enqueued.push(id), abortLocal: () => {} },
+    runner: { enqueue: async (id: number) => void enqueued.push(id), abortLocal: () => false },
     jobs: { add: async () => "1" } as unknown as RequestDeps["jobs"],
   };
   const handler = createWebHandler({
