@@ -1,5 +1,6 @@
 import type { Octokit } from "@octokit/rest";
 import type { Probot } from "probot";
+import { BacklogBotError } from "../util/errors.js";
 import { registerSecret } from "../util/logger.js";
 
 /** The identity the app commits as: `<slug>[bot]` with GitHub's noreply address for that bot user. */
@@ -15,27 +16,44 @@ export interface BotIdentity {
 export interface GitHubAccess {
   /** A client for an installation (`null` for token-based access). */
   octokit(installationId: number | null): Promise<Octokit>;
-  /** A token git may use to fetch and push that installation's repositories. Registered for log redaction. */
+  /**
+   * A token git may use to fetch and push that installation's repositories, valid for at least
+   * `TOKEN_MIN_LIFETIME_MS` more. Call it right before the git command that needs it (git's
+   * `token` option takes this function). Registered for log redaction.
+   */
   token(installationId: number | null): Promise<string>;
   /** Who commits; looked up once, through the installation's client (user lookups need an installation token). */
   botIdentity(installationId: number | null): Promise<BotIdentity>;
 }
 
 /**
- * Access through a GitHub App: installation clients and tokens from Probot (which caches tokens
- * until shortly before their one-hour expiry). The bot's identity is `GET /app` then
+ * A cached installation token is handed out only while it has this much life left (ms): enough for
+ * the longest git command (10 min, src/git/git.ts) with room to spare. Installation tokens live one
+ * hour (https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-an-installation-access-token-for-a-github-app).
+ */
+export const TOKEN_MIN_LIFETIME_MS = 15 * 60_000;
+
+/**
+ * Access through a GitHub App: installation clients from Probot; installation tokens minted with
+ * `POST /app/installations/{id}/access_tokens` through the app's own client, so they come from the
+ * same API base as every other call (GitHub Enterprise's `<GHE_HOST>/api/v3` too: minting through
+ * an installation client's auth strategy went to api.github.com there). The bot's identity is `GET /app` then
  * `GET /users/{slug}[bot]` (https://docs.github.com/en/apps/creating-github-apps/about-creating-github-apps/about-creating-github-apps#about-github-apps-and-bot-accounts).
  */
 export function createAppAccess(probot: Probot): GitHubAccess {
   let identity: Promise<BotIdentity> | undefined;
+  const tokens = new Map<number, { token: string; expiresAt: number }>();
   return {
     octokit: async (installationId) => (await probot.auth(installationId ?? undefined)) as unknown as Octokit,
     async token(installationId) {
-      if (installationId == null) throw new Error("a GitHub App needs an installation id to mint a token");
-      const octokit = await probot.auth(installationId);
-      const { token } = (await octokit.auth({ type: "installation" })) as { token: string };
-      registerSecret(token);
-      return token;
+      if (installationId == null) throw new BacklogBotError("INVALID_SETTINGS", "a GitHub App needs an installation id to mint a token");
+      const cached = tokens.get(installationId);
+      if (cached && cached.expiresAt - Date.now() > TOKEN_MIN_LIFETIME_MS) return cached.token;
+      const app = await probot.auth();
+      const { data } = await app.request("POST /app/installations/{installation_id}/access_tokens", { installation_id: installationId });
+      registerSecret(data.token);
+      tokens.set(installationId, { token: data.token, expiresAt: Date.parse(data.expires_at) || Date.now() + 60 * 60_000 });
+      return data.token;
     },
     botIdentity(installationId) {
       identity ??= (async () => {

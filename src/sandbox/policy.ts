@@ -137,3 +137,17 @@ export function buildSandboxConfig(policy: SandboxPolicy): SandboxRuntimeConfig 
     },
   } as SandboxRuntimeConfig;
 }
+
+/**
+ * Variables the sandbox itself sets inside (sandbox-runtime's proxy plumbing, and TMPDIR): the
+ * proxy's address for each tool family, git's proxy settings, the JVM agent. Nothing secret of the
+ * bot's; the proxy credential they carry is per run and useless outside it. Plus PWD, SHLVL and `_`,
+ * which the shell that starts the command inside sets.
+ */
+const SANDBOX_VARIABLES =
+  /^(?:SANDBOX_RUNTIME|TMPDIR|PWD|SHLVL|_|(?:HTTPS?|ALL|FTP|GRPC|NO)_PROXY|(?:https?|all|ftp|grpc|no)_proxy|RSYNC_PROXY|DOCKER_HTTPS?_PROXY|CLOUDSDK_PROXY_\w+|GIT_CONFIG_PARAMETERS|GIT_CONFIG_(?:COUNT|KEY_\d+|VALUE_\d+)|GIT_SSH_COMMAND|JAVA_TOOL_OPTIONS|CLAUDE_CODE_HOST_(?:HTTP|SOCKS)_PROXY_PORT)$/;
+
+/** True for a variable the sandbox sets inside every run (see `SANDBOX_VARIABLES`). */
+export function isSandboxVariable(name: string): boolean {
+  return SANDBOX_VARIABLES.test(name);
+}

@@ -1,10 +1,11 @@
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { BacklogBotError } from "../util/errors.js";
-import { type ExecResult, runCommand } from "../util/exec.js";
+import { CommandError, type ExecResult, runCommand } from "../util/exec.js";
 import { buildSandboxConfig, installDirOf } from "./policy.js";
 import { SETUP_FAILED_EXIT } from "./runner-exit.js";
 import type { RunnerSpec } from "./runner-main.js";
@@ -44,7 +45,9 @@ function runnerCommand(): string[] {
   const js = fileURLToPath(new URL("./runner-main.js", import.meta.url));
   if (existsSync(js)) return [js];
   const ts = fileURLToPath(new URL("./runner-main.ts", import.meta.url));
-  return ["--import", import.meta.resolve("tsx"), ts];
+  // tsx by absolute URL: `--import` resolves a bare name from the child's cwd (the worktree).
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve("tsx")).href;
+  return ["--import", tsx, ts];
 }
 
 function execOptions(options: Partial<SandboxRunOptions>) {
@@ -55,6 +58,68 @@ function execOptions(options: Partial<SandboxRunOptions>) {
     onStdoutLine: options.onStdoutLine,
     ...(options.input !== undefined && { input: options.input }),
   };
+}
+
+/**
+ * The git directories a worktree's own git needs, read-only: the worktree's admin directory
+ * (`gitdir:` in its `.git` file) and the repository it belongs to (the mirror). Read before the run,
+ * from a file the sandbox does not let the command rewrite.
+ */
+export async function gitDirsOf(worktree: string): Promise<string[]> {
+  const text = await readFile(path.join(worktree, ".git"), "utf8").catch(() => "");
+  const match = /^gitdir: (.+)$/m.exec(text);
+  if (!match?.[1]) return [];
+  const admin = path.resolve(worktree, match[1].trim());
+  const common = await readFile(path.join(admin, "commondir"), "utf8").then(
+    (dir) => path.resolve(admin, dir.trim()),
+    () => undefined,
+  );
+  return common ? [admin, common] : [admin];
+}
+
+/** Whether `command` names an executable file: a path (relative to the worktree), or a name on the env's PATH. */
+function isExecutable(command: string, options: SandboxRunOptions): boolean {
+  const candidates = command.includes("/")
+    ? [path.resolve(options.worktree, command)]
+    : (options.env.PATH ?? "")
+        .split(":")
+        .filter(Boolean)
+        .map((dir) => path.join(dir, command));
+  return candidates.some((file) => {
+    try {
+      accessSync(file, constants.X_OK);
+      return statSync(file).isFile();
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** True when `dir` is `inner` or one of its ancestors. */
+function contains(dir: string, inner: string): boolean {
+  return inner === dir || inner.startsWith(dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`);
+}
+
+/**
+ * The read-only paths of a run: the caller's, the worktree's git directories, the command's install
+ * and Node's. A directory holding the worktree or HOME is left out (bubblewrap would mount it
+ * read-only over them); for the command, its own file is allowed instead.
+ */
+function readablePaths(command: string, options: SandboxRunOptions, gitDirs: string[]): string[] {
+  const out: string[] = [];
+  const add = (p: string | undefined, file?: string): void => {
+    if (!p) return;
+    if (contains(p, options.worktree) || contains(p, options.home)) {
+      if (file) out.push(file);
+      return;
+    }
+    out.push(p);
+  };
+  for (const p of options.readOnly ?? []) add(p);
+  for (const p of gitDirs) add(p);
+  add(installDirOf(command), command.includes("/") ? path.resolve(options.worktree, command) : undefined);
+  add(installDirOf(process.execPath), process.execPath);
+  return out;
 }
 
 /** Quotes one word for `sh -c` (POSIX single quotes). */
@@ -81,6 +146,11 @@ export async function runSandboxed(command: string, args: readonly string[], opt
     return { ...result, denials: 0, denialLines: [], sandboxed: false };
   }
   await requireSandbox();
+  // Inside, a missing program is only `env`'s exit 127; say it the way runCommand does for a direct start.
+  if (!isExecutable(command, options)) {
+    const result = { exitCode: null, signal: null, stdout: "", stderr: "", timedOut: false, durationMs: 0 };
+    throw new CommandError(command, result, `could not start ${command}: no such executable file`);
+  }
   return runInSandbox(command, args, options, exec);
 }
 
@@ -94,9 +164,7 @@ export async function runInSandbox(
   // Sockets of the run's proxy: a short path (a socket path is capped at 108 bytes), removed after.
   const socketDir = await mkdtemp(path.join(os.tmpdir(), "bbsbx-"));
   try {
-    const readOnly = [...(options.readOnly ?? []), installDirOf(command), installDirOf(process.execPath)].filter(
-      (p): p is string => p !== undefined,
-    );
+    const readOnly = readablePaths(command, options, await gitDirsOf(options.worktree));
     const config = buildSandboxConfig({
       worktree: options.worktree,
       home: options.home,

@@ -67,6 +67,7 @@ export function createAiderAgent(settings: AgentSettings["aider"]): Agent {
       const parser = createAiderOutputParser();
       const invocation: CliInvocation = {
         file: settings.path,
+        allowedHosts: settings.allowedHosts,
         args: aiderArgs(settings, messageFile),
         env: { ...settings.env, AIDER_CHECK_UPDATE: "false", AIDER_ANALYTICS: "false" },
         onLine: parser.onLine,

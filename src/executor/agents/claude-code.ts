@@ -84,6 +84,7 @@ export function createClaudeCodeAgent(settings: ClaudeSettings): Agent {
       if (settings.permissionMode === "bypassPermissions" && process.getuid?.() === 0) env.IS_SANDBOX = "1";
       const invocation: CliInvocation = {
         file: settings.path,
+        allowedHosts: settings.allowedHosts,
         args: claudeArgs(settings),
         env,
         stdin: input.prompt,

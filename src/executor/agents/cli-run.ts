@@ -1,5 +1,8 @@
 import { createWriteStream } from "node:fs";
-import { baseEnv, CommandError, type ExecResult, runCommand, tailLines } from "../../util/exec.js";
+import { git } from "../../git/git.js";
+import { runSandboxed, type SandboxResult } from "../../sandbox/run.js";
+import { BacklogBotError } from "../../util/errors.js";
+import { baseEnv, CommandError, tailLines } from "../../util/exec.js";
 import { redactSecrets } from "../../util/logger.js";
 import type { AgentRunInput, AgentRunResult } from "./types.js";
 
@@ -30,6 +33,8 @@ export interface CliInvocation {
   limitExitCodes?: number[];
   /** Called once the child has ended, with the tail of stdout (capped at `maxOutputBytes`). */
   parsed: (stdoutTail: string) => ParsedRun;
+  /** Hosts the sandbox's proxy lets the agent reach (its model API); see settings.ts. */
+  allowedHosts: readonly string[];
 }
 
 /** Lines of output quoted in an error message. */
@@ -50,16 +55,16 @@ export function parseJsonLine(line: string): Record<string, unknown> | undefined
 /** True when the worktree has uncommitted changes; git failing counts as "no changes seen". */
 async function worktreeChanged(worktree: string): Promise<boolean> {
   try {
-    const status = await runCommand("git", ["status", "--porcelain"], { cwd: worktree, env: baseEnv(), timeoutMs: 30_000 });
-    return status.exitCode === 0 && status.stdout.trim() !== "";
+    const status = await git(["status", "--porcelain"], { cwd: worktree, timeoutMs: 30_000 });
+    return status.stdout.trim() !== "";
   } catch {
     return false;
   }
 }
 
 /**
- * Runs an agent CLI in the worktree with an environment built from the allowlist, the agent's own
- * variables and the private HOME; streams its stdout (redacted, capped at `maxOutputBytes`) into the
+ * Runs an agent CLI inside the sandbox (src/sandbox/run.ts), in the worktree, with an environment
+ * built from the allowlist, the agent's own variables and the private HOME; streams its stdout (redacted, capped at `maxOutputBytes`) into the
  * transcript and turns the end into an `AgentRunResult`. Never throws for the agent's failures.
  * A failure that left the worktree untouched (binary missing, model service refused, crash before
  * any edit) is an infrastructure failure, so the executor may try the next agent.
@@ -77,11 +82,13 @@ export async function runAgentCli(input: AgentRunInput, invocation: CliInvocatio
     transcript.write(written > input.maxOutputBytes ? `${safe.slice(0, 1000)}\n[transcript truncated]\n` : safe);
   };
   record(`$ ${[invocation.file, ...invocation.args].join(" ")}\n`);
-  let exec: ExecResult | undefined;
+  let exec: SandboxResult | undefined;
   let startError: string | undefined;
   try {
-    exec = await runCommand(invocation.file, invocation.args, {
-      cwd: input.worktree,
+    exec = await runSandboxed(invocation.file, invocation.args, {
+      worktree: input.worktree,
+      home: input.home,
+      allowedHosts: invocation.allowedHosts,
       env: { ...baseEnv(), ...invocation.env, HOME: input.home },
       timeoutMs: input.timeoutMs,
       maxOutputBytes: input.maxOutputBytes,
@@ -93,9 +100,10 @@ export async function runAgentCli(input: AgentRunInput, invocation: CliInvocatio
       },
     });
   } catch (error) {
-    startError = error instanceof CommandError ? error.message : String(error);
+    startError = error instanceof CommandError || error instanceof BacklogBotError ? error.message : String(error);
   }
   if (exec?.stderr) record(`--- stderr\n${exec.stderr}\n`);
+  if (exec?.denials) record(`--- sandbox refused ${exec.denials} connection(s)\n${exec.denialLines.join("\n")}\n`);
   if (startError) record(`${startError}\n`);
   transcript.end();
   await transcriptClosed;
@@ -108,6 +116,7 @@ export async function runAgentCli(input: AgentRunInput, invocation: CliInvocatio
     outputTokens: parsed.outputTokens,
     costUsd: parsed.costUsd,
     transcriptPath: input.transcriptPath,
+    denials: exec?.denials ?? 0,
   };
   if (!exec) {
     return { ...base, outcome: "failed", exitCode: null, error: startError ?? "the agent did not start", infrastructureFailure: true };

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { sandboxMode } from "../../sandbox/status.js";
 import { type CliInvocation, type ParsedRun, parseJsonLine, runAgentCli } from "./cli-run.js";
 import type { AgentSettings } from "./settings.js";
 import type { Agent, AgentRunInput } from "./types.js";
@@ -19,12 +20,15 @@ const toml = (value: string): string => JSON.stringify(value);
  * custom `model_provider` with `base_url`, reading its key from the variable `env_key` names.
  * Keys: https://github.com/openai/codex/blob/main/docs/config.md
  */
-export function codexConfig(settings: CodexSettings): string {
+export function codexConfig(settings: CodexSettings, sandboxed = true): string {
   const lines = [
     ...(settings.model ? [`model = ${toml(settings.model)}`] : []),
     'model_provider = "backlog-bot"',
     'approval_policy = "never"',
-    'sandbox_mode = "workspace-write"',
+    // Inside backlog-bot's sandbox Codex's own is off: a bubblewrap sandbox nested in ours cannot
+    // set itself up, so its shell tool would edit nothing. Ours confines it (docs/agents.md).
+    // Without ours (BACKLOG_BOT_SANDBOX=off) Codex's own workspace-write sandbox is all there is.
+    `sandbox_mode = ${sandboxed ? '"danger-full-access"' : '"workspace-write"'}`,
     "check_for_update_on_startup = false",
     "",
     "[model_providers.backlog-bot]",
@@ -87,11 +91,12 @@ export function createCodexAgent(settings: CodexSettings): Agent {
     async run(input: AgentRunInput) {
       const codexHome = path.join(input.home, ".codex");
       await mkdir(codexHome, { recursive: true, mode: 0o700 });
-      await writeFile(path.join(codexHome, "config.toml"), codexConfig(settings), { mode: 0o600 });
+      await writeFile(path.join(codexHome, "config.toml"), codexConfig(settings, sandboxMode() === "on"), { mode: 0o600 });
       const parser = createCodexEventParser();
       const env = { ...settings.env, CODEX_HOME: codexHome };
       const invocation: CliInvocation = {
         file: settings.path,
+        allowedHosts: settings.allowedHosts,
         args: codexArgs(settings),
         env,
         stdin: input.prompt,

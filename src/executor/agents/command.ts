@@ -1,6 +1,8 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { baseEnv, CommandError, runCommand, tailLines } from "../../util/exec.js";
+import { runSandboxed, type SandboxResult } from "../../sandbox/run.js";
+import { BacklogBotError } from "../../util/errors.js";
+import { baseEnv, CommandError, tailLines } from "../../util/exec.js";
 import { redactSecrets } from "../../util/logger.js";
 import { splitArgs } from "./split-args.js";
 import type { Agent, AgentRunInput, AgentRunResult } from "./types.js";
@@ -14,8 +16,13 @@ const SUMMARY_LINES = 15;
  * summary is the tail of its stdout; its transcript is stdout and stderr.
  * @param commandLine - e.g. `my-agent --fast`; split like a shell would split it (quotes honoured), never run by one.
  * @param extraEnv - operator-configured variables for this agent only (its model credentials).
+ * @param allowedHosts - hosts the sandbox's proxy lets it reach (BACKLOG_BOT_AGENT_ALLOWED_HOSTS).
  */
-export function createCommandAgent(commandLine: string, extraEnv: Record<string, string> = {}): Agent {
+export function createCommandAgent(
+  commandLine: string,
+  extraEnv: Record<string, string> = {},
+  allowedHosts: readonly string[] = [],
+): Agent {
   const [file, ...args] = splitArgs(commandLine);
   if (!file) throw new Error("the command agent needs a command line (BACKLOG_BOT_AGENT_COMMAND)");
   return {
@@ -23,11 +30,13 @@ export function createCommandAgent(commandLine: string, extraEnv: Record<string,
     async run(input: AgentRunInput): Promise<AgentRunResult> {
       const promptFile = path.join(input.home, "prompt.md");
       await writeFile(promptFile, input.prompt, { mode: 0o600 });
-      const base = { turns: null, inputTokens: null, outputTokens: null, costUsd: null, transcriptPath: input.transcriptPath };
-      let result: Awaited<ReturnType<typeof runCommand>>;
+      const base = { turns: null, inputTokens: null, outputTokens: null, costUsd: null, transcriptPath: input.transcriptPath, denials: 0 };
+      let result: SandboxResult;
       try {
-        result = await runCommand(file, args, {
-          cwd: input.worktree,
+        result = await runSandboxed(file, args, {
+          worktree: input.worktree,
+          home: input.home,
+          allowedHosts,
           env: { ...baseEnv(), ...extraEnv, HOME: input.home, BACKLOG_BOT_PROMPT_FILE: promptFile },
           input: input.prompt,
           timeoutMs: input.timeoutMs,
@@ -35,16 +44,19 @@ export function createCommandAgent(commandLine: string, extraEnv: Record<string,
           signal: input.signal,
         });
       } catch (error) {
-        const message = error instanceof CommandError ? error.message : String(error);
+        const message = error instanceof CommandError || error instanceof BacklogBotError ? error.message : String(error);
         await writeFile(input.transcriptPath, `${message}\n`);
         return { ...base, outcome: "failed", exitCode: null, summary: "", error: message, infrastructureFailure: true };
       }
       await writeFile(
         input.transcriptPath,
-        redactSecrets(`$ ${commandLine}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n`),
+        redactSecrets(
+          `$ ${commandLine}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}\n${result.denials ? `--- sandbox refused ${result.denials} connection(s)\n${result.denialLines.join("\n")}\n` : ""}`,
+        ),
         { mode: 0o600 },
       );
       const summary = tailLines(result.stdout, SUMMARY_LINES);
+      base.denials = result.denials;
       if (result.timedOut) {
         const error = `timed out after ${Math.round(input.timeoutMs / 1000)} s; its process tree was killed`;
         return {

@@ -63,6 +63,7 @@ export function createGeminiAgent(settings: AgentSettings["gemini"]): Agent {
       await writeFile(path.join(dir, "settings.json"), SETTINGS_JSON, { mode: 0o600 });
       const invocation: CliInvocation = {
         file: settings.path,
+        allowedHosts: settings.allowedHosts,
         args: geminiArgs(settings),
         env: settings.env,
         stdin: input.prompt,

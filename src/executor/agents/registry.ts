@@ -23,7 +23,7 @@ const FACTORIES: Record<AgentName, (settings: AgentSettings) => Agent> = {
   codex: (s) => createCodexAgent(s.codex),
   aider: (s) => createAiderAgent(s.aider),
   gemini: (s) => createGeminiAgent(s.gemini),
-  command: (s) => createCommandAgent(s.command.commandLine ?? "", s.command.env),
+  command: (s) => createCommandAgent(s.command.commandLine ?? "", s.command.env, s.command.allowedHosts),
 };
 
 /**

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { hostOfUrl } from "../../sandbox/policy.js";
 import { BacklogBotError } from "../../util/errors.js";
 import { splitArgs } from "./split-args.js";
 
@@ -18,6 +19,11 @@ export interface CliAgentSettings {
   extraArgs: string[];
   /** Variables passed to this agent only (its model credentials): names from `*_ENV`, values from the bot's environment. */
   env: Record<string, string>;
+  /**
+   * Hosts the sandbox's proxy lets this agent reach: `BACKLOG_BOT_AGENT_ALLOWED_HOSTS` where it names
+   * this agent (or all agents), else the model API host the agent is configured for.
+   */
+  allowedHosts: string[];
 }
 
 /** The operator's agent settings, parsed from the environment by `loadAgentSettings`. */
@@ -31,7 +37,7 @@ export interface AgentSettings {
   codex: CliAgentSettings & { baseUrl: string | undefined; apiKeyEnv: string };
   aider: CliAgentSettings;
   gemini: CliAgentSettings;
-  command: { commandLine: string | undefined; env: Record<string, string> };
+  command: { commandLine: string | undefined; env: Record<string, string>; allowedHosts: string[] };
 }
 
 /**
@@ -63,6 +69,7 @@ const optionalText = z
 const turns = z.coerce.number().int().min(1).max(1000).optional();
 
 const schema = z.object({
+  BACKLOG_BOT_AGENT_ALLOWED_HOSTS: list,
   BACKLOG_BOT_AGENTS: agentList,
   BACKLOG_BOT_AGENT_FALLBACK: agentList,
   BACKLOG_BOT_AGENT_COMMAND: optionalText,
@@ -120,7 +127,42 @@ function cli(
   args: string | undefined,
   names: string[],
 ): CliAgentSettings {
-  return { path, model, maxTurns: undefined, extraArgs: args ? splitArgs(args) : [], env: passThrough(`${prefix}_ENV`, names, env) };
+  const passed = passThrough(`${prefix}_ENV`, names, env);
+  return { path, model, maxTurns: undefined, extraArgs: args ? splitArgs(args) : [], env: passed, allowedHosts: [] };
+}
+
+/**
+ * Each agent's network allowlist. `BACKLOG_BOT_AGENT_ALLOWED_HOSTS` is a comma list of entries,
+ * `host[:port]` or `*.domain` for every agent, or `<agent>=host[:port]` for one; when it names
+ * anything for an agent, that replaces the agent's default, which is the model API host it is
+ * configured for (its base URL variable, else the vendor's public API).
+ * @throws BacklogBotError `INVALID_SETTINGS` for an unknown agent name.
+ */
+export function agentAllowedHosts(entries: readonly string[], defaults: Record<AgentName, string[]>): Record<AgentName, string[]> {
+  const named: Partial<Record<AgentName, string[]>> = {};
+  const everyone: string[] = [];
+  for (const entry of entries) {
+    const eq = entry.indexOf("=");
+    if (eq < 0) {
+      everyone.push(entry);
+      continue;
+    }
+    const agent = entry.slice(0, eq).trim() as AgentName;
+    if (!AGENT_NAMES.includes(agent)) throw invalid(`BACKLOG_BOT_AGENT_ALLOWED_HOSTS: unknown agent "${agent}" in "${entry}"`);
+    named[agent] = [...(named[agent] ?? []), entry.slice(eq + 1).trim()];
+  }
+  const out = {} as Record<AgentName, string[]>;
+  for (const agent of AGENT_NAMES) {
+    const listed = [...everyone, ...(named[agent] ?? [])];
+    out[agent] = listed.length > 0 ? [...new Set(listed)] : defaults[agent];
+  }
+  return out;
+}
+
+/** The hosts of the given base-URL variables, else `fallback` (host:port strings). */
+function hostsOf(values: Array<string | undefined>, fallback: string[]): string[] {
+  const hosts = values.map(hostOfUrl).filter((h): h is string => h !== undefined);
+  return hosts.length > 0 ? hosts : fallback;
 }
 
 /**
@@ -144,6 +186,21 @@ export function loadAgentSettings(env: NodeJS.ProcessEnv = process.env): AgentSe
     throw invalid(`BACKLOG_BOT_AGENT_FALLBACK names agents that are not enabled in BACKLOG_BOT_AGENTS: ${stray.join(", ")}`);
   if (enabled.includes("command") && !s.BACKLOG_BOT_AGENT_COMMAND)
     throw invalid("the command agent is enabled but BACKLOG_BOT_AGENT_COMMAND is empty");
+  const claudeEnv = passThrough("BACKLOG_BOT_CLAUDE_ENV", s.BACKLOG_BOT_CLAUDE_ENV, env);
+  const aiderEnv = passThrough("BACKLOG_BOT_AIDER_ENV", s.BACKLOG_BOT_AIDER_ENV, env);
+  const geminiEnv = passThrough("BACKLOG_BOT_GEMINI_ENV", s.BACKLOG_BOT_GEMINI_ENV, env);
+  // Sources of the defaults: the base-URL variables each CLI documents (Claude Code's
+  // ANTHROPIC_BASE_URL, aider's OPENAI_API_BASE / ANTHROPIC_BASE_URL, Gemini CLI's GOOGLE_GEMINI_BASE_URL).
+  const hosts = agentAllowedHosts(s.BACKLOG_BOT_AGENT_ALLOWED_HOSTS, {
+    "claude-code": hostsOf([claudeEnv.ANTHROPIC_BASE_URL], ["api.anthropic.com:443"]),
+    codex: hostsOf([s.BACKLOG_BOT_CODEX_BASE_URL], ["api.openai.com:443"]),
+    aider: hostsOf(
+      [aiderEnv.OPENAI_API_BASE, aiderEnv.OPENAI_BASE_URL, aiderEnv.ANTHROPIC_BASE_URL],
+      ["api.openai.com:443", "api.anthropic.com:443"],
+    ),
+    gemini: hostsOf([geminiEnv.GOOGLE_GEMINI_BASE_URL], ["generativelanguage.googleapis.com:443"]),
+    command: [],
+  });
   const claude = cli(
     env,
     "BACKLOG_BOT_CLAUDE",
@@ -157,6 +214,7 @@ export function loadAgentSettings(env: NodeJS.ProcessEnv = process.env): AgentSe
     fallback,
     claude: {
       ...claude,
+      allowedHosts: hosts["claude-code"],
       maxTurns: s.BACKLOG_BOT_CLAUDE_MAX_TURNS,
       allowedTools: s.BACKLOG_BOT_CLAUDE_ALLOWED_TOOLS.length ? s.BACKLOG_BOT_CLAUDE_ALLOWED_TOOLS : DEFAULT_CLAUDE_TOOLS,
       permissionMode: s.BACKLOG_BOT_CLAUDE_PERMISSION_MODE,
@@ -165,25 +223,36 @@ export function loadAgentSettings(env: NodeJS.ProcessEnv = process.env): AgentSe
       ...cli(env, "BACKLOG_BOT_CODEX", s.BACKLOG_BOT_CODEX_PATH, s.BACKLOG_BOT_CODEX_MODEL, s.BACKLOG_BOT_CODEX_ARGS, [
         ...new Set([...s.BACKLOG_BOT_CODEX_ENV, s.BACKLOG_BOT_CODEX_API_KEY_ENV]),
       ]),
+      allowedHosts: hosts.codex,
       baseUrl: s.BACKLOG_BOT_CODEX_BASE_URL,
       apiKeyEnv: s.BACKLOG_BOT_CODEX_API_KEY_ENV,
     },
-    aider: cli(
-      env,
-      "BACKLOG_BOT_AIDER",
-      s.BACKLOG_BOT_AIDER_PATH,
-      s.BACKLOG_BOT_AIDER_MODEL,
-      s.BACKLOG_BOT_AIDER_ARGS,
-      s.BACKLOG_BOT_AIDER_ENV,
-    ),
-    gemini: cli(
-      env,
-      "BACKLOG_BOT_GEMINI",
-      s.BACKLOG_BOT_GEMINI_PATH,
-      s.BACKLOG_BOT_GEMINI_MODEL,
-      s.BACKLOG_BOT_GEMINI_ARGS,
-      s.BACKLOG_BOT_GEMINI_ENV,
-    ),
-    command: { commandLine: s.BACKLOG_BOT_AGENT_COMMAND, env: passThrough("BACKLOG_BOT_COMMAND_ENV", s.BACKLOG_BOT_COMMAND_ENV, env) },
+    aider: {
+      ...cli(
+        env,
+        "BACKLOG_BOT_AIDER",
+        s.BACKLOG_BOT_AIDER_PATH,
+        s.BACKLOG_BOT_AIDER_MODEL,
+        s.BACKLOG_BOT_AIDER_ARGS,
+        s.BACKLOG_BOT_AIDER_ENV,
+      ),
+      allowedHosts: hosts.aider,
+    },
+    gemini: {
+      ...cli(
+        env,
+        "BACKLOG_BOT_GEMINI",
+        s.BACKLOG_BOT_GEMINI_PATH,
+        s.BACKLOG_BOT_GEMINI_MODEL,
+        s.BACKLOG_BOT_GEMINI_ARGS,
+        s.BACKLOG_BOT_GEMINI_ENV,
+      ),
+      allowedHosts: hosts.gemini,
+    },
+    command: {
+      commandLine: s.BACKLOG_BOT_AGENT_COMMAND,
+      env: passThrough("BACKLOG_BOT_COMMAND_ENV", s.BACKLOG_BOT_COMMAND_ENV, env),
+      allowedHosts: hosts.command,
+    },
   };
 }

@@ -35,6 +35,8 @@ export interface AgentRunResult {
    * crashed before editing anything), so the next agent in the fallback list may be tried.
    */
   infrastructureFailure?: boolean;
+  /** Connections the sandbox's proxy refused during the run (0 when the sandbox is off). */
+  denials?: number;
   turns: number | null;
   inputTokens: number | null;
   outputTokens: number | null;

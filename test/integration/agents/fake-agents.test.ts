@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createAiderAgent } from "../../../src/executor/agents/aider.js";
 import { createGeminiAgent } from "../../../src/executor/agents/gemini.js";
 import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
+import { isSandboxVariable } from "../../../src/sandbox/policy.js";
 import { baseEnv } from "../../../src/util/exec.js";
 import { leakedCanaries, makeRun, plantCanaries, readText } from "./helpers.js";
 
@@ -90,7 +91,9 @@ describe("aider and gemini adapters with stand-in executables", () => {
     expect(recorded.env.GEMINI_API_KEY).toBe("gemini-test-key");
     expect(recorded.env.ANTHROPIC_API_KEY).toBeUndefined();
     // The whole environment: the allowlist, the private HOME and this agent's own key, nothing else.
-    expect(Object.keys(recorded.env).sort()).toEqual([...Object.keys(baseEnv()), "HOME", "GEMINI_API_KEY"].sort());
+    // (Less what the sandbox itself sets: its proxy's address and its TMPDIR.)
+    const own = Object.keys(recorded.env).filter((name) => !isSandboxVariable(name));
+    expect(own.sort()).toEqual([...Object.keys(baseEnv()).filter((name) => name !== "TMPDIR"), "HOME", "GEMINI_API_KEY"].sort());
     expect(leakedCanaries(JSON.stringify(recorded))).toEqual([]);
     expect(result).toMatchObject({
       summary: "I appended a line to hello.txt.",

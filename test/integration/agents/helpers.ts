@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -72,6 +73,22 @@ export async function makeRun(
 export const readText = (file: string): Promise<string> => readFile(file, "utf8");
 
 /** True while a process with this pid exists. */
+/**
+ * Whether a process whose command line has `marker` as an argument runs anywhere on this host (a
+ * sandboxed process has a pid of its own PID namespace, so its pid says nothing here).
+ */
+export function runningWithArg(marker: string): boolean {
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, "utf8").split("\0").includes(marker)) return true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return false;
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);

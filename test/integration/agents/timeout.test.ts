@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createCommandAgent } from "../../../src/executor/agents/command.js";
 import { createGeminiAgent } from "../../../src/executor/agents/gemini.js";
 import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
-import { alive, makeRun } from "./helpers.js";
+import { makeRun, runningWithArg } from "./helpers.js";
 
 /** Waits until `check` holds or `ms` pass. */
 async function eventually(check: () => boolean, ms = 10_000): Promise<boolean> {
@@ -24,7 +24,8 @@ describe("an agent that hangs", () => {
     const run = await makeRun({ timeoutMs: 1_500 });
     cleanup = run.cleanup;
     const script = path.join(run.root, "hang.sh");
-    await writeFile(script, `#!/bin/sh\nsleep 300 &\necho $! > "$HOME/child.pid"\necho started\nsleep 300\n`, { mode: 0o755 });
+    const marker = `300.${String(Math.random()).slice(2, 10)}`;
+    await writeFile(script, `#!/bin/sh\nsleep ${marker} &\necho $! > "$HOME/child.pid"\necho started\nsleep 300\n`, { mode: 0o755 });
     const started = Date.now();
     const result = await createCommandAgent(script).run(run.input);
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -32,7 +33,7 @@ describe("an agent that hangs", () => {
     expect(result.error).toMatch(/timed out after 2 s; its process tree was killed/);
     const child = Number(await readFile(path.join(run.input.home, "child.pid"), "utf8"));
     expect(child).toBeGreaterThan(0);
-    expect(await eventually(() => !alive(child))).toBe(true);
+    expect(await eventually(() => !runningWithArg(marker))).toBe(true);
   });
 
   it("CLI adapters (gemini stand-in): killed at the timeout with the child it spawned", async () => {
@@ -43,7 +44,7 @@ describe("an agent that hangs", () => {
     expect(result.outcome).toBe("timeout");
     expect(result.infrastructureFailure).toBeUndefined();
     expect(result.error).toMatch(/timed out after 2 s/);
-    const child = Number(await readFile(path.join(run.input.home, "child.pid"), "utf8"));
-    expect(await eventually(() => !alive(child))).toBe(true);
+    const marker = await readFile(path.join(run.input.home, "child.marker"), "utf8");
+    expect(await eventually(() => !runningWithArg(marker))).toBe(true);
   });
 });
