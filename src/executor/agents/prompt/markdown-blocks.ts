@@ -41,18 +41,27 @@ function cleanInfo(info: string): string {
   return LANGUAGES.has(word) ? word : "";
 }
 
+/** Closers found per fence marker (`char` x `length`), so unclosed fences cost one scan each, not one per opener. */
+type CloseCache = Map<string, { from: number; at: number }>;
+
 /**
  * Index of the line closing a fence of `marker` opened at line `from`, or -1: the first line that
  * closes it at any indentation, in any container. This is at or before GitHub's close, which is
  * the safe side for code kept as typed (text after the close is treated as prose).
  */
-function earlyClose(lines: string[], from: number, marker: string): number {
-  for (let j = from + 1; j < lines.length; j++) {
+function earlyClose(lines: string[], from: number, marker: string, cache: CloseCache): number {
+  const key = `${marker[0]}${marker.length}`;
+  const known = cache.get(key);
+  // An answer for an earlier opener holds for this one too while this one opens before it.
+  if (known && from >= known.from && (known.at === -1 || from < known.at)) return known.at;
+  let at = -1;
+  for (let j = from + 1; j < lines.length && at === -1; j++) {
     const match = FENCE_LINE.exec(lines[j] as string);
     const run = match?.[2] ?? "";
-    if (run[0] === marker[0] && run.length >= marker.length && !match?.[3]?.trim()) return j;
+    if (run[0] === marker[0] && run.length >= marker.length && !match?.[3]?.trim()) at = j;
   }
-  return -1;
+  cache.set(key, { from, at });
+  return at;
 }
 
 /**
@@ -113,6 +122,7 @@ export function stripBlocks(text: string, inline: (prose: string) => string): st
   const lines = text.split("\n");
   const out: string[] = [];
   let prose: string[] = [];
+  const closes: CloseCache = new Map();
   let inHtml = false;
   // Inside an open `$$` a fence may be part of the formula, so it is not taken as code.
   let openMath = false;
@@ -138,7 +148,7 @@ export function stripBlocks(text: string, inline: (prose: string) => string): st
       i = lateClose(lines, i, prefix, marker);
       continue;
     }
-    const close = earlyClose(lines, i, marker);
+    const close = earlyClose(lines, i, marker, closes);
     // Only a top-level fence outside raw HTML, closed, is sure to be code: a fence in a list item or
     // a block quote can end early with its container, and text after it would render as Markdown.
     if (prefix === "" && !inHtml && !openMath && close !== -1) {
