@@ -43,6 +43,39 @@ describe("prompt-injection payloads", () => {
       instructions: c.text,
       finding: { path: "a.ts", line: 1, title: c.text, startLine: 1, code: "const a = 1;" },
       repositoryInstructions: [{ path: "AGENTS.md", text: c.text, truncated: false }],
+      pullRequest: { number: 2, title: c.text },
+      review: {
+        author: "maya",
+        state: "CHANGES_REQUESTED",
+        body: c.text,
+        comments: [{ path: "a.ts", line: 1, body: c.text, diffHunk: "+a" }],
+      },
+      earlierRounds: [{ round: 1, trigger: "issue", outcome: "changes", summary: c.text }],
+      verification: { round: 2, maxRounds: 3, previousSummary: c.text, failure: { command: "npm test", exitCode: 1, output: "FAIL" } },
+    });
+    for (const hidden of c.hidden) expect(prompt).not.toContain(hidden);
+    for (const visible of c.unterminated ? [] : (c.visible ?? [])) expect(prompt).toContain(visible);
+    for (const tag of SECTION_TAGS) {
+      const opened = prompt.match(new RegExp(`<${tag}[ >]`, "g"))?.length ?? 0;
+      expect(prompt.match(new RegExp(`</${tag}>`, "g"))?.length ?? 0).toBe(opened);
+    }
+  });
+
+  // Logs are shown raw, not rendered: Markdown stays, but tokens, invisible characters and forged fences never pass.
+  const LOG_CASES = INJECTION_CASES.filter(
+    (c) => /token|PAT|key|bearer|fake|zero-width|bidi|control|smuggling|soft hyphen/i.test(c.name) && !c.name.includes("entity"),
+  );
+  it.each(LOG_CASES.map((c) => [c.name, c] as const))("CI logs and test output keep it out too: %s", (_name, c) => {
+    const prompt = buildPrompt({
+      repository: "o/r",
+      kind: "failing_check",
+      check: { name: "ci", headSha: "abc", conclusion: "failure", url: null, annotations: [c.text], output: c.text, log: c.text },
+      verification: {
+        round: 2,
+        maxRounds: 3,
+        previousSummary: null,
+        failure: { command: "npm test", exitCode: 1, output: c.text, newFailures: [c.text] },
+      },
     });
     for (const hidden of c.hidden) expect(prompt).not.toContain(hidden);
     for (const tag of SECTION_TAGS) {
