@@ -47,6 +47,17 @@ export function jobQueueCheck(stats: () => Promise<{ oldestDueMs: number }>, max
   };
 }
 
+/**
+ * GitHub is reachable and accepts the app's credentials: `ping` should make an app-authenticated
+ * call such as `GET /app` (`(await probot.auth()).rest.apps.getAuthenticated()`), which fails on
+ * a network error, a wrong APP_ID or private key, or a clock skewed past the JWT's lifetime.
+ */
+export function githubCheck(ping: () => Promise<unknown>): ReadyCheck {
+  return async () => {
+    await ping();
+  };
+}
+
 /** Runs every check in parallel, each bounded by `CHECK_TIMEOUT_MS`; ready when all pass. */
 export async function runChecks(checks: Record<string, ReadyCheck>): Promise<{ ready: boolean; checks: CheckResult[] }> {
   const results = await Promise.all(
