@@ -125,6 +125,22 @@ describe("preparePrompt takes the issue as it was when the maintainer asked", ()
     expect(asked(stub, "/graphql")).toBe(1);
   });
 
+  it("counts an edit in the trigger's own second as after it", async () => {
+    stub = await issueStub({
+      title: "Crash",
+      body: "SAME-SECOND-EDIT",
+      updatedAt: TRIGGER_AT,
+      lastEditedAt: TRIGGER_AT,
+      edits: [
+        { editedAt: TRIGGER_AT, editor: { login: "eve" }, diff: "SAME-SECOND-EDIT" },
+        { editedAt: "2026-03-01T11:59:59Z", editor: { login: "eve" }, diff: "Crash. BODY-A-SECOND-BEFORE" },
+      ],
+    });
+    const prompt = await preparePrompt(sources(stub));
+    expect(prompt).not.toContain("SAME-SECOND-EDIT");
+    expect(prompt).toContain("Crash. BODY-A-SECOND-BEFORE");
+  });
+
   it("withholds the body when its text from before a non-writer's later edit is not in the history", async () => {
     stub = await issueStub({
       title: "Crash",

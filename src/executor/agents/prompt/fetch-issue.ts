@@ -13,7 +13,9 @@ export interface FetchedComment {
 /**
  * When, and by which comment, a maintainer asked for the work. Content is taken as it was then.
  * `triggeredAt` is the ISO 8601 time of the `/agent fix` comment, the dashboard tick or the API
- * request; `triggerCommentId` is the REST id of the triggering comment, when a comment triggered.
+ * request (GitHub's timestamp where there is one); `triggerCommentId` is the REST id of the
+ * triggering issue or pull-request conversation comment (`issue_comment` webhook), when one
+ * triggered. Leave it out for other triggers: review and review-comment ids are another sequence.
  */
 export interface Trigger {
   triggeredAt: string;
@@ -28,7 +30,11 @@ export interface IssueAtTrigger {
   withheld?: string;
 }
 
-const after = (time: string | null | undefined, trigger: string): boolean => !!time && Date.parse(time) > Date.parse(trigger);
+/**
+ * True when `time` is not known to be before the trigger. GitHub's times are whole seconds, so a
+ * change in the trigger's own second counts as after it (claude-code-action does the same).
+ */
+const after = (time: string | null | undefined, trigger: string): boolean => !!time && Date.parse(time) >= Date.parse(trigger);
 
 /**
  * Comments of people with write access (bots excluded), oldest first, the newest MAX_COMMENTS of
@@ -53,8 +59,7 @@ export async function fetchWriterComments(
     const login = comment.user?.login;
     if (!login || comment.user?.type === "Bot" || !comment.body) continue;
     // Ids grow with creation, so they order comments exactly where timestamps (whole seconds) tie.
-    if (triggerId !== undefined && comment.id >= triggerId) continue;
-    if (after(comment.created_at, trigger.triggeredAt)) continue;
+    if (triggerId !== undefined ? comment.id >= triggerId : after(comment.created_at, trigger.triggeredAt)) continue;
     if (await canWrite(octokit, owner, repo, login, cache)) kept.push({ author: login, body: comment.body });
   }
   return kept.slice(-MAX_COMMENTS);
@@ -172,7 +177,8 @@ export async function fetchIssueAtTrigger(
   const { owner, repo, number } = target;
   const { data } = await octokit.rest.issues.get({ owner, repo, issue_number: number });
   const issue: IssueAtTrigger = { number: data.number, title: data.title, body: data.body ?? "" };
-  // Any edit, rename or comment moves `updated_at`; when it has not moved, what GitHub has now is what was asked about.
+  // Any edit, rename or comment moves `updated_at`; when it has not moved since the trigger's second,
+  // what GitHub has now is what was asked about. (The triggering comment itself moves it to that second.)
   if (data.updated_at && !after(data.updated_at, trigger.triggeredAt)) return issue;
   issue.title = await titleAtTrigger(octokit, target, issue.title, trigger, cache);
   const body = await bodyAtTrigger(octokit, target, issue.body, trigger, cache);
