@@ -110,6 +110,7 @@ export function detectMasking(diff: { text: string; truncated: boolean }, change
   const deleted = new Set(changes.filter((c) => c.status === "D").map((c) => c.path));
   const files = parseUnifiedDiff(diff.text).filter((f) => !deleted.has(f.path));
   const addedNames = new Set(files.flatMap((f) => code(f.added).map((l) => testName(l.text))).filter((n) => n));
+  removedAssertions(files, flags);
 
   for (const file of files) {
     const added = code(file.added);
@@ -144,20 +145,33 @@ export function detectMasking(diff: { text: string; truncated: boolean }, change
   return flags;
 }
 
-/** Fewer assertions, strict ones swapped for loose ones, or an expected value rewritten. */
+/**
+ * Fewer assertions across all test files: counted over the whole diff, so tests moved from one
+ * file to another are not flagged.
+ */
+function removedAssertions(files: readonly FileDiff[], flags: MaskingFlag[]): void {
+  const tests = files.filter((f) => isTestPath(f.path));
+  const removed = tests.flatMap((f) =>
+    code(f.removed)
+      .filter((l) => matchesAny(ASSERTIONS, l.text))
+      .map((l) => ({ ...l, path: f.path })),
+  );
+  const added = tests.reduce((n, f) => n + code(f.added).filter((l) => matchesAny(ASSERTIONS, l.text)).length, 0);
+  const first = removed[0];
+  if (!first || removed.length <= added) return;
+  flags.push({
+    kind: "removed-assertions",
+    path: first.path,
+    line: first.line,
+    detail: `${removed.length - added} fewer assertion(s); first removed: ${clip(first.text)}`.slice(0, 200),
+  });
+}
+
+/** Strict assertions swapped for loose ones, or an expected value rewritten. */
 function assertionFlags(path: string, added: DiffLine[], removed: DiffLine[], flags: MaskingFlag[]): void {
   const count = (lines: DiffLine[], rules: readonly RegExp[]) => lines.filter((l) => matchesAny(rules, l.text));
   const removedAsserts = count(removed, ASSERTIONS);
   const addedAsserts = count(added, ASSERTIONS);
-  if (removedAsserts.length > addedAsserts.length) {
-    const first = removedAsserts[0];
-    flags.push({
-      kind: "removed-assertions",
-      path,
-      line: first?.line ?? null,
-      detail: `${removedAsserts.length - addedAsserts.length} fewer assertion(s); first removed: ${clip(first?.text ?? "")}`.slice(0, 200),
-    });
-  }
   const strictGone = count(removed, STRICT_ASSERTIONS).length - count(added, STRICT_ASSERTIONS).length;
   const looseNew = count(added, LOOSE_ASSERTIONS);
   const loosened = strictGone > 0 && looseNew.length > count(removed, LOOSE_ASSERTIONS).length;

@@ -111,7 +111,14 @@ export function proveFix(runs: { head: SuiteRun; base: SuiteRun; withTests: Suit
     const failsBefore = withTests.report.failures.filter((id) => !before.has(id));
     const proven = failsBefore.filter((id) => !after.has(id));
     if (proven.length > 0)
-      return { claimed: true, tests: proven, reason: `${plural(proven.length, "test")} fail before the change and pass after it` };
+      return {
+        claimed: true,
+        tests: proven,
+        reason:
+          proven.length === 1
+            ? "1 test fails before the change and passes after it"
+            : `${proven.length} tests fail before the change and pass after it`,
+      };
     if (failsBefore.length > 0)
       return { claimed: false, tests: [], reason: "the changed tests fail on the base commit, but they fail after the change too" };
     return { claimed: false, tests: [], reason: "the added or changed tests already pass on the base commit, so they do not show the fix" };

@@ -198,7 +198,9 @@ function parseUnittest(text: string): TestReport | null {
 function parseGo(text: string): TestReport | null {
   const lines = text.split("\n");
   if (!lines.some((l) => /^(ok|FAIL|\?)\s+\S+/.test(l) || /^\s*--- (FAIL|PASS|SKIP): /.test(l))) return null;
-  const fails = capture(text, /^\s*--- FAIL: (\S+)/);
+  // A parent test fails when a subtest does; count the subtest (`TestParse/empty`), not both.
+  const all = capture(text, /^\s*--- FAIL: (\S+)/);
+  const fails = all.filter((id) => !all.some((other) => other.startsWith(`${id}/`)));
   const passes = lines.filter((l) => /^\s*--- PASS: /.test(l)).length;
   return {
     format: "go",
@@ -218,7 +220,9 @@ function parseNodeSpec(text: string): TestReport | null {
   const pass = stat("pass");
   const fail = stat("fail");
   if (pass === null || fail === null) return null;
-  const ids = capture(text, /^\s*✖ (.+?) \([\d.]+m?s\)\s*$/).filter((id) => !/^failing tests:?$/.test(id));
+  // `▶ name` opens a suite; its closing `✖ name` only repeats its children's failures.
+  const suites = new Set(capture(text, /^\s*▶ (.+?)(?: \([\d.]+m?s\))?\s*$/));
+  const ids = capture(text, /^\s*✖ (.+?) \([\d.]+m?s\)\s*$/).filter((id) => !suites.has(id));
   return {
     format: "node-spec",
     passed: pass,
