@@ -70,6 +70,8 @@ export function createGraphileJobs(options: GraphileJobsOptions): Jobs {
     if (!pool) {
       pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 20 });
       pool.on("error", (err) => log.warn({ err }, "idle job connection failed; the pool replaces it"));
+      // A checked-out client's error is emitted on the client; unheard, Node would end the process.
+      pool.on("connect", (client) => client.on("error", (err) => log.warn({ err }, "job connection failed")));
     }
     return pool;
   };

@@ -123,6 +123,7 @@ function openPostgres(options: StoreOptions): Db {
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? DEFAULT_POOL_SIZE, types });
   // An idle client's error is emitted on the pool; unheard, Node would end the process.
   pool.on("error", (error) => options.onPoolError?.(error));
+  pool.on("connect", (client) => client.on("error", (error) => options.onPoolError?.(error)));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new PostgresSchemaPlugin()] });
 }
 
