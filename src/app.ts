@@ -1,40 +1,85 @@
 import type { EmitterWebhookEventName } from "@octokit/webhooks";
-import type { ApplicationFunction, Context } from "probot";
+import type { ApplicationFunction, Context, Probot } from "probot";
 import { handlers } from "./handlers/index.js";
+import { payloadProblem } from "./handlers/payloads.js";
 import type { HandlerDeps } from "./handlers/types.js";
-import { finishDelivery, recordDelivery } from "./store/deliveries.js";
+import type { Jobs } from "./jobs/types.js";
+import type { Db } from "./store/db.js";
+import { DELIVERY_JOB, deliveryJobKey, finishDelivery, getDelivery, unhandledDeliveries } from "./store/deliveries.js";
 import type { Logger } from "./util/logger.js";
+import { metrics } from "./util/metrics.js";
+
+/** The handler key of a delivery: `event.action`, or `event` for events without actions. */
+export function eventKey(name: string, payload: { action?: unknown }): string {
+  return typeof payload.action === "string" ? `${name}.${payload.action}` : name;
+}
 
 /**
- * The Probot app: every delivery is recorded once (a redelivery of a processed one stops here),
- * then routed to its handler by `event.action`. Wiring only; handlers decide.
+ * The Probot app: routes each event to its handler by `event.action`. Wiring only; handlers decide.
+ * It runs inside the `delivery` job (see `registerDeliveryJobs`), never on the request path.
  */
 export function createApp(deps: HandlerDeps & { log: Logger }): ApplicationFunction {
   return (app) => {
     app.onAny(async (context) => {
-      const payload = context.payload as { action?: string; installation?: { id: number }; repository?: { full_name: string } };
-      const key = (payload.action ? `${context.name}.${payload.action}` : context.name) as EmitterWebhookEventName;
+      const key = eventKey(context.name, context.payload as { action?: unknown }) as EmitterWebhookEventName;
       const handler = handlers[key] as ((c: Context, d: HandlerDeps, l: Logger) => Promise<void>) | undefined;
-      const log = deps.log.child({ deliveryId: context.id, event: key, repo: payload.repository?.full_name });
-      const fresh = await recordDelivery(deps.db, {
-        id: context.id,
-        event: context.name,
-        action: payload.action ?? null,
-        installationId: payload.installation?.id ?? null,
-        repository: payload.repository?.full_name ?? null,
-      });
-      if (fresh === "duplicate") {
-        log.info("delivery already handled; ignoring the redelivery");
+      if (!handler) return;
+      const repo = (context.payload as { repository?: { full_name?: string } }).repository?.full_name;
+      await handler(context as Context, deps, deps.log.child({ deliveryId: context.id, event: key, repo }));
+    });
+  };
+}
+
+/** Payload of a `delivery` job. */
+export interface DeliveryJob {
+  deliveryId: string;
+}
+
+/**
+ * Registers the `delivery` job: the recorded delivery is handed to Probot (`probot.receive`, which
+ * builds the installation-authenticated context and runs the app's handlers); the delivery is
+ * marked processed only when its handler finished. A payload missing what its handler reads is
+ * recorded `failed` with the field's path (no retry: it would fail the same way). A handler error
+ * marks it `failed` with the cause and the job retries with backoff; GitHub's "Redeliver" resumes a
+ * failed one. Deliveries left recorded but unhandled (a crash before their job existed) are queued again.
+ */
+export async function registerDeliveryJobs(deps: { jobs: Jobs; probot: Probot; db: Db; log: Logger }): Promise<void> {
+  const { jobs, probot, db } = deps;
+  jobs.handle<DeliveryJob>(
+    DELIVERY_JOB,
+    async ({ deliveryId }, ctx) => {
+      const delivery = await getDelivery(db, deliveryId);
+      if (!delivery || delivery.status === "processed") return;
+      const log = ctx.log.child({ deliveryId, event: delivery.event });
+      let payload: { action?: unknown };
+      try {
+        payload = JSON.parse(delivery.payload ?? "null");
+      } catch {
+        payload = null as never;
+      }
+      const key = payload ? eventKey(delivery.event, payload) : delivery.event;
+      const problem = payload ? payloadProblem(key, payload) : "the payload is missing";
+      if (problem) {
+        log.warn({ problem, key }, "delivery refused: its payload lacks what the handler reads");
+        await finishDelivery(db, deliveryId, "failed", `invalid payload: ${problem}`);
+        metrics.deliveries.inc({ event: delivery.event, outcome: "invalid" });
         return;
       }
       try {
-        if (handler) await handler(context as Context, deps, log);
-        await finishDelivery(deps.db, context.id, "processed");
+        await probot.receive({ id: deliveryId, name: delivery.event, payload } as never);
       } catch (error) {
-        log.error({ err: error }, "delivery failed");
-        await finishDelivery(deps.db, context.id, "failed", (error as Error).message);
+        const message = error instanceof AggregateError ? error.errors.map((e: Error) => e.message).join("; ") : (error as Error).message;
+        await finishDelivery(db, deliveryId, "failed", message);
+        metrics.deliveries.inc({ event: delivery.event, outcome: "failed" });
         throw error;
       }
-    });
-  };
+      await finishDelivery(db, deliveryId, "processed");
+      metrics.deliveries.inc({ event: delivery.event, outcome: "processed" });
+      metrics.deliveryHandling.observe({ event: delivery.event }, (Date.now() - Date.parse(delivery.received_at)) / 1000);
+    },
+    { concurrency: 4 },
+  );
+  for (const id of await unhandledDeliveries(db)) {
+    await jobs.add<DeliveryJob>({ kind: DELIVERY_JOB, payload: { deliveryId: id }, key: deliveryJobKey(id) });
+  }
 }

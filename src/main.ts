@@ -1,84 +1,179 @@
-import { getPrivateKey } from "@probot/get-private-key";
-import { Probot, Server } from "probot";
-import { createApp } from "./app.js";
-import { loadSettings } from "./config/env.js";
+import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Probot } from "probot";
+import { createApp, registerDeliveryJobs } from "./app.js";
+import { type Environment, loadEnvironment } from "./config/environment.js";
 import { createAgentRegistry } from "./executor/agents/registry.js";
 import { loadAgentSettings } from "./executor/agents/settings.js";
-import { Executor } from "./executor/queue.js";
+import { CircuitBreakers } from "./executor/circuit-breaker.js";
+import { registerReplyJobs } from "./executor/replies.js";
+import type { RequestDeps } from "./executor/requests.js";
+import { TaskRunner } from "./executor/task-jobs.js";
 import { createAppAccess } from "./github/access.js";
+import { createWebhookInbox } from "./handlers/inbox.js";
+import { createSqliteJobs } from "./jobs/sqlite.js";
+import type { Jobs } from "./jobs/types.js";
+import { configureSandbox, sandboxModeFromEnv } from "./sandbox/status.js";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.js";
-import { openDb } from "./store/db.js";
-import { createLogger, registerSecret } from "./util/logger.js";
+import { type Db, openDb } from "./store/db.js";
+import { createDeliveryIntake, DELIVERY_JOB, deliveryJobKey, pruneDeliveries } from "./store/deliveries.js";
+import { createLogger, type Logger } from "./util/logger.js";
+import { initProcessRegistry, killAllChildren, killLeftovers } from "./util/process-registry.js";
 
-/** A running backlog-bot: the webhook server, the executor, the scan scheduler, and how to stop them. */
+/** A running backlog-bot: its HTTP server, store, jobs and how to stop them. */
 export interface Running {
-  server: Server;
-  executor: Executor;
+  http: HttpServer;
+  /** The port it listens on (useful with `PORT=0`). */
+  port: number;
+  db: Db;
+  jobs: Jobs;
+  runner: TaskRunner;
   scheduler: Scheduler;
-  stop(): Promise<void>;
+  log: Logger;
+  /** Stops taking requests, lets running jobs reach a safe point within `graceMs` (default 20 s) or releases them, and closes the store. */
+  stop(graceMs?: number): Promise<void>;
 }
 
-/**
- * Starts the Probot server with Probot's standard variables (APP_ID, PRIVATE_KEY or
- * PRIVATE_KEY_PATH, WEBHOOK_SECRET, HOST, PORT, GHE_HOST, GHE_PROTOCOL, LOG_LEVEL) and
- * backlog-bot's own (see config/env.ts), the executor that runs queued tasks, and the scheduler
- * that scans every installed repository on its cron schedule.
- * @throws BacklogBotError `INVALID_SETTINGS` for a bad setting, `STORE_TOO_NEW` for a newer database; Error when APP_ID, the private key or WEBHOOK_SECRET is missing.
- */
-export async function start(env: NodeJS.ProcessEnv = process.env): Promise<Running> {
-  const log = createLogger({ level: env.LOG_LEVEL ?? "info" });
-  const settings = loadSettings(env);
-  const appId = Number(env.APP_ID);
-  const privateKey = getPrivateKey({ env }) ?? undefined;
-  const secret = env.WEBHOOK_SECRET;
-  if (!appId || !privateKey || !secret) {
-    throw new Error("APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET must be set: see the README, 'Register the GitHub App'.");
-  }
-  registerSecret(secret);
-  for (const line of privateKey.split("\n")) if (line.length > 20 && !line.startsWith("-----")) registerSecret(line);
+/** How often (ms) handled deliveries older than the retention are pruned. */
+const PRUNE_EVERY_MS = 60 * 60_000;
 
-  const db = await openDb(settings.dataDir);
+/**
+ * Starts backlog-bot's server: one Probot instance (authentication and event routing), the webhook
+ * inbox and web routes on one HTTP server, the durable jobs (deliveries, task runs, replies), the
+ * task runner and the scan scheduler. The environment is read once (`loadEnvironment`); secrets
+ * leave `process.env`.
+ * @throws BacklogBotError `INVALID_SETTINGS` for a bad setting, `STORE_TOO_NEW` for a newer database.
+ */
+export async function start(env: NodeJS.ProcessEnv = process.env, options: { role?: string } = {}): Promise<Running> {
+  const environment = loadEnvironment(env, options);
+  const { settings } = environment;
+  const log = createLogger({ level: environment.logLevel });
+  const app = environment.app;
+  if (!app) {
+    throw new Error(
+      "APP_ID is not set: register the GitHub App first (README, 'Register the GitHub App') and set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET.",
+    );
+  }
+  configureSandbox({ mode: sandboxModeFromEnv(env), hidden: [settings.dataDir, ...(env.PRIVATE_KEY_PATH ? [env.PRIVATE_KEY_PATH] : [])] });
+  if (settings.dataDir !== ":memory:") {
+    initProcessRegistry(settings.dataDir);
+    const killed = killLeftovers();
+    if (killed > 0) log.warn({ processGroups: killed }, "killed process groups a dead predecessor left running");
+  }
+  const db = await openDb(settings.dataDir, { ...(settings.databaseUrl && { databaseUrl: settings.databaseUrl }) });
+  const jobs = createSqliteJobs({ db, log });
   const agents = createAgentRegistry(loadAgentSettings(env));
-  const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}/api/v3` : undefined;
-  const ProbotWithOptions = Probot.defaults({ appId, privateKey, secret, log, ...(baseUrl && { baseUrl }) });
-  const access = createAppAccess(new ProbotWithOptions());
-  const executor = new Executor({ db, settings, agents, github: access, log });
-  const scheduler = createScheduler({ db, access, dataDir: settings.dataDir, log });
-  const server = new Server({
-    Probot: ProbotWithOptions,
-    log,
-    host: env.HOST ?? "localhost",
-    port: Number(env.PORT) || 3000,
+  const probot = createProbot(environment, log);
+  const github = createAppAccess(probot);
+  const breakers = new CircuitBreakers(db, settings.breaker, log);
+  const runner = new TaskRunner({ db, settings, agents, github, jobs, breakers, log });
+  const requests: RequestDeps = { db, agents, runner, jobs, log };
+  const scheduler = createScheduler({ db, access: github, dataDir: settings.dataDir, log });
+  await probot.load(createApp({ db, settings, agents, requests, scheduler, log }));
+
+  const worker = environment.role !== "web";
+  if (worker) {
+    await registerDeliveryJobs({ jobs, probot, db, log });
+    await registerReplyJobs({ db, jobs, github, log });
+    await runner.start();
+  }
+
+  const intake = createDeliveryIntake(db, (id) =>
+    jobs.add({ kind: DELIVERY_JOB, payload: { deliveryId: id }, key: deliveryJobKey(id) }).then(() => {}),
+  );
+  const routes: Array<(req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>> = [
+    createWebhookInbox({ secret: app.webhookSecret, intake, onRecorded: () => jobs.notify(), log, bodyTimeoutMs: settings.bodyTimeoutMs }),
+    (req, res) => {
+      if (req.url !== "/ping") return false;
+      res.writeHead(200, { "content-type": "text/plain" }).end("PONG");
+      return true;
+    },
+  ];
+  const http = createServer((req, res) => {
+    void (async () => {
+      for (const route of routes) if (await route(req, res)) return;
+      res.writeHead(404, { "content-type": "application/json" }).end('{"error":"not found"}');
+    })().catch((err: unknown) => {
+      log.error({ err, url: req.url }, "request failed");
+      if (!res.headersSent) res.writeHead(500).end();
+    });
   });
-  await server.load(createApp({ db, settings, agents, enqueue: () => executor.enqueue(), scheduler, log }));
-  await server.start();
-  await executor.start();
-  await scheduler.start();
-  log.info({ dataDir: settings.dataDir, agents: agents.enabled, concurrency: settings.concurrency }, "backlog-bot started");
+  http.requestTimeout = Math.max(settings.bodyTimeoutMs * 2, 30_000);
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(environment.port, environment.host, () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+
+  if (worker) {
+    await jobs.start();
+    await scheduler.start();
+  }
+  const prune = setInterval(() => {
+    pruneDeliveries(db, settings.deliveryRetentionMs)
+      .then((n) => n > 0 && log.info({ deliveries: n }, "pruned handled deliveries"))
+      .catch((err: unknown) => log.warn({ err }, "could not prune deliveries"));
+  }, PRUNE_EVERY_MS);
+  prune.unref();
+  log.info(
+    { port, role: environment.role, dataDir: settings.dataDir, agents: agents.enabled, concurrency: settings.concurrency },
+    "backlog-bot started",
+  );
 
   let stopping: Promise<void> | undefined;
-  const stop = () => {
+  const stop = (graceMs = 20_000) => {
     stopping ??= (async () => {
-      log.info("stopping: no new deliveries, waiting for running tasks");
-      await server.stop();
+      log.info("stopping: no new deliveries; running jobs reach a safe point or are released");
+      clearInterval(prune);
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      runner.stop();
       await scheduler.stop();
-      await executor.stop();
+      await jobs.stop(graceMs);
+      killAllChildren();
+      await closed;
       await db.destroy();
+      log.info("stopped");
     })();
     return stopping;
   };
-  return { server, executor, scheduler, stop };
+  return { http, port, db, jobs, runner, scheduler, log, stop };
+}
+
+/** The one Probot instance of the process: app authentication and event routing (its own HTTP server is not used). */
+function createProbot(environment: Environment, log: Logger): Probot {
+  const app = environment.app as NonNullable<Environment["app"]>;
+  return new Probot({
+    appId: app.appId,
+    privateKey: app.privateKey,
+    secret: app.webhookSecret,
+    baseUrl: environment.apiBaseUrl,
+    log: log.child({ name: "probot" }),
+  });
+}
+
+/** Runs the server until SIGINT/SIGTERM; a stray rejected promise is logged, never fatal. */
+export async function runServer(options: { role?: string } = {}): Promise<void> {
+  const running = await start(process.env, options);
+  process.on("unhandledRejection", (reason) => running.log.error({ err: reason }, "unhandled rejection (a bug): the process goes on"));
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => {
+      running.log.info({ signal }, "signal received");
+      void running.stop().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          running.log.error({ err }, "stop failed");
+          process.exit(1);
+        },
+      );
+    });
+  }
 }
 
 // Run when executed directly (`npm start`), not when imported by tests or the CLI.
 if (import.meta.url === `file://${process.argv[1]}`) {
   try {
-    const running = await start();
-    for (const signal of ["SIGINT", "SIGTERM"] as const) {
-      process.once(signal, () => {
-        void running.stop().then(() => process.exit(0));
-      });
-    }
+    await runServer();
   } catch (error) {
     console.error(`backlog-bot: ${(error as Error).message}`);
     process.exit(1);

@@ -33,6 +33,18 @@ const schema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /** Consecutive infrastructure failures of an agent or a repository that open its circuit breaker. */
+  BACKLOG_BOT_BREAKER_FAILURES: z.coerce.number().int().min(1).default(3),
+  /** How long (s) an open circuit breaker waits before one trial run. */
+  BACKLOG_BOT_BREAKER_COOLDOWN_S: z.coerce.number().int().min(1).default(600),
+  /**
+   * Days a handled delivery is kept before it is pruned. At least 3: GitHub lets a delivery be
+   * redelivered for 3 days (https://docs.github.com/en/webhooks/testing-and-troubleshooting-webhooks/redelivering-webhooks),
+   * and a kept id is what makes such a redelivery a no-op.
+   */
+  BACKLOG_BOT_DELIVERY_RETENTION_DAYS: z.coerce.number().min(3).default(14),
+  /** How long (s) a webhook request may take to send its body before it is dropped. */
+  BACKLOG_BOT_BODY_TIMEOUT_S: z.coerce.number().min(1).max(300).default(10),
 });
 
 /** Settings after validation, with paths made absolute. */
@@ -45,6 +57,9 @@ export interface Settings {
   leaseMs: number;
   maxAttempts: number;
   maxOutputBytes: number;
+  breaker: { failures: number; cooldownMs: number };
+  deliveryRetentionMs: number;
+  bodyTimeoutMs: number;
 }
 
 /**
@@ -66,5 +81,8 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     leaseMs: s.BACKLOG_BOT_LEASE_S * 1000,
     maxAttempts: s.BACKLOG_BOT_MAX_ATTEMPTS,
     maxOutputBytes: s.BACKLOG_BOT_MAX_OUTPUT_BYTES,
+    breaker: { failures: s.BACKLOG_BOT_BREAKER_FAILURES, cooldownMs: s.BACKLOG_BOT_BREAKER_COOLDOWN_S * 1000 },
+    deliveryRetentionMs: s.BACKLOG_BOT_DELIVERY_RETENTION_DAYS * 86_400_000,
+    bodyTimeoutMs: s.BACKLOG_BOT_BODY_TIMEOUT_S * 1000,
   };
 }

@@ -10,8 +10,9 @@ interface RepoPayload {
 }
 
 /**
- * Records the outcomes `collect` finds, on the scheduler's queue when there is one (fetching
- * annotations, job lists and logs is too slow for the delivery's 10 seconds), inline otherwise.
+ * Records the outcomes `collect` finds, on the repository's scheduler queue when there is one
+ * (serialised with its scans). This runs inside the delivery's job, off the request path: the
+ * delivery is handled only when the outcomes are recorded.
  */
 async function recordOutcomes(
   context: { payload: unknown; octokit: CheckTarget["api"] },
@@ -41,7 +42,7 @@ async function recordOutcomes(
     }
   };
   const scheduler = deps.scheduler;
-  if (scheduler) void scheduler.enqueue(repository, "check outcome", job);
+  if (scheduler) await scheduler.enqueue(repository, "check outcome", job);
   else await job();
 }
 

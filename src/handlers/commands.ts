@@ -1,11 +1,12 @@
 /**
  * The slash commands a maintainer writes as the first line of an issue comment:
- * `/agent fix [--agent NAME] [instructions...]`, `/agent cancel`, `/agent retry`. Further lines of the
- * comment are instructions too.
+ * `/agent fix [--agent NAME] [instructions...]`, `/agent retry`, `/agent cancel`, `/agent help`
+ * (bare `/agent` too). Further lines of the comment are instructions.
  */
 export type AgentCommand =
   | { name: "fix" | "retry"; agent?: string; instructions: string }
   | { name: "cancel" }
+  | { name: "help" }
   | { name: "unknown"; word: string };
 
 /** Longest instructions kept from one comment (characters); GitHub comments can hold 65,536. */
@@ -24,6 +25,7 @@ export function parseAgentCommand(body: string | null | undefined): AgentCommand
   if (!match) return null;
   const word = (match[1] ?? "").toLowerCase();
   if (word === "cancel") return { name: "cancel" };
+  if (word === "" || word === "help") return { name: "help" };
   if (word !== "fix" && word !== "retry") return { name: "unknown", word };
   let args = (match[2] ?? "").trim();
   let agent: string | undefined;

@@ -1,6 +1,7 @@
-import type { Context } from "probot";
+import { RequestError } from "@octokit/request-error";
+import type { Octokit } from "@octokit/rest";
 
-/** Repository roles that may start, retry or cancel agent work. */
+/** Repository roles that may start, retry, cancel or dismiss agent work. */
 const WRITE_ROLES = new Set(["admin", "maintain", "write"]);
 
 /** The outcome of the permission check; `role` is what GitHub reported, for the refusal message. */
@@ -10,22 +11,30 @@ export type Permission = { allowed: true; role: string } | { allowed: false; rol
  * Decides whether `login` may make the app act on this repository: a person with write, maintain or
  * admin permission (GET /repos/{owner}/{repo}/collaborators/{username}/permission,
  * https://docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
+ * GitHub answers 404 for someone who is not a collaborator at all: that is a refusal, not an error.
  * Bots are refused unless named in `allowedBots`.
- * @throws the Octokit RequestError when GitHub cannot answer (the delivery then fails and can be redelivered).
+ * @throws the Octokit RequestError for any other failure (the delivery's job retries).
  */
 export async function checkWritePermission(
-  context: Context<"issue_comment.created">,
+  octokit: Octokit,
+  repo: { owner: string; repo: string },
   login: string,
   userType: string,
   allowedBots: readonly string[] = [],
 ): Promise<Permission> {
   if (userType === "Bot" && !allowedBots.includes(login)) {
-    return { allowed: false, role: "bot", reason: "bots cannot trigger agent work" };
+    return { allowed: false, role: "bot", reason: "bots cannot trigger agent work unless listed in `allowedBots`" };
   }
-  const { owner, repo } = context.repo();
-  const { data } = await context.octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login });
-  // `role_name` knows maintain/triage; `permission` folds them into write/read.
-  const role = (data as { role_name?: string }).role_name ?? data.permission;
-  if (WRITE_ROLES.has(role) || WRITE_ROLES.has(data.permission)) return { allowed: true, role };
-  return { allowed: false, role, reason: `@${login} has ${role} permission` };
+  try {
+    const { data } = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: login });
+    // `role_name` knows maintain/triage; `permission` folds them into write/read.
+    const role = (data as { role_name?: string }).role_name ?? data.permission;
+    if (WRITE_ROLES.has(role) || WRITE_ROLES.has(data.permission)) return { allowed: true, role };
+    return { allowed: false, role, reason: `@${login} has ${role} permission` };
+  } catch (error) {
+    if (error instanceof RequestError && error.status === 404) {
+      return { allowed: false, role: "none", reason: `@${login} is not a collaborator` };
+    }
+    throw error;
+  }
 }

@@ -1,81 +1,129 @@
+import type { Octokit } from "@octokit/rest";
 import { loadRepositoryConfig } from "../config/load.js";
-import { resolveAgent } from "../executor/agents/registry.js";
+import type { RepoConfig } from "../config/schema.js";
+import { cancelTask, requestTask, retryIssueTask } from "../executor/requests.js";
+import { commentOnce } from "../github/comments.js";
 import { upsertRepository } from "../store/repositories.js";
-import { countOpenPullRequests, createTask } from "../store/tasks.js";
-import { parseAgentCommand } from "./commands.js";
+import { findOpenTask, latestTaskOfIssue } from "../store/tasks.js";
+import { type AgentCommand, parseAgentCommand } from "./commands.js";
 import { checkWritePermission } from "./guards.js";
-import type { Handler } from "./types.js";
+import type { Handler, HandlerDeps } from "./types.js";
 
 /**
- * `issue_comment.created`: a maintainer's `/agent fix` on an open issue becomes a queued task.
- * Only `created` is handled: editing an old comment into a command triggers nothing.
+ * `issue_comment.created`: a maintainer's `/agent` command. Every command gets exactly one answer
+ * (marked with the delivery id, so a retried job does not answer twice), refusals included. Only
+ * `created` is handled: editing an old comment into a command triggers nothing.
  */
 export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (context, deps, log) => {
   const { comment, issue, repository } = context.payload;
   const command = parseAgentCommand(comment.body);
   if (!command) return;
-  const reply = (body: string) => context.octokit.rest.issues.createComment(context.issue({ body }));
+  const octokit = context.octokit as unknown as Octokit;
+  const { owner, repo } = context.repo();
+  const reply = (body: string) =>
+    commentOnce(octokit, { owner, repo, issueNumber: issue.number, body, marker: `delivery:${context.id}`, since: comment.created_at });
   const login = comment.user?.login ?? "unknown";
 
-  if (issue.pull_request) {
-    await reply("`/agent` commands work on issues, not on pull requests.");
-    return;
-  }
-  const permission = await checkWritePermission(context, login, comment.user?.type ?? "User");
-  if (!permission.allowed) {
-    log.info({ login, role: permission.role }, "agent command refused");
-    await reply(
-      `Sorry @${login}, only people with write, maintain or admin permission on ${repository.full_name} can start agent work (${permission.reason}).`,
-    );
-    return;
-  }
-  if (command.name === "unknown") {
-    await reply(`Unknown command \`/agent ${command.word}\`. Try \`/agent fix [--agent NAME] [instructions]\`.`);
-    return;
-  }
-  if (command.name === "cancel") {
-    await reply("`/agent cancel` is not supported yet: close the draft pull request to stop its task.");
-    return;
-  }
-  if (issue.state !== "open") {
-    await reply("This issue is closed; reopen it to ask for agent work.");
-    return;
-  }
-
-  const repo = await upsertRepository(deps.db, {
+  const stored = await upsertRepository(deps.db, {
     fullName: repository.full_name,
     installationId: context.payload.installation?.id ?? null,
     defaultBranch: repository.default_branch,
     cloneUrl: repository.clone_url,
   });
-  const config = await loadRepositoryConfig(context, deps.db, repo, log);
-  const choice = resolveAgent(deps.agents, command.agent, config.agent);
-  if ("error" in choice) {
-    await reply(choice.error);
-    return;
-  }
-  const openPrs = await countOpenPullRequests(deps.db, repo.id);
-  if (openPrs >= config.prConcurrentLimit) {
+  const config = await loadRepositoryConfig(context, deps.db, stored, log);
+  const permission = await checkWritePermission(octokit, { owner, repo }, login, comment.user?.type ?? "User", config.allowedBots);
+  if (!permission.allowed) {
+    log.info({ login, role: permission.role, command: command.name }, "agent command refused");
     await reply(
-      `${openPrs} pull requests from backlog-bot are already open here (\`prConcurrentLimit\`: ${config.prConcurrentLimit}). Merge or close one, then ask again.`,
+      `Sorry @${login}, only people with write, maintain or admin permission on ${repository.full_name} can direct backlog-bot (${permission.reason}).`,
     );
     return;
   }
-  const { task, created } = await createTask(deps.db, {
-    repositoryId: repo.id,
-    issueNumber: issue.number,
-    title: issue.title,
-    instructions: command.instructions || null,
-    agent: choice.agents[0]?.name ?? null,
-    requestedBy: login,
-    trigger: "comment",
-  });
-  if (!created) {
-    await reply(`Task #${task.id} for this issue is already ${task.state}; no second one was started.`);
+  if (command.name === "help") return void (await reply(helpText(deps, config)));
+  if (command.name === "unknown") {
+    await reply(`Unknown command \`/agent ${command.word}\`.\n\n${helpText(deps, config)}`);
     return;
   }
-  log.info({ taskId: task.id, agent: task.agent, issue: issue.number }, "task queued");
-  await context.octokit.rest.reactions.createForIssueComment(context.repo({ comment_id: comment.id, content: "rocket" }));
-  await reply(`Queued task #${task.id}: \`${task.agent}\` will work on this issue and open a draft pull request if it changes anything.`);
-  deps.enqueue();
+  if (issue.pull_request) {
+    await reply(
+      "`/agent` commands on backlog-bot's own pull requests start follow-ups once verified pull requests land; on other pull requests they do nothing. Use them on the issue.",
+    );
+    return;
+  }
+  const requests = deps.requests;
+  if (command.name === "cancel") {
+    const task =
+      (await findOpenTask(deps.db, stored.id, { issueNumber: issue.number })) ??
+      (await latestTaskOfIssue(deps.db, stored.id, issue.number));
+    if (!task) return void (await reply("There is no backlog-bot task on this issue to cancel."));
+    const result = await cancelTask(requests, task, login);
+    // A queued task's cancel is said by the task's own reply; a running one's when its worker stops it.
+    if (!result.ok || task.state === "running") await reply(result.message);
+    return;
+  }
+  if (issue.state !== "open") return void (await reply("This issue is closed; reopen it to ask for agent work."));
+  if (command.name === "retry") {
+    const result = await retryIssueTask(requests, stored, config, issue.number, login, comment.created_at);
+    await reply(result.message);
+    return;
+  }
+  await startFix(command, { deps, config, login, reply, stored, issue, commentId: comment.id, at: comment.created_at });
+  if (context.payload.comment.id) {
+    await context.octokit.rest.reactions
+      .createForIssueComment(context.repo({ comment_id: comment.id, content: "rocket" }))
+      .catch((err: unknown) => {
+        log.warn({ err }, "could not react to the command");
+      });
+  }
 };
+
+async function startFix(
+  command: Extract<AgentCommand, { instructions: string }>,
+  c: {
+    deps: HandlerDeps;
+    config: RepoConfig;
+    login: string;
+    reply: (body: string) => Promise<boolean>;
+    stored: Parameters<typeof requestTask>[1]["repository"];
+    issue: { number: number; title: string };
+    commentId: number;
+    at?: string;
+  },
+): Promise<void> {
+  const result = await requestTask(c.deps.requests, {
+    repository: c.stored,
+    config: c.config,
+    issueNumber: c.issue.number,
+    title: c.issue.title,
+    instructions: command.instructions || null,
+    ...(command.agent !== undefined && { agent: command.agent }),
+    requestedBy: c.login,
+    trigger: "comment",
+    ...(c.at !== undefined && { requestedAt: c.at }),
+    triggerCommentId: c.commentId,
+  });
+  if (result.kind === "refused") return void (await c.reply(result.refusal.message));
+  const task = result.task;
+  if (result.kind === "exists") {
+    const where = task.pr_url ? `: its draft pull request is ${task.pr_url}` : "";
+    await c.reply(`Task #${task.id} for this issue is already ${task.state.replace("_", " ")}${where}. No second one was started.`);
+    return;
+  }
+  await c.reply(`Queued task #${task.id}: \`${task.agent}\` will work on this issue and open a draft pull request if it changes anything.`);
+}
+
+/** `/agent help`: the commands, the agents enabled here and the limits in force. */
+export function helpText(deps: HandlerDeps, config: RepoConfig): string {
+  const limit = (n: number) => (n === 0 ? "no limit" : String(n));
+  return [
+    "**backlog-bot commands** (people with write access, on an issue):",
+    "",
+    "- `/agent fix [--agent NAME] [instructions]`: an agent works on this issue and opens a draft pull request",
+    "- `/agent retry`: a new attempt of this issue's last failed, cancelled or no-change task",
+    "- `/agent cancel`: stops this issue's queued or running task and everything its agent started",
+    "- `/agent help`: this text",
+    "",
+    `Agents enabled here: ${deps.agents.enabled.map((a) => `\`${a}\``).join(", ") || "none"}${config.agent ? ` (default here: \`${config.agent}\`)` : ""}.`,
+    `Limits: ${limit(config.prConcurrentLimit)} open tasks at once (\`prConcurrentLimit\`), ${limit(config.prHourlyLimit)} new tasks an hour (\`prHourlyLimit\`), ${limit(config.dailyRunLimit)} agent runs a day (\`dailyRunLimit\`).`,
+  ].join("\n");
+}

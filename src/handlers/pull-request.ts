@@ -1,5 +1,5 @@
 import { getRepository } from "../store/repositories.js";
-import { findTaskByPullRequest, transitionTask } from "../store/tasks.js";
+import { findTaskByPullRequest, transition } from "../store/tasks.js";
 import type { Handler } from "./types.js";
 
 /** `pull_request.closed`: one of our draft PRs was merged or closed; its task ends accordingly. */
@@ -9,7 +9,5 @@ export const onPullRequestClosed: Handler<"pull_request.closed"> = async (contex
   if (!repo) return;
   const task = await findTaskByPullRequest(deps.db, repo.id, pr.number);
   if (!task) return;
-  const to = pr.merged ? "merged" : "closed";
-  const moved = await transitionTask(deps.db, task.id, ["pr_open"], to);
-  if (moved) log.info({ taskId: task.id, pr: pr.number, state: to }, "task state changed");
+  await transition(deps.db, task.id, pr.merged ? "merged" : "closed", { actor: "github", log });
 };

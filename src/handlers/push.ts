@@ -4,8 +4,8 @@ import type { Handler } from "./types.js";
 
 /**
  * `push`: a push to the default branch queues a TODO rescan of the files it changed (and re-reads the
- * config when it changed `.github/backlog-bot.yml`). Only the plan is made here; the mirror fetch and
- * scan run on the scheduler's queue, so the delivery answers within GitHub's 10-second limit
+ * config when it changed `.github/backlog-bot.yml`), on the repository's scheduler queue. This runs
+ * in the delivery's job; the webhook was answered long before, within GitHub's 10-second limit
  * (https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks#respond-within-10-seconds).
  */
 export const onPush: Handler<"push"> = async (context, deps, log) => {
@@ -25,5 +25,6 @@ export const onPush: Handler<"push"> = async (context, deps, log) => {
   });
   const plan = planPush(repo.id, payload);
   log.info({ after: plan.after, files: plan.touched.length, full: plan.full, configChanged: plan.configChanged }, "push scan queued");
-  void scheduler.enqueuePushScan(repo, plan);
+  // Inside the delivery's job: the delivery is handled when its scan is done.
+  await scheduler.enqueuePushScan(repo, plan);
 };

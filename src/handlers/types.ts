@@ -2,18 +2,22 @@ import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import type { Context } from "probot";
 import type { Settings } from "../config/env.js";
 import type { AgentRegistry } from "../executor/agents/registry.js";
+import type { RequestDeps } from "../executor/requests.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import type { Db } from "../store/db.js";
 import type { Logger } from "../util/logger.js";
 
-/** What every handler may use. Handlers check, record, enqueue and answer; slow work goes to the executor or scheduler. */
+/**
+ * What every handler may use. Handlers run inside a delivery's job (never on the request path):
+ * they check, record, start work through the request service and answer.
+ */
 export interface HandlerDeps {
   db: Db;
   settings: Settings;
   agents: AgentRegistry;
-  /** Wakes the executor: a task was queued. Never waits for the task. */
-  enqueue: () => void;
-  /** Owns the per-installation queues that scans (mirror fetches, log downloads) run on; absent in tests that need none. */
+  /** The task request service (limits, one open task per issue, cancel, retry). */
+  requests: RequestDeps;
+  /** Owns scans (mirror fetches, log downloads); absent in tests that need none. */
   scheduler?: Scheduler;
 }
 

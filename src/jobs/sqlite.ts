@@ -280,6 +280,7 @@ export function createSqliteJobs(options: SqliteJobsOptions): Jobs {
       wake();
       return String(id);
     },
+    notify: wake,
     handle<P>(kind: string, handler: JobHandler<P>, opts?: { concurrency?: number }) {
       lanes.set(kind, { handler: handler as JobHandler, concurrency: opts?.concurrency ?? DEFAULT_CONCURRENCY, running: 0 });
       wake();

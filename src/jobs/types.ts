@@ -71,6 +71,8 @@ export interface Jobs {
    * @throws when the store cannot be written (the caller's own request then fails).
    */
   add<P>(spec: JobSpec<P>): Promise<string>;
+  /** Tells this process's worker that jobs were written to the store by other means (the inbox's one-transaction intake); a no-op where the backend is notified by itself. */
+  notify(): void;
   /** Registers the handler of a kind, with how many of that kind may run at once in this process (default 4). */
   handle<P>(kind: string, handler: JobHandler<P>, options?: { concurrency?: number }): void;
   /** Starts taking jobs (worker role). Jobs added before are kept until then. */

@@ -1,49 +1,133 @@
-import { type Db, now } from "./db.js";
-import type { DeliveryStatus } from "./schema.js";
+import { type Db, now, rawSqlite } from "./db.js";
+import type { Delivery } from "./schema.js";
 
-/** The parts of a webhook delivery the store keeps. */
-export interface DeliveryInput {
+/** A verified webhook delivery, as the inbox records it. */
+export interface IncomingDelivery {
+  /** The `X-GitHub-Delivery` header. */
   id: string;
+  /** The `X-GitHub-Event` header. */
   event: string;
-  action?: string | null;
-  installationId?: number | null;
-  repository?: string | null;
+  action: string | null;
+  installationId: number | null;
+  repository: string | null;
+  /** The raw JSON body, kept until the delivery is handled. */
+  payload: string;
+}
+
+/** What recording a delivery came to: first seen, a redelivery of one not yet handled (resumed), or of a handled one (no-op). */
+export type IntakeResult = "new" | "resumed" | "duplicate";
+
+/** The job kind that handles a delivery; its dedupe key is `delivery:<id>`. */
+export const DELIVERY_JOB = "delivery";
+const jobKey = (id: string) => `delivery:${id}`;
+
+/** Attempts of a delivery job before it is dead (GitHub or a handler failing all along). */
+const DELIVERY_MAX_ATTEMPTS = 8;
+
+/**
+ * Returns the function the webhook inbox calls for each verified delivery. On SQLite it is one
+ * transaction of prepared statements (statements built once): the delivery row with its payload,
+ * and its `delivery` job (the jobs port's SQLite table), so a delivery acknowledged is a delivery
+ * that will be handled, crash or not. On PostgreSQL (jobs on graphile-worker) the row is written
+ * here and `enqueue` adds the job; deliveries left `received` without a job are queued again at
+ * start (`resumeUnhandledDeliveries`).
+ */
+export function createDeliveryIntake(db: Db, enqueue: (id: string) => Promise<void>): (d: IncomingDelivery) => Promise<IntakeResult> {
+  const sqlite = rawSqlite(db);
+  if (sqlite) {
+    const insertDelivery = sqlite.prepare(
+      `insert into deliveries (id, event, action, installation_id, repository, status, received_at, payload, attempts)
+       values (?, ?, ?, ?, ?, 'received', ?, ?, 0) on conflict (id) do nothing`,
+    );
+    const statusOf = sqlite.prepare("select status from deliveries where id = ?").pluck();
+    const reopen = sqlite.prepare("update deliveries set status = 'received', error = null where id = ? and status = 'failed'");
+    const insertJob = sqlite.prepare(
+      `insert into jobs (kind, payload, queue, key, state, run_at, attempts, max_attempts, created_at, updated_at)
+       values ('${DELIVERY_JOB}', ?, null, ?, 'waiting', ?, 0, ${DELIVERY_MAX_ATTEMPTS}, ?, ?) on conflict do nothing`,
+    );
+    const intake = sqlite.transaction((d: IncomingDelivery, at: string): IntakeResult => {
+      const fresh = insertDelivery.run(d.id, d.event, d.action, d.installationId, d.repository, at, d.payload).changes > 0;
+      if (!fresh) {
+        const status = statusOf.get(d.id) as string | undefined;
+        if (status === "processed") return "duplicate";
+        reopen.run(d.id);
+      }
+      insertJob.run(JSON.stringify({ deliveryId: d.id }), jobKey(d.id), at, at, at);
+      return fresh ? "new" : "resumed";
+    });
+    return async (d) => intake.immediate(d, now());
+  }
+  return async (d) => {
+    const inserted = await db
+      .insertInto("deliveries")
+      .values({
+        id: d.id,
+        event: d.event,
+        action: d.action,
+        installation_id: d.installationId,
+        repository: d.repository,
+        status: "received",
+        received_at: now(),
+        payload: d.payload,
+      })
+      .onConflict((oc) => oc.column("id").doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    if (!inserted) {
+      const row = await db.selectFrom("deliveries").select("status").where("id", "=", d.id).executeTakeFirst();
+      if (row?.status === "processed") return "duplicate";
+      await db
+        .updateTable("deliveries")
+        .set({ status: "received", error: null })
+        .where("id", "=", d.id)
+        .where("status", "=", "failed")
+        .execute();
+    }
+    await enqueue(d.id);
+    return inserted ? "new" : "resumed";
+  };
+}
+
+/** The dedupe key of a delivery's job (for backends that add it through the port). */
+export function deliveryJobKey(id: string): string {
+  return jobKey(id);
+}
+
+export async function getDelivery(db: Db, id: string): Promise<Delivery | undefined> {
+  return db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** Marks a delivery handled (its payload is dropped: it is no longer needed) or failed with the cause. */
+export async function finishDelivery(db: Db, id: string, status: "processed" | "failed", error?: string): Promise<void> {
+  await db
+    .updateTable("deliveries")
+    .set((eb) => ({
+      status,
+      error: error?.slice(0, 4000) ?? null,
+      processed_at: now(),
+      attempts: eb("attempts", "+", 1),
+      ...(status === "processed" && { payload: null }),
+    }))
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Deliveries recorded but not handled (a crash, or jobs on another backend): their ids, to queue again. */
+export async function unhandledDeliveries(db: Db): Promise<string[]> {
+  const rows = await db.selectFrom("deliveries").select("id").where("status", "=", "received").execute();
+  return rows.map((r) => r.id);
 }
 
 /**
- * Records a delivery before anything acts on it. Returns `"new"` the first time a delivery id is
- * seen, and also when an earlier attempt at it ended `failed` (GitHub's "Redeliver" button is how a
- * maintainer retries a failed one). Any other repeat is `"duplicate"` and must not be acted on.
+ * Deletes handled deliveries older than `olderThanMs` (their ids no longer needed to recognise a
+ * redelivery); failed ones are kept for the operator.
+ * @returns how many were deleted.
  */
-export async function recordDelivery(db: Db, input: DeliveryInput): Promise<"new" | "duplicate"> {
-  const inserted = await db
-    .insertInto("deliveries")
-    .values({
-      id: input.id,
-      event: input.event,
-      action: input.action ?? null,
-      installation_id: input.installationId ?? null,
-      repository: input.repository ?? null,
-      status: "received",
-      received_at: now(),
-    })
-    .onConflict((oc) => oc.column("id").doNothing())
+export async function pruneDeliveries(db: Db, olderThanMs: number): Promise<number> {
+  const result = await db
+    .deleteFrom("deliveries")
+    .where("status", "=", "processed")
+    .where("processed_at", "<", new Date(Date.now() - olderThanMs).toISOString())
     .executeTakeFirst();
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return "new";
-  const retried = await db
-    .updateTable("deliveries")
-    .set({ status: "received", error: null, received_at: now() })
-    .where("id", "=", input.id)
-    .where("status", "=", "failed")
-    .executeTakeFirst();
-  return Number(retried.numUpdatedRows) > 0 ? "new" : "duplicate";
-}
-
-/** Marks a delivery processed or failed (with the cause). */
-export async function finishDelivery(db: Db, id: string, status: Exclude<DeliveryStatus, "received">, error?: string): Promise<void> {
-  await db
-    .updateTable("deliveries")
-    .set({ status, error: error ?? null, processed_at: now() })
-    .where("id", "=", id)
-    .execute();
+  return Number(result.numDeletedRows);
 }

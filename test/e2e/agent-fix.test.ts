@@ -8,6 +8,7 @@ import {
   calls,
   deliver,
   git,
+  handled,
   makeRemote,
   type Payload,
   payload,
@@ -60,7 +61,10 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
 `,
     );
     stub = await startStub({ maintainer: "maintain", reader: "read" });
-    server = await startServer(stub, dataDir, { BACKLOG_BOT_AGENT_COMMAND: `${process.execPath} ${agent}` });
+    // This agent records what it was given outside its worktree, which the sandbox forbids (the
+    // sandbox has its own tests: test/integration/sandbox, test/e2e/sandboxed-agents); here the
+    // pipeline around the agent is under test.
+    server = await startServer(stub, dataDir, { BACKLOG_BOT_AGENT_COMMAND: `${process.execPath} ${agent}`, BACKLOG_BOT_SANDBOX: "off" });
   });
 
   afterAll(async () => {
@@ -88,7 +92,8 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
       p.sender.login = "reader";
     });
     const response = await deliver(server, "issue_comment", body);
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(202);
+    expect((await handled(dataDir, response.id)).status).toBe("processed");
     const reply = calls(stub, "POST", /\/issues\/42\/comments$/).at(-1)?.body as { body: string };
     expect(reply.body).toMatch(/only people with write, maintain or admin permission/);
     expect(reply.body).toContain("@reader has read permission");
@@ -98,11 +103,12 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
   it("turns a maintainer's /agent fix into a draft PR, once, with no token anywhere", async () => {
     const body = payload("issue_comment.created", withRemote);
     const first = await deliver(server, "issue_comment", body);
-    expect(first.status).toBe(200);
-    // The same delivery again (GitHub's redelivery), and a second request while the first task runs.
+    expect(first.status).toBe(202);
+    await handled(dataDir, first.id);
+    // The same delivery again (GitHub's redelivery of a handled one: a no-op), and a second request while the first task runs.
     expect((await deliver(server, "issue_comment", body, { id: first.id })).status).toBe(200);
     const again = await deliver(server, "issue_comment", payload("issue_comment.created", withRemote));
-    expect(again.status).toBe(200);
+    expect(again.status).toBe(202);
 
     const task = await waitFor(() => tasks().find((t) => t.state === "pr_open" || t.state === "failed"), 60_000, "the task to finish");
     expect(task.state).toBe("pr_open");
@@ -140,13 +146,14 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
     const prompt = readFileSync(path.join(record, "prompt.txt"), "utf8");
     expect(prompt).toContain("it should print `Hello, world!`");
     expect(readFileSync(path.join(record, "prompt-file.txt"), "utf8")).toBe(prompt);
-    expect(readFileSync(path.join(record, "cwd.txt"), "utf8")).toBe(path.join(dataDir, "worktrees", `task-${task.id}`));
+    // Each attempt has a worktree of its own: task-<id>-<attempt>.
+    expect(readFileSync(path.join(record, "cwd.txt"), "utf8")).toBe(path.join(dataDir, "worktrees", `task-${task.id}-1`));
     const agentEnv = JSON.parse(readFileSync(path.join(record, "env.json"), "utf8")) as Record<string, string>;
     for (const name of ["APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GHE_HOST", "BACKLOG_BOT_GIT_TOKEN", "GITHUB_TOKEN"])
       expect(agentEnv).not.toHaveProperty(name);
 
     // The worktree is removed once the task ends.
-    await waitFor(() => (existsSync(path.join(dataDir, "worktrees", `task-${task.id}`)) ? undefined : true), 10_000, "worktree removal");
+    await waitFor(() => (existsSync(path.join(dataDir, "worktrees", `task-${task.id}-1`)) ? undefined : true), 10_000, "worktree removal");
 
     // The canary token (the installation token the stub minted) and the webhook secret appear nowhere.
     const everywhere = [
@@ -155,7 +162,7 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
       server.output(),
       ...filesUnder(dataDir).map((f) => readFileSync(f, "latin1")),
     ];
-    expect(server.output()).toContain("task claimed");
+    expect(server.output()).toContain("task state changed");
     for (const text of everywhere) {
       expect(text).not.toContain(CANARY_TOKEN);
       expect(text).not.toContain(WEBHOOK_SECRET);
@@ -166,7 +173,8 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
 
   it("moves the task to merged when its pull request is merged", async () => {
     const response = await deliver(server, "pull_request", payload("pull_request.closed"));
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(202);
+    expect((await handled(dataDir, response.id)).status).toBe("processed");
     expect(tasks()[0]?.state).toBe("merged");
   });
 });
@@ -190,7 +198,11 @@ describe("/agent fix with an agent that hangs", () => {
     const agent = path.join(dir, "hang.sh");
     writeFileSync(agent, `#!/bin/sh\nsleep 600 &\necho $! > ${pidFile}\necho "thinking..."\nwait\n`, { mode: 0o755 });
     stub = await startStub({ maintainer: "write" });
-    server = await startServer(stub, dataDir, { BACKLOG_BOT_AGENT_COMMAND: agent, BACKLOG_BOT_AGENT_TIMEOUT_S: "1" });
+    server = await startServer(stub, dataDir, {
+      BACKLOG_BOT_AGENT_COMMAND: agent,
+      BACKLOG_BOT_AGENT_TIMEOUT_S: "1",
+      BACKLOG_BOT_SANDBOX: "off",
+    });
     await deliver(
       server,
       "issue_comment",

@@ -89,6 +89,12 @@ export async function startStub(permissions: Record<string, string>): Promise<Gi
         { id: 3001, body: "/agent fix\nKeep the change small.", user: { login: "maintainer", type: "User" } },
       ],
     }),
+    "GET /repos/:owner/:repo/issues/:number/events": () => ({ body: [] }),
+    "GET /repos/:owner/:repo/issues/:number/timeline": () => ({ body: [] }),
+    // The issue's edit history (GraphQL userContentEdits): never edited.
+    "POST /api/graphql": () => ({
+      body: { data: { repository: { issue: { lastEditedAt: null, userContentEdits: { totalCount: 0, nodes: [] } } } } },
+    }),
     "GET /app": () => ({ body: { id: 1, slug: "backlog-bot", name: "backlog-bot" } }),
     "GET /users/:user": (req) => ({ body: { id: 4242, login: req.params.user, type: "Bot" } }),
     "GET /repos/:owner/:repo/pulls": () => ({ body: [] }),
@@ -197,6 +203,25 @@ export async function deliver(
   });
   await response.text();
   return { status: response.status, id };
+}
+
+/** Waits until the server has handled (or failed) the delivery with this id; returns its row. */
+export async function handled(
+  server: { dataDir?: string } | string,
+  id: string,
+  ms = 30_000,
+): Promise<{ status: string; error: string | null }> {
+  const dataDir = typeof server === "string" ? server : (server.dataDir ?? "");
+  return waitFor(
+    () =>
+      query<{ status: string; error: string | null }>(
+        dataDir,
+        "select status, error from deliveries where id = ? and status != 'received'",
+        id,
+      )[0],
+    ms,
+    `delivery ${id} to be handled`,
+  );
 }
 
 /** Reads the store the server writes (a second connection, as an operator's sqlite3 shell would). */
