@@ -9,6 +9,9 @@ export const COMMANDS: Record<string, CommandEntry> = {
   scan: { summary: "Scan a local git repository (or --remote owner/repo) and print the ranked backlog", load: () => import("./scan.js") },
   backlog: { summary: "Print the stored backlog, ranked (--json streams every row)", load: () => import("./backlog.js") },
   serve: { summary: "Start the GitHub App server (same as npm start)", load: () => import("./serve.js") },
+  tasks: { summary: "List agent tasks, newest first (--repo, --state, --json)", load: () => import("./tasks.js") },
+  runs: { summary: "Show a task and its agent runs: outcome, turns, tokens, cost, verification", load: () => import("./runs.js") },
+  transcript: { summary: "Print an agent run's transcript as a conversation (--full, --json)", load: () => import("./transcript.js") },
   "migrate-store": {
     summary: "Move the SQLite store into an empty PostgreSQL database (--to postgres://…)",
     load: () => import("./migrate-store.js"),
