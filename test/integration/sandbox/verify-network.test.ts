@@ -71,7 +71,7 @@ describe("verify commands and the network", () => {
       worktree,
       home,
       allowedHosts,
-      env: { ...baseEnv(), HOME: home },
+      env: { ...baseEnv(), HOME: home, npm_config_update_notifier: "false" },
       timeoutMs: 60_000,
     });
 
