@@ -1,3 +1,4 @@
+import { changesSinceHorizon, splitByHunks } from "./attribution-boundary.js";
 import { blameFiles } from "./blame.js";
 import {
   type BlameTarget,
@@ -72,6 +73,8 @@ export interface AttributionContext {
    * window with this `base` (undefined: the horizon window).
    */
   prefetched?: { base?: string; history: Promise<FileHistory | undefined> };
+  /** `boundaryCommit`, when started early. */
+  boundary?: Promise<string | undefined>;
 }
 
 /** Replays one window of history for `targets`; returns the files it could not finish. */
@@ -114,6 +117,46 @@ async function replay(
   return { exhausted, broken };
 }
 
+/**
+ * Attributes what one diff from the horizon's boundary settles (`changesSinceHorizon`): files
+ * unchanged since the boundary, and lines no hunk touched, are older than the horizon. Returns
+ * the lines (`touched`) and files (`whole`: added, renamed or retyped since) still to blame, or
+ * `undefined` when there is no horizon, no boundary (all history is newer), or git failed.
+ */
+async function sinceBoundary(
+  source: GitSource,
+  pending: Map<string, BlameTarget>,
+  ctx: AttributionContext,
+  authors: LineAuthors,
+): Promise<{ touched: Map<string, number[]>; whole: string[] } | undefined> {
+  if (!ctx.horizon || pending.size === 0) return undefined;
+  const rawOnly = ctx.shape.partial;
+  ctx.report.historyProcesses += ctx.boundary ? 1 : 2;
+  const diff = await changesSinceHorizon(source, ctx.head, ctx.horizon, [...pending.keys()], { rawOnly, boundary: ctx.boundary }).catch(
+    () => undefined,
+  );
+  if (!diff) return undefined;
+  const bound: LineAuthor = { commit: "", author: "", authoredAt: ctx.horizon.toISOString(), before: true };
+  const touched = new Map<string, number[]>();
+  const whole: string[] = [];
+  for (const [file, target] of pending) {
+    const change = diff.changes.get(file);
+    const split = !change
+      ? { untouched: target.lines, touched: [] }
+      : change.status === "M" && !rawOnly
+        ? splitByHunks(target.lines, change.hunks)
+        : undefined;
+    if (!split) {
+      whole.push(file);
+      continue;
+    }
+    authors.set(file, new Map(split.untouched.map((line) => [line, bound])));
+    ctx.report.beforeHorizonLines += split.untouched.length;
+    if (split.touched.length) touched.set(file, split.touched);
+  }
+  return { touched, whole };
+}
+
 /** Marks lines attributed to a shallow clone's boundary commit: all that is known is that they are at least that old. */
 function markShallow(authors: Map<number, LineAuthor>, ctx: AttributionContext): void {
   if (ctx.shape.shallow.size === 0) return;
@@ -146,6 +189,13 @@ export async function attributeLines(source: GitSource, targets: Map<string, Bla
     // Lines the new commits did not change, on a version the cache does not know: walk the horizon.
     pending = new Map([...first.exhausted.keys(), ...first.broken].map((f) => [f, targets.get(f) as BlameTarget]));
   }
+  const recent = await sinceBoundary(source, pending, ctx, authors);
+  if (recent) {
+    // Only lines the one diff says changed since the boundary need blame, and blame stops as soon as it has them.
+    for (const [file, lines] of recent.touched) toBlame.set(file, { lines });
+    for (const file of recent.whole) toBlame.set(file, targets.get(file) as BlameTarget);
+    pending = new Map();
+  }
   const windowed = await replay(source, pending, { since: ctx.horizon, rawOnly }, ctx, authors);
   for (const [file, end] of windowed.exhausted) {
     if (!ctx.horizon) {
@@ -169,7 +219,9 @@ export async function attributeLines(source: GitSource, targets: Map<string, Bla
   ctx.report.blamedFiles += toBlame.size;
   const blamed = await blameFiles(source, toBlame, { since: ctx.horizon, onSpawn: () => ctx.report.historyProcesses++ });
   for (const [file, lines] of blamed) {
-    authors.set(file, lines);
+    const earlier = authors.get(file);
+    if (earlier) for (const [line, by] of lines) earlier.set(line, by);
+    else authors.set(file, lines);
     for (const by of lines.values()) if (by.before && !by.commit) ctx.report.beforeHorizonLines++;
   }
   for (const lines of authors.values()) markShallow(lines, ctx);

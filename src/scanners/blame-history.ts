@@ -152,8 +152,8 @@ export async function readHistory(source: GitSource, rev: string, paths: string[
   return history;
 }
 
-/** The line's number before the change, or `undefined` when the change added it. */
-function lineBefore(line: number, hunks: Hunk[]): number | undefined {
+/** The line's number before the change (`-U0` hunks, in order), or `undefined` when the change added it. */
+export function lineBefore(line: number, hunks: Hunk[]): number | undefined {
   let shift = 0;
   for (const h of hunks) {
     if (h.newCount > 0 && line >= h.newStart && line < h.newStart + h.newCount) return undefined;

@@ -1,5 +1,6 @@
 import picomatch from "picomatch";
 import { type AttributionReport, attributeLines, emptyReport } from "./attribution.js";
+import { boundaryCommit } from "./attribution-boundary.js";
 import { type FileKey, type FileVersion, type ScanCache, type ScanState, scanSettingsKey } from "./attribution-cache.js";
 import { attributionHorizon } from "./attribution-horizon.js";
 import { type BlameTarget, type FileHistory, type LineAuthor, readHistory } from "./blame-history.js";
@@ -155,8 +156,8 @@ async function collect(scan: Scan, paths: string[] | undefined, prefetch: string
       const found = extractTodos(text, syntax, pattern);
       if (found.length === 0) return;
       out.hits.set(path, found);
-      // Only committed versions are cached, and hashing a work-tree file costs: only when it can be used.
-      if (scan.head && !scan.dirty.has(path)) out.blobs.set(path, blobId());
+      // Dropped later for uncommitted files: only committed versions are cached.
+      out.blobs.set(path, blobId());
     },
   });
   return out;
@@ -181,6 +182,7 @@ async function attribute(
   scan: Scan,
   got: Collected,
   history?: Promise<FileHistory | undefined>,
+  boundary?: Promise<string | undefined>,
 ): Promise<Map<string, Map<number, LineAuthor>>> {
   const authors = new Map<string, Map<number, LineAuthor>>();
   if (!scan.head || scan.options.blame === false) return authors;
@@ -204,6 +206,7 @@ async function attribute(
     shape: repositoryShape(scan.source),
     report: scan.report,
     ...(history && { prefetched: { base: baseOf(scan), history } }),
+    ...(boundary && { boundary }),
   });
   const fresh: FileVersion[] = [];
   for (const [path, lines] of found) {
@@ -237,6 +240,7 @@ async function rescan(scan: Scan): Promise<{ findings: Finding[]; read: number; 
   if (versions.length !== reuse.length) return undefined;
   scan.report.cachedFiles += versions.length;
   const got = touched.size ? await collect(scan, [...touched], undefined) : { hits: new Map(), blobs: new Map(), read: 0 };
+  for (const path of got.blobs.keys()) if (scan.dirty.has(path)) got.blobs.delete(path);
   const authors = await attribute(scan, got);
   const files: [string, TodoHit[], Map<number, LineAuthor> | undefined][] = versions.map((v) => [v.path, v.hits, v.authors]);
   for (const [path, hits] of got.hits) files.push([path, hits, authors.get(path)]);
@@ -253,16 +257,18 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const horizon = attributionHorizon(options.now ?? new Date());
   const cache = blame && source.hasHistory ? options.cache : undefined;
   const settings = scanSettingsKey(keywords, options.exclude);
-  const [probe, state] = await Promise.all([
-    source.rev || !blame ? { head: source.hasHistory ? source.rev : undefined, dirty: new Set<string>() } : probeWorkTree(source),
-    cache?.lastScan(settings),
-  ]);
+  const state = await cache?.lastScan(settings);
+  const probing =
+    source.rev || !blame
+      ? Promise.resolve({ head: source.hasHistory ? source.rev : undefined, dirty: new Set<string>() })
+      : probeWorkTree(source);
   const scan: Scan = {
     source,
     options,
     keywords,
     settings,
-    ...probe,
+    head: source.rev && source.hasHistory ? source.rev : undefined, // a work tree's comes from the probe
+    dirty: new Set(),
     state,
     cache,
     horizon,
@@ -270,7 +276,8 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   };
   const scope = { kinds: ["todo" as const], paths: options.paths };
 
-  if (!options.paths) {
+  if (!options.paths && state) {
+    Object.assign(scan, await probing);
     const warm = await rescan(scan);
     if (warm) {
       await cache?.save(settings, [], { commit: scan.head as string, files: warm.files, dirty: [...scan.dirty] });
@@ -280,14 +287,18 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   // A push scan knows its few paths up front: read them and their history while git grep runs.
   const prefetch = options.paths && options.paths.length <= MAX_PREFETCH ? options.paths : undefined;
   const history =
-    prefetch && blame && scan.head
-      ? readHistory(source, scan.head, prefetch, { base: baseOf(scan), since: horizon, rawOnly: scan.report.partial }).catch(
+    prefetch && blame && source.rev && source.hasHistory
+      ? readHistory(source, source.rev, prefetch, { base: baseOf(scan), since: horizon, rawOnly: scan.report.partial }).catch(
           () => undefined,
         )
       : undefined;
   if (history) scan.report.historyProcesses++;
-  const got = await collect(scan, options.paths, prefetch);
-  const authors = await attribute(scan, got, history);
+  // The work-tree probe and the horizon's boundary commit need no paths: they run while git grep does.
+  const boundary = blame && horizon ? probing.then((p) => (p.head ? boundaryCommit(source, p.head, horizon) : undefined)) : undefined;
+  const [got, probe] = await Promise.all([collect(scan, options.paths, prefetch), probing]);
+  Object.assign(scan, probe);
+  for (const path of got.blobs.keys()) if (!scan.head || scan.dirty.has(path)) got.blobs.delete(path);
+  const authors = await attribute(scan, got, history, boundary);
   const findings = findingsOf([...got.hits].map(([path, hits]) => [path, hits, authors.get(path)]));
   if (cache && scan.head && !options.paths) {
     const files = [...got.blobs].map(([path, blob]) => ({ path, blob }));
