@@ -4,7 +4,7 @@ import SQLite from "better-sqlite3";
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { BacklogBotError } from "../util/errors.js";
-import { beginImmediateStatement, dialectOf, PostgresSchemaPlugin, tableExists, writeLockStatement } from "./dialect.js";
+import { dialectOf, inWriteLock, PostgresSchemaPlugin, tableExists } from "./dialect.js";
 import { migrations } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 
@@ -153,23 +153,11 @@ async function migrate(db: Db, where: string): Promise<void> {
 /**
  * Runs `fn` in a transaction that holds the store's write lock from the start, for writes that
  * read first: two processes can then never both read the same "free" row and both claim it.
- * SQLite: `BEGIN IMMEDIATE`. PostgreSQL: a transaction-scoped advisory lock (dialect.ts), which
- * serialises `immediate()` callers across processes the same way; plain writes elsewhere are not held up.
+ * SQLite: `BEGIN IMMEDIATE`. PostgreSQL: an advisory lock and `repeatable read`, `fn` re-run on a
+ * serialization failure (dialect.ts, `inWriteLock`), so `fn` must not act outside the database.
  */
 export async function immediate<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
-  const dialect = dialectOf(db);
-  return db.connection().execute(async (conn) => {
-    await beginImmediateStatement(dialect).execute(conn);
-    try {
-      if (dialect === "postgres") await writeLockStatement().execute(conn);
-      const result = await fn(conn);
-      await sql`commit`.execute(conn);
-      return result;
-    } catch (error) {
-      await sql`rollback`.execute(conn);
-      throw error;
-    }
-  });
+  return db.connection().execute((conn) => inWriteLock(conn, () => fn(conn)));
 }
 
 /** Now, as the store writes times. */

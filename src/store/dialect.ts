@@ -28,7 +28,7 @@ import {
  * | times | ISO 8601 text on both: compares and sorts the same |
  * | partial unique indexes | the same DDL runs on both (Kysely inlines the `where` values) |
  * | upserts (`on conflict ... do update/nothing`, `excluded.`, `returning`) | the same SQL on both; the affected-row counts Kysely reports match |
- * | read-then-write races (`BEGIN IMMEDIATE`) | `immediate()` in db.ts: SQLite's write lock, or a transaction holding {@link WRITE_LOCK_KEY} as an advisory lock; {@link lockRows} adds `for update skip locked` where row locks are enough |
+ * | read-then-write races (`BEGIN IMMEDIATE`) | `immediate()` in db.ts runs {@link inWriteLock}: SQLite's write lock, or an advisory lock plus `repeatable read` with retries; {@link lockRows} adds `for update skip locked` where row locks are enough |
  * | a failed statement inside a transaction | PostgreSQL aborts the whole transaction, SQLite does not: never catch a constraint error inside a transaction and carry on; use `on conflict` instead |
  * | NULLs in `order by` | SQLite puts them first, PostgreSQL last: order by nullable columns only with {@link nullsFirst} |
  *
@@ -46,20 +46,52 @@ export function dialectOf(db: AnyKysely): DialectName {
 }
 
 /**
- * The advisory lock (a 64-bit key, arbitrary but fixed) that `immediate()` takes on PostgreSQL, so
+ * The advisory lock (a 64-bit key, arbitrary but fixed) that `immediate()` holds on PostgreSQL, so
  * read-then-write transactions are serialised across processes as `BEGIN IMMEDIATE` serialises them
- * on SQLite. Transaction-scoped: released at commit or rollback, also when the connection dies.
+ * on SQLite. Session-scoped and taken before the transaction starts, so the transaction's snapshot
+ * already sees what the previous holder committed; PostgreSQL drops it if the connection dies.
  */
 export const WRITE_LOCK_KEY = 4_242_001;
 
-/** The statement that starts a read-then-write transaction on `dialect`; PostgreSQL also needs {@link writeLockStatement}. */
-export function beginImmediateStatement(dialect: DialectName) {
-  return dialect === "postgres" ? sql`begin` : sql`begin immediate`;
-}
+/** Serialization failures of `repeatable read` retried before giving up (a writer outside `immediate()` raced this one). */
+const MAX_SERIALIZATION_RETRIES = 10;
 
-/** Takes {@link WRITE_LOCK_KEY} for the current transaction (PostgreSQL only). */
-export function writeLockStatement() {
-  return sql`select pg_advisory_xact_lock(${sql.lit(WRITE_LOCK_KEY)})`;
+/**
+ * Runs `fn` on `conn` (one connection) as a read-then-write transaction that nobody else can
+ * interleave with. SQLite: `BEGIN IMMEDIATE` (the database's single write lock). PostgreSQL:
+ * {@link WRITE_LOCK_KEY} against other `immediate()` callers, and `repeatable read` against plain
+ * writers: a row this transaction read and another committed since makes PostgreSQL refuse the
+ * write (SQLSTATE 40001), and `fn` runs again on fresh data. So `fn` must only touch the database.
+ */
+export async function inWriteLock<T>(conn: AnyKysely, fn: () => Promise<T>): Promise<T> {
+  if (dialectOf(conn) === "sqlite") {
+    await sql`begin immediate`.execute(conn);
+    try {
+      const result = await fn();
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (error) {
+      await sql`rollback`.execute(conn);
+      throw error;
+    }
+  }
+  await sql`select pg_advisory_lock(${sql.lit(WRITE_LOCK_KEY)})`.execute(conn);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      await sql`begin isolation level repeatable read`.execute(conn);
+      try {
+        const result = await fn();
+        await sql`commit`.execute(conn);
+        return result;
+      } catch (error) {
+        await sql`rollback`.execute(conn);
+        const code = (error as { code?: unknown } | null)?.code;
+        if (code !== "40001" || attempt >= MAX_SERIALIZATION_RETRIES) throw error;
+      }
+    }
+  } finally {
+    await sql`select pg_advisory_unlock(${sql.lit(WRITE_LOCK_KEY)})`.execute(conn);
+  }
 }
 
 /**
