@@ -11,7 +11,7 @@ import type { RequestDeps } from "./executor/requests.js";
 import { TaskRunner } from "./executor/task-jobs.js";
 import { createAppAccess } from "./github/access.js";
 import { createWebhookInbox } from "./handlers/inbox.js";
-import { createSqliteJobs } from "./jobs/sqlite.js";
+import { createJobs } from "./jobs/index.js";
 import type { Jobs } from "./jobs/types.js";
 import { configureSandbox, sandboxModeFromEnv } from "./sandbox/status.js";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.js";
@@ -61,7 +61,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
     if (killed > 0) log.warn({ processGroups: killed }, "killed process groups a dead predecessor left running");
   }
   const db = await openDb(settings.dataDir, { ...(settings.databaseUrl && { databaseUrl: settings.databaseUrl }) });
-  const jobs = createSqliteJobs({ db, log });
+  const jobs = createJobs({ db, databaseUrl: settings.databaseUrl, log });
   const agents = createAgentRegistry(loadAgentSettings(env));
   const probot = createProbot(environment, log);
   const github = createAppAccess(probot);
