@@ -60,6 +60,9 @@ function makeRows(n: number): FindingRow[] {
       last_seen_at: day,
       resolved_at: null,
       dismissed_at: null,
+      last_task_outcome: null,
+      last_task_hash: null,
+      dismissed_by: null,
     } as FindingRow;
   });
 }

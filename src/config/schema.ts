@@ -1,6 +1,7 @@
 import { validate as isCron } from "node-cron";
 import { z } from "zod";
 import { DEFAULT_KEYWORDS } from "../scanners/todo.js";
+import { autopilotConfigSchema, dashboardConfigShape } from "./dashboard-schema.js";
 import { followUpsConfigSchema, parallelConfigSchema, verifyConfigSchema, workflowName, workflowSchema } from "./verify-schema.js";
 
 /** Names of the scanners a repository can turn on (see `src/scanners/registry.ts`). */
@@ -159,6 +160,9 @@ export const repoConfigSchema = z
       .default("single")
       .describe("`parallel` runs the task on several enabled agents at once and keeps the verified change with the smallest diff."),
     parallel: parallelConfigSchema.prefault({}).describe("Parallel attempts."),
+    /** The dashboard issue and autopilot (issue 9, src/config/dashboard-schema.ts). */
+    ...dashboardConfigShape,
+    autopilot: autopilotConfigSchema.prefault({}).describe("Start agents on the top-ranked findings by schedule (off by default)."),
   })
   .strict();
 

@@ -33,6 +33,11 @@ export interface RepositoriesTable {
   config_error: string | null;
   created_at: string;
   updated_at: string;
+  /** The dashboard issue (migration 0005); null until created or found by its marker. */
+  dashboard_issue_number: Generated<number | null>;
+  /** sha256 of the dashboard body last written, and when (ISO): unchanged bodies are not sent, edits are debounced. */
+  dashboard_hash: Generated<string | null>;
+  dashboard_synced_at: Generated<string | null>;
 }
 
 /** The kinds of work the scanners discover. */
@@ -56,6 +61,11 @@ export interface FindingsTable {
   last_seen_at: string;
   resolved_at: string | null;
   dismissed_at: string | null;
+  /** Migration 0005: how the finding's last task ended, and the finding's content hash when it was asked for. */
+  last_task_outcome: Generated<string | null>;
+  last_task_hash: Generated<string | null>;
+  /** Who dismissed it (a login); a dismissed finding never returns to the backlog. */
+  dismissed_by: Generated<string | null>;
 }
 
 /** Task states; see DESIGN.md "Task lifecycle". */

@@ -3,6 +3,7 @@ import * as m0001 from "./0001-initial.js";
 import * as m0002 from "./0002-http-cache.js";
 import * as m0003 from "./0003-engine.js";
 import * as m0004 from "./0004-attribution.js";
+import * as m0005 from "./0005-dashboard.js";
 import * as m0006 from "./0006-audit.js";
 import * as m0007 from "./0007-verification.js";
 
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   "0002-http-cache": m0002,
   "0003-engine": m0003,
   "0004-attribution": m0004,
+  "0005-dashboard": m0005,
   "0006-audit": m0006,
   "0007-verification": m0007,
 };

@@ -22,6 +22,9 @@ export function row(id: number, over: Partial<FindingRow> = {}): FindingRow {
     last_seen_at: "2026-12-01T00:00:00Z",
     resolved_at: null,
     dismissed_at: null,
+    last_task_outcome: null,
+    last_task_hash: null,
+    dismissed_by: null,
     ...over,
   };
 }

@@ -171,6 +171,9 @@ describe("rankBacklog", () => {
       last_seen_at: "2026-01-01T00:00:00Z",
       resolved_at: null,
       dismissed_at: null,
+      last_task_outcome: null,
+      last_task_hash: null,
+      dismissed_by: null,
     });
     const ranked = rankBacklog([row(1, "src/a.c", "{not json"), row(2, "src/b.c", '{"marker":"FIXME"}'), row(3, "x/y", "{}")], now, {
       exclude: ["x/**"],
