@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { upsertRepository } from "../../../src/store/repositories.js";
-import { createTask, transitionTask } from "../../../src/store/tasks.js";
+import { claimTask, createTask, getTask, transition } from "../../../src/store/tasks.js";
 import { payload } from "../../e2e/harness.js";
 import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
 import { type AppUnderTest, loadApp } from "./probot-harness.js";
@@ -8,19 +8,25 @@ import { type AppUnderTest, loadApp } from "./probot-harness.js";
 describe("issue_comment.created", () => {
   let stub: GitHubStub;
   let app: AppUnderTest;
-  const replies = () =>
-    stub.requests
-      .filter((r) => r.method === "POST" && r.path.endsWith("/issues/42/comments"))
-      .map((r) => (r.body as { body: string }).body);
+  let posted: Array<{ id: number; body: string }>;
+  const replies = () => posted.map((c) => c.body.replace(/\n\n<!-- backlog-bot:[^>]*-->$/, ""));
   const tasks = () => app.db.selectFrom("tasks").selectAll().execute();
 
   beforeEach(async () => {
+    posted = [];
     stub = await startGitHubStub({
       "POST /app/installations/:id/access_tokens": () => ({
         status: 201,
         body: { token: "ghs_test", expires_at: new Date(Date.now() + 3.6e6).toISOString() },
       }),
-      "POST /repos/:owner/:repo/issues/:number/comments": () => ({ status: 201, body: { id: 1 } }),
+      // Comments are kept, so that a reply already posted is found by its marker.
+      "GET /repos/:owner/:repo/issues/:number/comments": () => ({ body: posted }),
+      "POST /repos/:owner/:repo/issues/:number/comments": (req) => {
+        const comment = { id: posted.length + 1, body: (req.body as { body: string }).body };
+        posted.push(comment);
+        return { status: 201, body: comment };
+      },
+      "POST /repos/:owner/:repo/issues/comments/:id/reactions": () => ({ status: 201, body: {} }),
     });
     app = await loadApp(stub);
   });
@@ -32,61 +38,61 @@ describe("issue_comment.created", () => {
     stub.route("GET /repos/:owner/:repo/collaborators/:user/permission", () => ({
       body: { permission: role === "maintain" ? "write" : role, role_name: role },
     }));
+  const command = (body: string, patch: (p: Record<string, never>) => void = () => {}) =>
+    payload("issue_comment.created", (p) => {
+      p.comment.body = body;
+      patch(p as never);
+    });
 
-  it("queues a task for a maintainer, reacts, replies and wakes the executor", async () => {
+  it("queues a task for a maintainer, reacts, replies and queues its run", async () => {
     permit("maintain");
-    stub.route("POST /repos/:owner/:repo/issues/comments/:id/reactions", () => ({ status: 201, body: {} }));
     await app.receive("issue_comment", payload("issue_comment.created"));
     expect(await tasks()).toMatchObject([
-      { issue_number: 42, state: "queued", agent: "command", instructions: "Keep the change small.", requested_by: "maintainer" },
+      {
+        issue_number: 42,
+        state: "queued",
+        agent: "command",
+        instructions: "Keep the change small.",
+        requested_by: "maintainer",
+        trigger_comment_id: 3001,
+      },
     ]);
+    // The prompt is built from the issue as it was when the comment was written.
+    expect((await tasks())[0]?.requested_at).toBe(payload("issue_comment.created").comment.created_at);
     expect(replies()).toEqual([expect.stringMatching(/^Queued task #1: `command`/)]);
     expect(app.enqueued()).toBe(1);
-    expect(stub.unused()).toEqual([]);
+    expect(stub.requests.filter((r) => r.path.endsWith("/reactions"))).toHaveLength(1);
   });
 
   it("uses the agent named with --agent, and lists the enabled ones for an unknown name", async () => {
     permit("admin");
-    stub.route("POST /repos/:owner/:repo/issues/comments/:id/reactions", () => ({ status: 201, body: {} }));
-    await app.receive(
-      "issue_comment",
-      payload("issue_comment.created", (p) => {
-        p.comment.body = "/agent fix --agent gemini";
-      }),
-    );
+    await app.receive("issue_comment", command("/agent fix --agent gemini"));
     expect(replies()).toEqual(["Agent `gemini` is not enabled here. Enabled agents: command, codex."]);
-    await app.receive(
-      "issue_comment",
-      payload("issue_comment.created", (p) => {
-        p.comment.body = "/agent fix --agent codex";
-      }),
-    );
+    await app.receive("issue_comment", command("/agent fix --agent codex"));
     expect(await tasks()).toMatchObject([{ agent: "codex" }]);
   });
 
   it("refuses a bot without asking GitHub for its permission", async () => {
     await app.receive(
       "issue_comment",
-      payload("issue_comment.created", (p) => {
-        p.comment.user = { login: "dependabot[bot]", type: "Bot" };
-      }),
+      command("/agent fix", (p) =>
+        Object.assign(p, { comment: { ...(p as { comment: object }).comment, user: { login: "dependabot[bot]", type: "Bot" } } }),
+      ),
     );
     expect(replies()).toEqual([expect.stringContaining("bots cannot trigger agent work")]);
     expect(await tasks()).toEqual([]);
     expect(stub.requests.some((r) => r.path.includes("/permission"))).toBe(false);
   });
 
-  it("refuses triage permission and ignores ordinary comments", async () => {
+  it("refuses triage permission, and a non-collaborator (GitHub's 404), and ignores ordinary comments", async () => {
     permit("triage");
-    await app.receive(
-      "issue_comment",
-      payload("issue_comment.created", (p) => {
-        p.comment.body = "thanks!";
-      }),
-    );
+    await app.receive("issue_comment", command("thanks!"));
     expect(replies()).toEqual([]);
     await app.receive("issue_comment", payload("issue_comment.created"));
     expect(replies()).toEqual([expect.stringContaining("@maintainer has triage permission")]);
+    stub.route("GET /repos/:owner/:repo/collaborators/:user/permission", () => ({ status: 404, body: { message: "Not Found" } }));
+    await app.receive("issue_comment", payload("issue_comment.created"));
+    expect(replies()[1]).toContain("@maintainer is not a collaborator");
     expect(await tasks()).toEqual([]);
   });
 
@@ -94,44 +100,114 @@ describe("issue_comment.created", () => {
     permit("write");
     await app.receive(
       "issue_comment",
-      payload("issue_comment.created", (p) => {
-        p.issue.state = "closed";
-      }),
+      payload("issue_comment.created", (p) => void (p.issue.state = "closed")),
     );
     await app.receive(
       "issue_comment",
-      payload("issue_comment.created", (p) => {
-        p.issue.pull_request = { url: "x" };
-      }),
+      payload("issue_comment.created", (p) => void (p.issue.pull_request = { url: "x" })),
     );
-    expect(replies()).toEqual([expect.stringContaining("This issue is closed"), expect.stringContaining("not on pull requests")]);
+    expect(replies()).toEqual([
+      expect.stringContaining("This issue is closed"),
+      expect.stringContaining("on other pull requests they do nothing"),
+    ]);
     expect(await tasks()).toEqual([]);
   });
 
-  it("does not open more PRs than prConcurrentLimit allows", async () => {
+  it("counts queued, running and open tasks against prConcurrentLimit", async () => {
     permit("write");
     const repo = await upsertRepository(app.db, { fullName: "octo-org/widgets", installationId: 77 });
-    for (const n of [1, 2, 3]) {
-      const { task } = await createTask(app.db, {
-        repositoryId: repo.id,
-        issueNumber: n,
-        title: "t",
-        requestedBy: "m",
-        trigger: "comment",
-      });
-      await transitionTask(app.db, task.id, ["queued"], "pr_open", { pr_number: 100 + n });
-    }
+    for (const n of [1, 2, 3])
+      await createTask(app.db, { repositoryId: repo.id, issueNumber: n, title: "t", requestedBy: "m", trigger: "comment" });
     await app.receive("issue_comment", payload("issue_comment.created"));
-    expect(replies()).toEqual([expect.stringContaining("3 pull requests from backlog-bot are already open here (`prConcurrentLimit`: 3)")]);
+    expect(replies()).toEqual([
+      expect.stringContaining("3 tasks of backlog-bot are already queued, running or waiting for review here (`prConcurrentLimit`: 3)"),
+    ]);
     expect((await tasks()).length).toBe(3);
   });
 
-  it("acts on a delivery id once", async () => {
+  it("answers a second /agent fix with the open PR's link instead of starting again", async () => {
     permit("write");
-    stub.route("POST /repos/:owner/:repo/issues/comments/:id/reactions", () => ({ status: 201, body: {} }));
+    await app.receive("issue_comment", payload("issue_comment.created"));
+    const [task] = await tasks();
+    await claimTask(app.db, task?.id ?? 0, "w", 60_000);
+    await transition(
+      app.db,
+      task?.id ?? 0,
+      "pr_open",
+      { actor: "worker", owner: "w" },
+      { pr_number: 7, pr_url: "https://github.com/octo-org/widgets/pull/7" },
+    );
+    await app.receive("issue_comment", payload("issue_comment.created"));
+    expect(replies()[1]).toBe(
+      "Task #1 for this issue is already pr open: its draft pull request is https://github.com/octo-org/widgets/pull/7. No second one was started.",
+    );
+    expect(await tasks()).toHaveLength(1);
+    expect(app.enqueued()).toBe(1);
+  });
+
+  it("cancels a queued task at once and asks a running one to stop", async () => {
+    permit("write");
+    await app.receive("issue_comment", payload("issue_comment.created"));
+    await app.receive("issue_comment", command("/agent cancel"));
+    expect(await getTask(app.db, 1)).toMatchObject({ state: "cancelled", cancel_requested_by: "maintainer" });
+    // The cancel of a queued task is said by the task's own reply, posted by its job.
+    expect(JSON.parse((await getTask(app.db, 1))?.reply_pending ?? "{}").body).toBe("Task #1 was cancelled by @maintainer.");
+
+    const repo = await upsertRepository(app.db, { fullName: "octo-org/widgets" });
+    const { task } = await createTask(app.db, { repositoryId: repo.id, issueNumber: 42, title: "t", requestedBy: "m", trigger: "comment" });
+    await claimTask(app.db, task.id, "worker-1", 60_000);
+    await app.receive("issue_comment", command("/agent cancel"));
+    expect(await getTask(app.db, task.id)).toMatchObject({ state: "running", cancel_requested_by: "maintainer" });
+    expect(app.aborted).toEqual([task.id]);
+    expect(replies().at(-1)).toBe(`Stopping task #${task.id}: its agent and everything it started are being stopped.`);
+  });
+
+  it("retries the last failed task as a new attempt, and says why it will not retry an open one", async () => {
+    permit("write");
+    await app.receive("issue_comment", command("/agent retry"));
+    expect(replies()).toEqual(["There is no earlier task on this issue to retry; use `/agent fix`."]);
+    await app.receive("issue_comment", payload("issue_comment.created"));
+    await app.receive("issue_comment", command("/agent retry"));
+    expect(replies()[2]).toContain("Task #1 is queued; only a failed, cancelled or no-change task can be retried.");
+    await claimTask(app.db, 1, "w", 60_000);
+    await transition(app.db, 1, "failed", { actor: "worker", owner: "w" }, { error: "boom" });
+    await app.receive("issue_comment", command("/agent retry"));
+    expect(replies()[3]).toBe("Retrying task #1.");
+    expect(await getTask(app.db, 1)).toMatchObject({ state: "queued", attempts: 0, error: null });
+    expect(app.enqueued()).toBe(2);
+  });
+
+  it("lists the commands, agents and limits for /agent and /agent help", async () => {
+    permit("write");
+    await app.receive("issue_comment", command("/agent"));
+    await app.receive("issue_comment", command("/agent help"));
+    expect(replies()).toHaveLength(2);
+    for (const reply of replies()) {
+      expect(reply).toContain("`/agent cancel`");
+      expect(reply).toContain("Agents enabled here: `command`, `codex`");
+      expect(reply).toContain("`prHourlyLimit`");
+    }
+  });
+
+  it("acts on a delivery id once and answers it once, even when its job runs again", async () => {
+    permit("write");
     await app.receive("issue_comment", payload("issue_comment.created"), "same-id");
     await app.receive("issue_comment", payload("issue_comment.created"), "same-id");
     expect((await tasks()).length).toBe(1);
-    expect(replies().length).toBe(1);
+    expect(replies()).toEqual([expect.stringMatching(/^Queued task #1/)]);
+  });
+
+  it("holds back a flood of requests at prHourlyLimit and says so to each", async () => {
+    permit("write");
+    stub.route("GET /repos/:owner/:repo/contents/:path", () => ({ body: "prHourlyLimit: 2\nprConcurrentLimit: 0\n" }));
+    for (let n = 1; n <= 30; n++)
+      await app.receive(
+        "issue_comment",
+        payload("issue_comment.created", (p) => void (p.issue.number = 100 + n)),
+      );
+    expect(await tasks()).toHaveLength(2);
+    expect(app.enqueued()).toBe(2);
+    const held = posted.filter((c) => c.body.includes("(`prHourlyLimit`: 2)"));
+    expect(held).toHaveLength(28);
   });
 });

@@ -8,6 +8,8 @@ import { createApp } from "../../../src/app.js";
 import { loadSettings } from "../../../src/config/env.js";
 import { type AgentRegistry, createAgentRegistry } from "../../../src/executor/agents/registry.js";
 import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
+import type { RequestDeps } from "../../../src/executor/requests.js";
+import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { createLogger } from "../../../src/util/logger.js";
 import type { GitHubStub } from "../../fixtures/github-stub.js";
@@ -16,7 +18,10 @@ import type { GitHubStub } from "../../fixtures/github-stub.js";
 export interface AppUnderTest {
   db: Db;
   probot: Probot;
+  /** Task runs queued through the request service. */
   enqueued: () => number;
+  /** Tasks whose local run was asked to stop (`/agent cancel` of a running task). */
+  aborted: number[];
   receive(name: string, payload: unknown, id?: string): Promise<void>;
 }
 
@@ -44,11 +49,24 @@ export async function loadApp(stub: GitHubStub, agents?: AgentRegistry): Promise
     })),
   });
   let enqueued = 0;
-  await probot.load(createApp({ db, settings, agents: registry, enqueue: () => enqueued++, log }));
+  const aborted: number[] = [];
+  const jobs = createSqliteJobs({ db, log });
+  const requests: RequestDeps = {
+    db,
+    agents: registry,
+    jobs,
+    log,
+    runner: {
+      enqueue: async () => void enqueued++,
+      abortLocal: (taskId) => aborted.push(taskId) > 0,
+    },
+  };
+  await probot.load(createApp({ db, settings, agents: registry, requests, log }));
   return {
     db,
     probot,
     enqueued: () => enqueued,
+    aborted,
     receive: (name, payload, id = randomUUID()) => probot.receive({ id, name, payload } as never),
   };
 }

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { upsertRepository } from "../../../src/store/repositories.js";
-import { createTask, getTask, transitionTask } from "../../../src/store/tasks.js";
+import { claimTask, createTask, getTask, transition } from "../../../src/store/tasks.js";
 import { payload } from "../../e2e/harness.js";
 import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
 import { type AppUnderTest, loadApp } from "./probot-harness.js";
@@ -15,7 +15,8 @@ describe("pull_request.closed", () => {
     app = await loadApp(stub);
     const repo = await upsertRepository(app.db, { fullName: "octo-org/widgets", installationId: 77 });
     const { task } = await createTask(app.db, { repositoryId: repo.id, issueNumber: 42, title: "t", requestedBy: "m", trigger: "comment" });
-    await transitionTask(app.db, task.id, ["queued"], "pr_open", { pr_number: 7 });
+    await claimTask(app.db, task.id, "worker", 60_000);
+    await transition(app.db, task.id, "pr_open", { actor: "worker", owner: "worker" }, { pr_number: 7 });
     taskId = task.id;
   });
   afterEach(async () => {

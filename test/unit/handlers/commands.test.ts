@@ -32,7 +32,8 @@ describe("parseAgentCommand", () => {
     expect(parseAgentCommand("/agent retry")).toEqual({ name: "retry", instructions: "" });
     expect(parseAgentCommand("/agent cancel now")).toEqual({ name: "cancel" });
     expect(parseAgentCommand("/agent deploy")).toEqual({ name: "unknown", word: "deploy" });
-    expect(parseAgentCommand("/agent")).toEqual({ name: "unknown", word: "" });
+    expect(parseAgentCommand("/agent")).toEqual({ name: "help" });
+    expect(parseAgentCommand("/agent help")).toEqual({ name: "help" });
   });
 
   it("caps instructions at 4,000 characters", () => {
