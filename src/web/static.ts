@@ -35,6 +35,9 @@ export const LIVE_JS = `"use strict";
       pr.replaceChildren(link);
     }
     if (e.error) document.getElementById("error").textContent = e.error;
+    if (e.state !== "queued" && e.state !== "running") {
+      for (const form of task.querySelectorAll('form[action$="/cancel"]')) form.remove();
+    }
     add("system", "state", e.state, false);
   });
   source.addEventListener("run", (message) => {

@@ -27,11 +27,17 @@ function button(action: string, label: string, csrf: string, primary = false): S
 
 function actions(r: BacklogRow, d: BacklogData): SafeHtml {
   if (!d.canWrite) return html``;
-  const open = r.task && ["queued", "running", "pr_open"].includes(r.task.state);
-  return html`${open ? "" : button(`/api/v1/findings/${r.findingId}/tasks`, "Start", d.csrf, true)}
-${r.task && ["failed", "no_changes", "closed", "cancelled"].includes(r.task.state) ? button(`/api/v1/tasks/${r.task.id}/retry`, "Retry", d.csrf) : ""}
-${open ? "" : button(`/api/v1/findings/${r.findingId}/dismiss`, "Dismiss", d.csrf)}`;
+  const state = r.task?.state;
+  if (state && ["queued", "running", "pr_open"].includes(state)) return html``;
+  const first =
+    r.task && state && RETRYABLE.has(state)
+      ? button(`/api/v1/tasks/${r.task.id}/retry`, "Retry", d.csrf, true)
+      : button(`/api/v1/findings/${r.findingId}/tasks`, "Start", d.csrf, true);
+  return html`${first} ${button(`/api/v1/findings/${r.findingId}/dismiss`, "Dismiss", d.csrf)}`;
 }
+
+/** Ended states a task can be retried from (the request service's rule). */
+const RETRYABLE = new Set(["failed", "no_changes", "cancelled"]);
 
 /** A repository's ranked backlog: score, its breakdown, location, latest task, and start/dismiss/retry buttons for writers. */
 export function backlogPage(d: BacklogData): SafeHtml {

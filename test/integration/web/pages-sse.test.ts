@@ -54,6 +54,7 @@ describe("dashboard pages", () => {
     const writer = await page("alice", "/repos/o/a");
     expect(writer.html).toContain(`action="/api/v1/findings/${web.ids.a0}/tasks"`);
     expect(writer.html).toContain(`action="/api/v1/findings/${web.ids.a0}/dismiss"`);
+    expect(writer.html).not.toContain(`action="/api/v1/findings/${web.ids.a4}/tasks"`); // its failed task is retried instead
     expect(writer.html).toContain(`action="/api/v1/tasks/${web.ids.task}/retry"`);
     expect(writer.html).toMatch(/<ul class="breakdown"><li>/);
     expect(writer.html).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
