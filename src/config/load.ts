@@ -1,5 +1,5 @@
 import type { Context } from "probot";
-import { type Api, conditionalGet, type RequestBudget } from "../scheduler/http.js";
+import { type Api, conditionalGet, type RequestBudget } from "../github/http.js";
 import type { Db } from "../store/db.js";
 import { recordConfig } from "../store/repositories.js";
 import type { Repository } from "../store/schema.js";

@@ -1,4 +1,4 @@
-import type { Api } from "../scheduler/http.js";
+import type { Api } from "../github/http.js";
 import { CONFIG_PATH } from "./parse.js";
 
 /** Name of the check run that reports on `.github/backlog-bot.yml`. */

@@ -1,5 +1,5 @@
 import { CONFIG_CHECK_NAME } from "../config/notify.js";
-import { type Api, PER_PAGE, type RequestBudget } from "../scheduler/http.js";
+import { type Api, PER_PAGE, type RequestBudget } from "../github/http.js";
 import type { Db } from "../store/db.js";
 import { getFindingByFingerprint, resolveFinding, updateFindingSignals } from "../store/finding-lookup.js";
 import { syncFindings } from "../store/findings.js";

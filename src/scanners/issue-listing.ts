@@ -1,4 +1,4 @@
-import { hasNextPage, PER_PAGE } from "../scheduler/http.js";
+import { hasNextPage, PER_PAGE } from "../github/http.js";
 import { getCursor, setCursor } from "../store/http-cache.js";
 import { applyIssueListing, type IssueSnapshot, listIssueSnapshots } from "../store/issue-snapshots.js";
 import type { ScanContext } from "./registry.js";

@@ -1,6 +1,6 @@
 import type { RepoConfig, ScannerName } from "../config/schema.js";
 import { syncMirror } from "../git/workspace.js";
-import type { Api, ConditionalResponse, RequestBudget } from "../scheduler/http.js";
+import type { Api, ConditionalResponse, RequestBudget } from "../github/http.js";
 import type { Db } from "../store/db.js";
 import { attributionStore } from "../store/attribution.js";
 import { upsertRepository } from "../store/repositories.js";
