@@ -58,7 +58,7 @@ describe("web dashboard in Chromium", () => {
 
     // The page must update in place: a marker set now survives only if nothing reloads it.
     await page.evaluate(() => {
-      (window as unknown as { marker: number }).marker = 42;
+      (globalThis as unknown as { marker: number }).marker = 42;
     });
     // Wait until the page's EventSource has subscribed (the server runs in this process) before the "executor" publishes.
     await expect.poll(() => subscriberCount(), { timeout: 10_000 }).toBeGreaterThan(streams);
@@ -83,7 +83,7 @@ describe("web dashboard in Chromium", () => {
     expect(await page.locator("#live").textContent()).toContain("Reading the TODO now.");
     expect(await page.locator("#live details.tool summary").textContent()).toBe("🔧 Edit");
     expect(await page.locator("#live details.tool").getAttribute("open")).toBeNull();
-    expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+    expect(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker)).toBe(42);
     expect(await page.getByRole("button", { name: "Cancel" }).count()).toBe(0);
     await shot(page, "task-live");
     await page.context().close();
