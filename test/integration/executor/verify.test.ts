@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type VerifyRequest, verifyChange } from "../../../src/executor/verify.js";
@@ -177,6 +177,40 @@ describe("verifyChange on a Node repository (npm test, node:test)", () => {
     const v = await verifyChange({ db, runner: recorder.runner }, request(repo, worktree));
     expect(v).toMatchObject({ status: "none", verified: false, source: "none", command: "none", head: null, base: null });
     expect(recorder.calls).toEqual([]);
+  });
+
+  it("runs commands with an environment allowlist and a private HOME that is removed afterwards", async () => {
+    const repo = nodeRepo();
+    const worktree = worktreeOf(repo);
+    process.env.BACKLOG_BOT_TEST_SECRET = "s3cret";
+    try {
+      const probe = [
+        "const fs = require('fs'), os = require('os');",
+        "if (process.env.BACKLOG_BOT_TEST_SECRET) { console.log('secret visible'); process.exit(3); }",
+        "if (process.env.HOME === os.userInfo().homedir || !process.env.HOME) { console.log('shared HOME'); process.exit(4); }",
+        "if (process.env.CI !== 'true') process.exit(5);",
+        "fs.writeFileSync(process.env.HOME + '/written', 'x');",
+        "console.log('HOME=' + process.env.HOME);",
+      ].join(" ");
+      const v = await verifyChange({ db }, request(repo, worktree, { command: `node -e "${probe}"` }));
+      expect(v.head?.tail).toMatch(/^HOME=/);
+      expect(v.head?.exitCode).toBe(0);
+      const home = v.head?.tail.replace(/^HOME=/, "").trim() ?? "";
+      expect(home.startsWith(path.join(dataDir, "scratch"))).toBe(true);
+      expect(existsSync(home)).toBe(false);
+    } finally {
+      delete process.env.BACKLOG_BOT_TEST_SECRET;
+    }
+  });
+
+  it("keeps only the capped tail of a flood of output", async () => {
+    const repo = nodeRepo();
+    const worktree = worktreeOf(repo);
+    const flood = `node -e "for (let i = 0; i < 20000; i++) console.log('line ' + i); process.exitCode = 1"`;
+    const v = await verifyChange({ db }, { ...request(repo, worktree, { command: flood }), maxOutputBytes: 4096 });
+    expect(v.head?.exitCode).toBe(1);
+    expect(v.head?.tail.split("\n").at(-1)).toBe("line 19999");
+    expect(v.head?.tail).not.toContain("line 19000\n");
   });
 
   it("kills a hanging suite's process group at the timeout and reports it, uncached", async () => {
