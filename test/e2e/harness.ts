@@ -115,8 +115,12 @@ export async function startStub(permissions: Record<string, string>): Promise<Gi
 /** A running `node dist/main.js`, exactly what `npm start` runs. */
 export interface ServerProcess {
   url: string;
+  /** The server's pid (with `detached`, also its process group id). */
+  pid: number;
   output: () => string;
   stop(): Promise<void>;
+  /** `kill -9` of the server's whole process group (needs `detached`; else of the server alone); resolves once it was reaped. */
+  kill9(): Promise<void>;
 }
 
 async function freePort(): Promise<number> {
@@ -132,7 +136,12 @@ async function freePort(): Promise<number> {
  * Starts the built server with Probot's variables pointed at the stub.
  * @throws Error when dist/ is missing (run `npm run build`) or the server does not listen within 30 s.
  */
-export async function startServer(stub: GitHubStub, dataDir: string, env: Record<string, string>): Promise<ServerProcess> {
+export async function startServer(
+  stub: GitHubStub,
+  dataDir: string,
+  env: Record<string, string>,
+  options: { detached?: boolean } = {},
+): Promise<ServerProcess> {
   if (!existsSync(path.join(ROOT, "dist/main.js"))) throw new Error("dist/main.js is missing: run `npm run build` first (npm test does)");
   const port = await freePort();
   const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -153,6 +162,8 @@ export async function startServer(stub: GitHubStub, dataDir: string, env: Record
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
+    // Its own process group, so a test can kill -9 the server's group as a crash would, without killing itself.
+    detached: options.detached ?? false,
   });
   let output = "";
   child.stdout?.on("data", (c: Buffer) => {
@@ -167,12 +178,25 @@ export async function startServer(stub: GitHubStub, dataDir: string, env: Record
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`server did not start:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   return {
     url,
+    pid: child.pid as number,
     output: () => output,
+    kill9: async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          if (options.detached) process.kill(-(child.pid as number), "SIGKILL");
+          else child.kill("SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      await exited;
+    },
     stop: () =>
       new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
         child.once("exit", () => resolve());
         child.kill("SIGTERM");
       }),
