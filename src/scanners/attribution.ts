@@ -98,21 +98,21 @@ async function replay(
     return { exhausted, broken: paths }; // blame can still answer what the replay could not
   }
   const created = new Map<string, string>();
+  const done = new Map<string, Map<number, LineAuthor>>();
   for (const [file, target] of targets) {
     const end = walkFile(file, target, history.touches.get(file) ?? [], history.hunks, ctx.known);
     if (end.kind === "broken") broken.push(file);
     else if (end.kind === "exhausted") exhausted.set(file, end);
     else {
-      authors.set(file, end.found);
+      done.set(file, end.found);
       if (end.createdBy) created.set(file, end.createdBy);
     }
   }
   // In a partial clone rename detection would fetch old blobs one by one: creations are taken as they are.
   const added = ctx.shape.partial ? new Set(created.keys()) : await trulyAdded(source, created).catch(() => new Set<string>());
-  for (const file of created.keys()) {
-    if (added.has(file)) continue;
-    authors.delete(file);
-    broken.push(file);
+  for (const [file, found] of done) {
+    if (created.has(file) && !added.has(file)) broken.push(file);
+    else merge(authors, file, found);
   }
   return { exhausted, broken };
 }
@@ -157,6 +157,16 @@ async function sinceBoundary(
   return { touched, whole };
 }
 
+/** Up to this many files left after the boundary diff are blamed directly rather than replayed. */
+const BLAME_DIRECTLY = 8;
+
+/** Adds `lines` to what is known of `file`. */
+function merge(authors: LineAuthors, file: string, lines: Map<number, LineAuthor>): void {
+  const known = authors.get(file);
+  if (!known) authors.set(file, lines);
+  else for (const [line, by] of lines) known.set(line, by);
+}
+
 /** Marks lines attributed to a shallow clone's boundary commit: all that is known is that they are at least that old. */
 function markShallow(authors: Map<number, LineAuthor>, ctx: AttributionContext): void {
   if (ctx.shape.shallow.size === 0) return;
@@ -191,10 +201,13 @@ export async function attributeLines(source: GitSource, targets: Map<string, Bla
   }
   const recent = await sinceBoundary(source, pending, ctx, authors);
   if (recent) {
-    // Only lines the one diff says changed since the boundary need blame, and blame stops as soon as it has them.
-    for (const [file, lines] of recent.touched) toBlame.set(file, { lines });
-    for (const file of recent.whole) toBlame.set(file, targets.get(file) as BlameTarget);
+    // Only lines the one diff says changed since the boundary are left. A few files: `git blame`
+    // stops as soon as it has their lines. Many: one replay of the horizon's commits beats a
+    // process per file (measured: 82 files took 3.9 s by blame on the built bench repository).
+    const many = recent.touched.size + recent.whole.length > BLAME_DIRECTLY;
     pending = new Map();
+    for (const [file, lines] of recent.touched) (many ? pending : toBlame).set(file, { lines, blob: targets.get(file)?.blob });
+    for (const file of recent.whole) (many ? pending : toBlame).set(file, targets.get(file) as BlameTarget);
   }
   const windowed = await replay(source, pending, { since: ctx.horizon, rawOnly }, ctx, authors);
   for (const [file, end] of windowed.exhausted) {
@@ -205,7 +218,7 @@ export async function attributeLines(source: GitSource, targets: Map<string, Bla
     const bound: LineAuthor = { commit: "", author: "", authoredAt: ctx.horizon.toISOString(), before: true };
     for (const line of end.open) end.found.set(line, bound);
     ctx.report.beforeHorizonLines += end.open.length;
-    authors.set(file, end.found);
+    merge(authors, file, end.found);
   }
   for (const file of windowed.broken) toBlame.set(file, targets.get(file) as BlameTarget);
   ctx.report.replayedFiles += targets.size - toBlame.size;
@@ -219,9 +232,7 @@ export async function attributeLines(source: GitSource, targets: Map<string, Bla
   ctx.report.blamedFiles += toBlame.size;
   const blamed = await blameFiles(source, toBlame, { since: ctx.horizon, onSpawn: () => ctx.report.historyProcesses++ });
   for (const [file, lines] of blamed) {
-    const earlier = authors.get(file);
-    if (earlier) for (const [line, by] of lines) earlier.set(line, by);
-    else authors.set(file, lines);
+    merge(authors, file, lines);
     for (const by of lines.values()) if (by.before && !by.commit) ctx.report.beforeHorizonLines++;
   }
   for (const lines of authors.values()) markShallow(lines, ctx);

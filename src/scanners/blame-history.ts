@@ -119,6 +119,22 @@ async function streamLog(
   if (result.exitCode !== 0) throw new Error(`git log failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
 }
 
+/** Up to this many paths are named one by one; more are named by their directories. */
+const MAX_FILE_PATHSPECS = 50;
+
+/**
+ * Pathspecs for a `git log` over `paths`. git matches every pathspec against every changed tree
+ * entry of every commit, so hundreds of literal paths cost more than the history itself (measured
+ * on the built bench repository: 3.8 s for 300 paths against 0.4 s for their one directory). Many
+ * paths are therefore named by their parent directories; the touches of other files there are
+ * read and ignored.
+ */
+function logPathspecs(paths: string[]): string[] {
+  if (paths.length <= MAX_FILE_PATHSPECS) return paths.map((p) => `:(literal)${p}`);
+  const dirs = new Set(paths.map((p) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/") + 1) : p)));
+  return [...dirs].map((d) => `:(literal)${d}`);
+}
+
 /** Up to this many paths, one `git log` prints both touches and patches: creations print whole files, but spawning costs more. */
 const ONE_PROCESS_PATHS = 50;
 const PATCH_OPTIONS = ["-p", "-U0", "--diff-algorithm=myers", "--no-ext-diff", "--no-textconv"];
@@ -135,8 +151,9 @@ export async function readHistory(source: GitSource, rev: string, paths: string[
   // `^{commit}`: git log of a tree prints nothing and succeeds, which would read as "no changes".
   const range = [...(window.since ? [`--since=${window.since.toISOString()}`] : []), `${rev}^{commit}`];
   if (window.base) range.push(`^${window.base}`);
-  for (let i = 0; i < paths.length; i += PATHS_PER_LOG) {
-    const pathspecs = paths.slice(i, i + PATHS_PER_LOG).map((p) => `:(literal)${p}`);
+  const specs = logPathspecs(paths);
+  for (let i = 0; i < specs.length; i += PATHS_PER_LOG) {
+    const pathspecs = specs.slice(i, i + PATHS_PER_LOG);
     if (window.rawOnly) {
       await streamLog(source, range, pathspecs, ["--raw", "--no-abbrev"], parse);
     } else if (paths.length <= ONE_PROCESS_PATHS) {
