@@ -21,3 +21,8 @@ export async function finishRun(db: Db, runId: number, result: RunResult): Promi
 export async function listRuns(db: Db, taskId: number): Promise<Run[]> {
   return db.selectFrom("runs").selectAll().where("task_id", "=", taskId).orderBy("id").execute();
 }
+
+/** The task's most recent run row (the attempt that just ended), or undefined. */
+export async function latestRun(db: Db, taskId: number): Promise<Run | undefined> {
+  return db.selectFrom("runs").selectAll().where("task_id", "=", taskId).orderBy("id", "desc").limit(1).executeTakeFirst();
+}
