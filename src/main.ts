@@ -13,12 +13,17 @@ import { createAppAccess } from "./github/access.js";
 import { createWebhookInbox } from "./handlers/inbox.js";
 import { createJobs } from "./jobs/index.js";
 import type { Jobs } from "./jobs/types.js";
-import { configureSandbox, sandboxModeFromEnv } from "./sandbox/status.js";
+import { configureSandbox, sandboxModeFromEnv, sandboxStatus } from "./sandbox/status.js";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.js";
 import { type Db, openDb } from "./store/db.js";
 import { createDeliveryIntake, DELIVERY_JOB, deliveryJobKey, pruneDeliveries } from "./store/deliveries.js";
 import { createLogger, type Logger } from "./util/logger.js";
 import { initProcessRegistry, killAllChildren, killLeftovers } from "./util/process-registry.js";
+import { createGitHubRepoAccess } from "./web/auth/access.js";
+import { githubCheck, jobQueueCheck } from "./web/health.js";
+import { createWebHandler } from "./web/index.js";
+import { connectMetricSources } from "./web/metrics-sources.js";
+import { createTaskRequests } from "./web/requests.js";
 
 /** A running backlog-bot: its HTTP server, store, jobs and how to stop them. */
 export interface Running {
@@ -81,8 +86,33 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   const intake = createDeliveryIntake(db, (id) =>
     jobs.add({ kind: DELIVERY_JOB, payload: { deliveryId: id }, key: deliveryJobKey(id) }).then(() => {}),
   );
+  connectMetricSources(db, jobs);
+  const web = createWebHandler({
+    db,
+    log: log.child({ component: "web" }),
+    access: createGitHubRepoAccess({
+      db,
+      apiBaseUrl: environment.apiBaseUrl,
+      installationOctokit: (id) => github.octokit(id),
+    }),
+    requests: createTaskRequests(requests),
+    ...(environment.oauth && { oauth: { ...environment.oauth, apiBaseUrl: environment.apiBaseUrl } }),
+    sessionSecret: environment.sessionSecret,
+    ...(environment.apiToken && { apiToken: environment.apiToken }),
+    metrics: environment.publicMetrics,
+    readyChecks: {
+      job_queue: jobQueueCheck(() => jobs.stats()),
+      github: githubCheck(async () => (await probot.auth()).rest.apps.getAuthenticated()),
+      sandbox: async () => {
+        const status = sandboxStatus();
+        if (status.mode === "on" && status.ready === false)
+          throw new Error(status.problem ?? "the sandbox does not work here: run `backlog-bot doctor`");
+      },
+    },
+  });
   const routes: Array<(req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>> = [
     createWebhookInbox({ secret: app.webhookSecret, intake, onRecorded: () => jobs.notify(), log, bodyTimeoutMs: settings.bodyTimeoutMs }),
+    web,
     (req, res) => {
       if (req.url !== "/ping") return false;
       res.writeHead(200, { "content-type": "text/plain" }).end("PONG");

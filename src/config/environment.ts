@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { getPrivateKey } from "@probot/get-private-key";
 import { BacklogBotError } from "../util/errors.js";
 import { registerSecret } from "../util/logger.js";
@@ -17,12 +18,23 @@ export interface Environment {
   oauth?: { clientId: string; clientSecret: string };
   /** The operator's API token (BACKLOG_BOT_API_TOKEN), for automation. */
   apiToken?: string;
+  /** Key of the web session cookie (BACKLOG_BOT_SESSION_SECRET); random per start when unset (sessions then end at restart). */
+  sessionSecret: string;
+  /** `/metrics` readable without the API token (BACKLOG_BOT_METRICS_PUBLIC=1, for a Prometheus on a private network). */
+  publicMetrics: boolean;
   /** Which parts of the server run here: `web` takes webhooks and serves pages; `worker` runs jobs. */
   role: "web" | "worker" | "all";
 }
 
 /** Variables holding secrets: read once, then removed from `process.env` so no child or dump inherits them. */
-const SECRET_VARIABLES = ["PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "GITHUB_CLIENT_SECRET", "BACKLOG_BOT_API_TOKEN"] as const;
+const SECRET_VARIABLES = [
+  "PRIVATE_KEY",
+  "PRIVATE_KEY_PATH",
+  "WEBHOOK_SECRET",
+  "GITHUB_CLIENT_SECRET",
+  "BACKLOG_BOT_API_TOKEN",
+  "BACKLOG_BOT_SESSION_SECRET",
+] as const;
 
 /**
  * The one place the server reads its environment: Probot's standard variables (APP_ID, PRIVATE_KEY
@@ -59,6 +71,7 @@ export function loadEnvironment(env: NodeJS.ProcessEnv = process.env, options: {
       : undefined;
   const apiToken = env.BACKLOG_BOT_API_TOKEN || undefined;
   registerSecret(oauth?.clientSecret);
+  registerSecret(env.BACKLOG_BOT_SESSION_SECRET);
   registerSecret(apiToken);
   if (env === process.env) for (const name of SECRET_VARIABLES) delete process.env[name];
   return {
@@ -71,5 +84,7 @@ export function loadEnvironment(env: NodeJS.ProcessEnv = process.env, options: {
     port: Number(env.PORT) || 3000,
     logLevel: env.LOG_LEVEL ?? "info",
     role,
+    sessionSecret: env.BACKLOG_BOT_SESSION_SECRET || randomBytes(32).toString("hex"),
+    publicMetrics: env.BACKLOG_BOT_METRICS_PUBLIC === "1",
   };
 }
