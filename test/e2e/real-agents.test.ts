@@ -47,15 +47,22 @@ describe("/agent fix with the real Claude Code and Codex CLIs", () => {
   let server: ServerProcess;
   let anthropic: ScriptedServer;
   let openai: ScriptedServer;
-  const greet = (taskId: number) => path.join(dataDir, "worktrees", `task-${taskId}`, "greet.js");
+  /**
+   * greet.js in the run's worktree. Each attempt has a worktree path of its own, so the path is
+   * read from Claude Code's system prompt (`Working directory: ...`) rather than guessed.
+   */
+  const greet = (request: { body: string }) => path.join(/Working directory: ([^\s"\\]+)/.exec(request.body)?.[1] ?? "", "greet.js");
 
   beforeAll(async () => {
     remote = makeRemote(dir, { "greet.js": 'export const greet = () => console.log("Hello world");\n' });
-    anthropic = await startAnthropicServer([
-      { text: "Reading greet.js.", toolUses: [{ name: "Read", input: { file_path: greet(1) } }] },
-      { toolUses: [{ name: "Edit", input: { file_path: greet(1), old_string: "Hello world", new_string: "Hello, world!" } }] },
-      { text: "Fixed the greeting in greet.js: it now prints Hello, world!" },
-    ]);
+    anthropic = await startAnthropicServer((request, turn) => {
+      if (turn === 0) return { text: "Reading greet.js.", toolUses: [{ name: "Read", input: { file_path: greet(request) } }] };
+      if (turn === 1)
+        return {
+          toolUses: [{ name: "Edit", input: { file_path: greet(request), old_string: "Hello world", new_string: "Hello, world!" } }],
+        };
+      return { text: "Fixed the greeting in greet.js: it now prints Hello, world!" };
+    });
     openai = await startOpenAIServer((request, turn) => {
       if (turn > 0) return { text: "Codex fixed the greeting punctuation in greet.js." };
       const tools = new Set(((request.json as { tools?: Array<{ name?: string }> }).tools ?? []).map((t) => t.name));
