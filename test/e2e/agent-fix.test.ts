@@ -120,6 +120,7 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
     expect(calls(stub, "POST", /\/issues\/comments\/3001\/reactions$/)).toHaveLength(1);
     const commentBodies = () => calls(stub, "POST", /\/issues\/42\/comments$/).map((r) => (r.body as { body: string }).body);
     await waitFor(() => (commentBodies().some((c) => c.includes("/pull/7")) ? true : undefined), 10_000, "the PR link comment");
+    await handled(dataDir, again.id);
     const comments = commentBodies();
     expect(comments.filter((c) => c.startsWith(`Queued task #${task.id}`))).toHaveLength(1);
     expect(comments.some((c) => c.includes(`Task #${task.id} for this issue is already`))).toBe(true);
