@@ -18,6 +18,8 @@ export interface PullRequestInput {
   notes: string[];
   figures: string | null;
   diffStat: string;
+  /** The Verification section (verify-report.ts), and a line for the top when the tests do not pass. */
+  verification?: { section: string; headline: string | null } | null;
 }
 
 /** GitHub caps a PR body at 65,536 characters; keep well inside it. */
@@ -35,6 +37,7 @@ function quote(text: string): string {
 /** The draft PR's body: what was asked, what the agent reported, and the closing keyword. */
 export function pullRequestBody(input: PullRequestInput): string {
   const lines = [
+    ...(input.verification?.headline ? [input.verification.headline, ""] : []),
     `This draft pull request was made by backlog-bot (task #${input.taskId}) with the \`${input.agent}\` agent, at the request of @${input.requestedBy}.`,
     "",
     "### What was asked",
@@ -43,6 +46,7 @@ export function pullRequestBody(input: PullRequestInput): string {
   if (input.instructions) lines.push("", "Instructions:", quote(input.instructions));
   lines.push("", "### What the agent reported", input.summary.trim() ? quote(input.summary.trim()) : "_The agent gave no summary._");
   if (input.notes.length > 0) lines.push("", ...input.notes.map((n) => `- ${n}`));
+  if (input.verification) lines.push("", input.verification.section);
   lines.push("", "### Change", "```", input.diffStat.trim(), "```");
   if (input.figures) lines.push("", input.figures);
   lines.push("", "Review it like any contribution: nothing here was merged automatically.");

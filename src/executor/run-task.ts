@@ -15,11 +15,15 @@ import { BacklogBotError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { redactSecrets } from "../util/logger.js";
 import { preparePrompt } from "./agents/prompt/index.js";
+import type { PromptSources } from "./agents/prompt/sources.js";
 import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
 import type { Agent, AgentRunResult } from "./agents/types.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
 import { type ChangedFile, changedFiles, checkDiffPolicy } from "./guard.js";
 import { openDraftPullRequest } from "./pull-request.js";
+import { publishVerification, verifyRounds } from "./rounds.js";
+import type { Verification } from "./verify.js";
+import { failureHeadline, verificationSection } from "./verify-report.js";
 
 /** What running a task needs. */
 export interface ExecutorDeps {
@@ -82,6 +86,11 @@ export interface TaskRun {
   diffStat?: string;
   commitSha?: string;
   pr?: { number: number; url: string };
+  /** Where the prompt came from, so a verification round can repeat the task (rounds.ts). */
+  promptSources?: PromptSources;
+  /** The last verification round's result, and every round's (rounds.ts). */
+  verification?: Verification;
+  verificationRounds?: Verification[];
 }
 
 /** How a run ended (the caller turns it into the task's state and its one reply). */
@@ -100,11 +109,16 @@ export async function runTaskSteps(run: TaskRun): Promise<RunEnd> {
     await prepareWorkspace(run);
     await buildPrompt(run);
     await runAgents(run);
-    const files = await inspectChanges(run);
-    if (files.length === 0) return { state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" };
+    const noChanges = (): RunEnd => ({ state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" });
+    if ((await inspectChanges(run)).length === 0) return noChanges();
+    await verifyRounds(run, runAgents);
+    if (run.signal.aborted) throw new Error("shutdown");
+    // A later round may have undone everything, or touched what the diff policy forbids.
+    if ((await inspectChanges(run)).length === 0) return noChanges();
     await commit(run);
     await push(run);
     await openPullRequest(run);
+    await publishVerification(run);
     return { state: "pr_open", pr: run.pr as { number: number; url: string }, agent: run.agent ?? "" };
   } finally {
     if (run.mirror && run.worktree) await removeWorktree(run.mirror, run.worktree, run.branch);
@@ -318,6 +332,7 @@ export async function openPullRequest(run: TaskRun): Promise<void> {
     notes: run.notes,
     figures: result ? figures(result) : null,
     diffStat: run.diffStat ?? "",
+    verification: run.verification ? { section: verificationSection(run.verification), headline: failureHeadline(run.verification) } : null,
   });
 }
 

@@ -126,3 +126,10 @@ export function verifyCheckRunOutput(v: Verification): { conclusion: CheckConclu
     text: `Command: ${code(v.command)}\n\n${tail}`.slice(0, MAX_CHECK_TEXT),
   };
 }
+
+/** The line at the top of a PR whose tests do not pass (or that masks tests), or null when there is nothing to warn about. */
+export function failureHeadline(v: Verification): string | null {
+  if (v.status !== "failed" && v.status !== "flagged") return null;
+  const what = v.status === "flagged" ? "This change may mask tests" : "The repository's tests do not pass with this change";
+  return `> [!WARNING]\n> **${what}:** ${v.reason.replace(/`/g, "ˋ")}. See Verification below; this pull request is not verified.`;
+}
