@@ -17,6 +17,7 @@ import { configureSandbox, sandboxModeFromEnv, sandboxStatus } from "./sandbox/s
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.js";
 import { type Db, openDb } from "./store/db.js";
 import { createDeliveryIntake, DELIVERY_JOB, deliveryJobKey, pruneDeliveries } from "./store/deliveries.js";
+import { BacklogBotError } from "./util/errors.js";
 import { createLogger, type Logger } from "./util/logger.js";
 import { initProcessRegistry, killAllChildren, killLeftovers } from "./util/process-registry.js";
 import { createGitHubRepoAccess } from "./web/auth/access.js";
@@ -55,7 +56,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   const log = createLogger({ level: environment.logLevel });
   const app = environment.app;
   if (!app) {
-    throw new Error(
+    throw new BacklogBotError(
+      "APP_NOT_REGISTERED",
       "APP_ID is not set: register the GitHub App first (README, 'Register the GitHub App') and set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET.",
     );
   }
@@ -106,7 +108,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
       sandbox: async () => {
         const status = sandboxStatus();
         if (status.mode === "on" && status.ready === false)
-          throw new Error(status.problem ?? "the sandbox does not work here: run `backlog-bot doctor`");
+          throw new BacklogBotError("SANDBOX_UNAVAILABLE", status.problem ?? "the sandbox does not work here: run `backlog-bot doctor`");
       },
     },
   });

@@ -2,6 +2,7 @@ import type { JobContext } from "../jobs/types.js";
 import { getRepositoryById } from "../store/repositories.js";
 import type { Task, TaskState } from "../store/schema.js";
 import { claimTask, getTask, orphanedTasks, renewLease, transition } from "../store/tasks.js";
+import { BacklogBotError } from "../util/errors.js";
 import { tailLines } from "../util/exec.js";
 import { redactSecrets } from "../util/logger.js";
 import { newOwnerId } from "../util/owner.js";
@@ -156,7 +157,7 @@ export class TaskRunner {
       if (reason === "shutdown") {
         await transition(deps.db, task.id, "queued", { actor: "worker", owner: this.owner, log });
         log.warn("task interrupted by shutdown; queued again");
-        throw new Error("interrupted by shutdown");
+        throw new BacklogBotError("INTERRUPTED", "interrupted by shutdown; the task runs again");
       }
       if (reason === "cancel") {
         const by = (await getTask(deps.db, task.id))?.cancel_requested_by ?? "a maintainer";

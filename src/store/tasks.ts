@@ -1,3 +1,4 @@
+import { BacklogBotError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { isDeadLocalOwner, localOwnerPrefix } from "../util/owner.js";
 import { type Db, immediate, now } from "./db.js";
@@ -50,7 +51,7 @@ export async function createTask(db: Db, input: TaskInput): Promise<{ task: Task
     .executeTakeFirst();
   if (inserted) return { task: inserted, created: true };
   const existing = await findOpenTask(db, input.repositoryId, { issueNumber: input.issueNumber, findingId: input.findingId });
-  if (!existing) throw new Error("task insert conflicted but no open task holds the issue or finding");
+  if (!existing) throw new BacklogBotError("STORE_CONFLICT", "task insert conflicted but no open task holds the issue or finding");
   return { task: existing, created: false };
 }
 

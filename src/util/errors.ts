@@ -17,7 +17,11 @@ export type ErrorCode =
   | "WEB_REQUEST_REFUSED"
   | "TASK_FAILED"
   | "LEASE_LOST"
-  | "INVALID_DELIVERY";
+  | "INVALID_DELIVERY"
+  | "INTERRUPTED"
+  | "STORE_CONFLICT"
+  | "APP_NOT_REGISTERED"
+  | "SCAN_FAILED";
 
 /** Base class of every error this app throws on purpose. */
 export class BacklogBotError extends Error {
