@@ -88,15 +88,55 @@ export interface BacklogRow {
   task: { id: number; state: TaskState } | null;
 }
 
+/** How long (ms) a ranking is reused while the findings are unchanged: scores age by the day, so a minute is exact enough. */
+const RANK_TTL_MS = 60_000;
+type RankCache = Map<string, { version: string; at: number; ranked: ReturnType<typeof rankBacklog> }>;
+/** Per store (tests and tools open several in one process). */
+const rankCaches = new WeakMap<Db, RankCache>();
+
+/**
+ * The repository's ranking, reused while its findings are unchanged. Ranking 10,000 findings
+ * costs a full read and sort (bench/web.ts); the version is one aggregate query over the findings
+ * (count, newest id, latest sighting, dismissal and resolution), so any scan, dismiss or resolve
+ * ranks again, as does a minute passing.
+ */
+async function rankedFindings(db: Db, repositoryId: number, kind: string | undefined, now: Date) {
+  const v = await db
+    .selectFrom("findings")
+    .select((eb) => [
+      eb.fn.countAll<number>().as("n"),
+      eb.fn.max("id").as("id"),
+      eb.fn.max("last_seen_at").as("seen"),
+      eb.fn.max("dismissed_at").as("dismissed"),
+      eb.fn.max("resolved_at").as("resolved"),
+    ])
+    .where("repository_id", "=", repositoryId)
+    .executeTakeFirst();
+  const version = JSON.stringify(v ?? null);
+  const key = `${repositoryId}\0${kind ?? ""}`;
+  let rankCache = rankCaches.get(db);
+  if (!rankCache) {
+    rankCache = new Map();
+    rankCaches.set(db, rankCache);
+  }
+  const hit = rankCache.get(key);
+  const age = hit ? now.getTime() - hit.at : -1;
+  if (hit && hit.version === version && age >= 0 && age < RANK_TTL_MS) return hit.ranked;
+  let rows: FindingRow[] = await listOpenFindings(db, repositoryId);
+  if (kind) rows = rows.filter((r) => r.kind === kind);
+  const ranked = rankBacklog(rows, now);
+  if (rankCache.size >= 100) rankCache.clear();
+  rankCache.set(key, { version, at: now.getTime(), ranked });
+  return ranked;
+}
+
 /** The ranked backlog of one repository, a page of it (`offset`, `limit`), and the row total. */
 export async function backlogPage(
   db: Db,
   repositoryId: number,
   options: { kind?: string; offset: number; limit: number; now: Date },
 ): Promise<{ items: BacklogRow[]; total: number }> {
-  let rows: FindingRow[] = await listOpenFindings(db, repositoryId);
-  if (options.kind) rows = rows.filter((r) => r.kind === options.kind);
-  const ranked = rankBacklog(rows, options.now);
+  const ranked = await rankedFindings(db, repositoryId, options.kind, options.now);
   const page = ranked.slice(options.offset, options.offset + options.limit);
   const ids = page.map((r) => r.id);
   const tasks = ids.length
