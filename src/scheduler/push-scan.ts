@@ -5,6 +5,7 @@ import { syncMirror } from "../git/workspace.js";
 import { scanTodos } from "../scanners/todo.js";
 import { attributionStore } from "../store/attribution.js";
 import { type SyncSummary, syncFindings } from "../store/findings.js";
+import { BacklogBotError } from "../util/errors.js";
 import { type ScanReport, type ScanRepositoryOptions, scanRepository } from "./run-scan.js";
 
 /**
@@ -73,7 +74,7 @@ export interface PushScanOptions extends Omit<ScanRepositoryOptions, "only"> {
  * new error, or a fix, as a check run on the pushed commit), then rescans for TODOs only the files
  * the push touched, at the pushed commit, in the repository's mirror; a TODO a commit removed is
  * resolved at once. A full push scan runs the TODO scanner on the whole branch instead.
- * @throws CommandError when the mirror cannot be fetched.
+ * @throws CommandError when the mirror cannot be fetched; BacklogBotError `SCAN_FAILED` when a full push scan's TODO scanner failed.
  */
 export async function scanPush(options: PushScanOptions): Promise<SyncSummary | ScanReport | undefined> {
   const { db, api, repository, log, push } = options;
@@ -85,7 +86,13 @@ export async function scanPush(options: PushScanOptions): Promise<SyncSummary | 
     if (outcome.errorChanged) await reportConfigCheck(api, { owner, repo, headSha: push.after }, outcome.error);
   }
   if (!config.scanners.includes("todo")) return undefined;
-  if (push.full) return scanRepository({ ...options, only: ["todo"] });
+  if (push.full) {
+    const report = await scanRepository({ ...options, only: ["todo"] });
+    // A scheduled scan logs a failed scanner and retries at its next slot; a push has no next slot.
+    const todo = report.scanners.todo;
+    if (todo && "error" in todo) throw new BacklogBotError("SCAN_FAILED", `the push scan of ${repository.full_name} failed: ${todo.error}`);
+    return report;
+  }
   if (push.touched.length === 0) return undefined;
   const token = await options.token();
   const mirror = await syncMirror({

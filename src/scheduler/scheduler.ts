@@ -37,9 +37,15 @@ export interface Scheduler {
    * @throws the scan's error (for a CLI or a test to see); the queue goes on.
    */
   scanNow(repository: Repository | string): Promise<ScanReport | undefined>;
-  /** Queues the TODO rescan of a push (see `planPush`) on the repository's queue. Handlers must not await it. Never rejects. */
+  /**
+   * Queues the TODO rescan of a push (see `planPush`) on the repository's queue; resolves when it is done.
+   * @throws the scan's error (a clone that failed, ...), after logging it, so the delivery's job records it and retries.
+   */
   enqueuePushScan(repository: Repository, push: PushScan): Promise<void>;
-  /** Queues any background job of a repository (failing-check details, ...). Never rejects: failures are logged. */
+  /**
+   * Queues any background job of a repository (check outcomes, ...); resolves when it is done.
+   * @throws the job's error, after logging it (the queue goes on), so the delivery's job records it and retries.
+   */
   enqueue(repository: Repository, label: string, job: () => Promise<unknown>): Promise<void>;
   /** Resolves when every queue is empty and idle (tests). */
   onIdle(): Promise<void>;
@@ -172,6 +178,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         await queued;
       } catch (error) {
         log.error({ err: error, repo: repository.full_name, job: label }, "background job failed");
+        throw error;
       }
     },
     async onIdle() {
