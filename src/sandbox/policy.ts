@@ -90,7 +90,7 @@ export function hostOfUrl(url: string | undefined): string | undefined {
   try {
     const parsed = new URL(url);
     const port = parsed.port || (parsed.protocol === "http:" ? "80" : "443");
-    return `${parsed.hostname.includes(":") ? `[${parsed.hostname}]` : parsed.hostname}:${port}`;
+    return `${parsed.hostname}:${port}`; // an IPv6 hostname comes bracketed, as the proxy's list wants it
   } catch {
     return undefined;
   }

@@ -78,3 +78,37 @@ export function requireSandbox(): Promise<void> {
   })();
   return check;
 }
+
+/** The logger calls `startSandbox` makes (pino's shape). */
+interface StartLog {
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+  info(object: object, message: string): void;
+}
+
+/**
+ * Start-up: configures the sandbox, warns when the operator turned it off (at every start, as
+ * issue 11 asks), else probes it once. A sandbox that does not work is logged, not thrown: the
+ * server still takes webhooks, and every agent or verify run then fails with `SANDBOX_UNAVAILABLE`
+ * until the host is fixed (`backlog-bot doctor`) or `BACKLOG_BOT_SANDBOX=off` is set.
+ * @param options.hidden - the data dir and the private key's path (read PRIVATE_KEY_PATH before
+ *   the environment loader deletes it).
+ * @returns the status `/health` shows.
+ */
+export async function startSandbox(options: { mode: SandboxMode; hidden: readonly string[]; log: StartLog }): Promise<SandboxStatus> {
+  configureSandbox(options);
+  if (options.mode === "off") {
+    options.log.warn(
+      { sandbox: "off" },
+      "BACKLOG_BOT_SANDBOX=off: agents and verify commands run WITHOUT a sandbox, as this server's user, with its network",
+    );
+    return sandboxStatus();
+  }
+  try {
+    await requireSandbox();
+    options.log.info({ sandbox: "on" }, "sandbox ready");
+  } catch (error) {
+    options.log.error({ err: error }, "sandbox unavailable: agents and verify commands will not run (see `backlog-bot doctor`)");
+  }
+  return sandboxStatus();
+}
