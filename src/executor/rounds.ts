@@ -12,7 +12,7 @@ import { type Verification, verifyChange } from "./verify.js";
 import { verificationLine, verifyCheckRunOutput } from "./verify-report.js";
 
 /**
- * Rounds until green (issue 10): verify the agent's change; while it fails with new failures (or
+ * Rounds until green (issue 10): verify the agent's change; while the tests fail (or the change
  * was flagged for masking tests) and rounds remain, the agent continues in the same worktree with
  * the failure as its next prompt. A round that changes nothing, or ends with the same failing
  * tests, stops the loop early: another round would cost the same and learn nothing.
@@ -28,10 +28,15 @@ export interface RoundsOutcome {
   stoppedEarly: string | null;
 }
 
-/** Whether another round could help: new or unattributed failures, or masking; not a setup both trees fail. */
+/**
+ * Whether another round could help. A task is complete only when the tests pass (issue 10), so
+ * failures the base commit has too count (often they are the bug the task is about); a round
+ * that leaves the same set stops the loop (`noProgress`). Not when setup fails in both trees:
+ * that is the repository's or the machine's problem, not the change's.
+ */
 export function wantsAnotherRound(v: Verification): boolean {
   if (v.status === "flagged") return true;
-  if (v.status !== "failed") return false;
+  if (v.status !== "failed" && v.status !== "no_new_failures") return false;
   return !(v.head?.failedStep === "setup" && v.base?.failedStep === "setup");
 }
 
