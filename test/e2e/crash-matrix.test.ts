@@ -24,6 +24,11 @@ import { deliver, git, query, waitFor } from "./harness.js";
  */
 
 let world: CrashWorld | undefined;
+/** A world for one scenario, stopped after it. */
+async function newWorld(name: string): Promise<CrashWorld> {
+  world = await createWorld(name);
+  return world;
+}
 afterEach(async () => {
   await world?.stop();
   world = undefined;
@@ -60,7 +65,7 @@ const readOr = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") 
 
 describe("kill -9 of the server's process group, then a restart on the same data dir", () => {
   it("(a) while the agent runs: its tree is killed at restart and the retry's fresh worktree has none of its edits", async () => {
-    const w = (world = await createWorld("crash-agent"));
+    const w = await newWorld("crash-agent");
     w.flag("hang", true);
     await w.start();
     const id = await deliverAcked(w, w.comment(42, "/agent fix"));
@@ -83,7 +88,7 @@ describe("kill -9 of the server's process group, then a restart on the same data
   });
 
   it("(b) during the push: the stalled git push is killed at restart and the branch is pushed once", async () => {
-    const w = (world = await createWorld("crash-push"));
+    const w = await newWorld("crash-push");
     slowPushHook(w);
     w.flag("slow-push", true);
     await w.start();
@@ -104,7 +109,7 @@ describe("kill -9 of the server's process group, then a restart on the same data
   });
 
   it("(c) right after the PR was created: the retry finds the PR and opens no second one", async () => {
-    const w = (world = await createWorld("crash-pr"));
+    const w = await newWorld("crash-pr");
     w.gh.hooks.pull = async () => {
       w.gh.hooks.pull = undefined;
       await w.crash();
@@ -117,7 +122,7 @@ describe("kill -9 of the server's process group, then a restart on the same data
   });
 
   it("(d) mid-handler of /agent fix: the acknowledged delivery is handled after the restart, once", async () => {
-    const w = (world = await createWorld("crash-handler"));
+    const w = await newWorld("crash-handler");
     w.gh.hooks.permission = async () => {
       w.gh.hooks.permission = undefined;
       await w.crash();
@@ -131,7 +136,7 @@ describe("kill -9 of the server's process group, then a restart on the same data
   });
 
   it("(e) during a 500-delivery burst: every acknowledged delivery is handled once, the rest on redelivery", async () => {
-    const w = (world = await createWorld("crash-burst"));
+    const w = await newWorld("crash-burst");
     await w.start();
     // Plain comments (handled without a GitHub call) and a few `/agent help`, whose answers count the handlings.
     const burst = Array.from({ length: 500 }, (_, i) => ({
@@ -183,7 +188,7 @@ describe("kill -9 of the server's process group, then a restart on the same data
   });
 
   it("(f) between the reply's POST and its job's end: the reply is not posted twice", async () => {
-    const w = (world = await createWorld("crash-reply"));
+    const w = await newWorld("crash-reply");
     w.gh.hooks.comment = async (req) => {
       if (!/<!-- backlog-bot:task-\d+:pr_open:/.test((req.body as { body: string }).body)) return;
       w.gh.hooks.comment = undefined;
