@@ -2,6 +2,7 @@ import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import { onCheckRunCompleted, onCheckSuiteCompleted, onWorkflowRunCompleted } from "./checks.js";
 import { onRepositoriesAdded, onRepositoriesRemoved } from "./installation.js";
 import { onIssueCommentCreated } from "./issue-comment.js";
+import { onIssues } from "./issues.js";
 import { onPullRequestClosed } from "./pull-request.js";
 import { onPush } from "./push.js";
 import type { Handler } from "./types.js";
@@ -21,4 +22,10 @@ export const handlers: Partial<{ [E in EmitterWebhookEventName]: Handler<E> }> =
   "check_run.completed": onCheckRunCompleted,
   "check_suite.completed": onCheckSuiteCompleted,
   "workflow_run.completed": onWorkflowRunCompleted,
+  "issues.opened": onIssues,
+  "issues.edited": onIssues,
+  "issues.labeled": onIssues,
+  "issues.unlabeled": onIssues,
+  "issues.closed": onIssues,
+  "issues.reopened": onIssues,
 };
