@@ -63,7 +63,7 @@ async function verifyRound(run: TaskRun, round: number, config: VerifyConfig): P
     {
       repositoryId: run.repo.id,
       worktree: run.worktree as string,
-      baseSha: run.baseCommit as string,
+      baseSha: run.verifyBase ?? (run.baseCommit as string),
       config,
       scratchDir: path.join(deps.settings.dataDir, "verify"),
       maxOutputBytes: deps.settings.maxOutputBytes,
@@ -99,8 +99,31 @@ async function nextPrompt(run: TaskRun, round: number, maxRounds: number, v: Ver
       output: [verificationLine(v), ...flags, "", v.head?.tail ?? ""].join("\n"),
       newFailures: v.newFailures,
     },
-    ...(run.promptSources && { task: run.promptSources as Exclude<PromptSources, { kind: "verify_round" }> }),
+    task: taskSources(run),
   });
+}
+
+/**
+ * The original task's sources, so an agent that starts fresh (aider, gemini, command) sees the
+ * task again before the failure: the run's own when a step recorded them, else the issue as
+ * run-task's `buildPrompt` describes it.
+ */
+function taskSources(run: TaskRun): Exclude<PromptSources, { kind: "verify_round" }> {
+  if (run.promptSources && run.promptSources.kind !== "verify_round") return run.promptSources;
+  const { task, github } = run;
+  return {
+    kind: "issue",
+    octokit: github.octokit,
+    owner: github.owner,
+    repo: github.name,
+    repository: run.repo.full_name,
+    issueNumber: task.issue_number,
+    title: task.title,
+    instructions: task.instructions,
+    worktree: run.worktree as string,
+    triggeredAt: task.requested_at ?? task.created_at,
+    triggerCommentId: task.trigger_comment_id,
+  };
 }
 
 /**

@@ -86,6 +86,8 @@ export interface TaskRun {
   diffStat?: string;
   commitSha?: string;
   pr?: { number: number; url: string };
+  /** The commit verification compares against when it is not `baseCommit` (a follow-up builds on the PR's tip but is judged against its base). */
+  verifyBase?: string;
   /** Where the prompt came from, so a verification round can repeat the task (rounds.ts). */
   promptSources?: PromptSources;
   /** The last verification round's result, and every round's (rounds.ts). */
