@@ -1,0 +1,158 @@
+import cron, { type ScheduledTask } from "node-cron";
+import { lastValidConfig } from "../config/load.js";
+import type { RepoConfig } from "../config/schema.js";
+import { type RequestDeps, requestTask } from "../executor/requests.js";
+import { contentHash } from "../prioritizer/content-hash.js";
+import { type BacklogItem, type Ranked, rankBacklog } from "../prioritizer/index.js";
+import { recordFindingOutcome } from "../store/dashboard.js";
+import type { Db } from "../store/db.js";
+import { listOpenFindings } from "../store/findings.js";
+import { listRepositories } from "../store/repositories.js";
+import type { Repository, Task } from "../store/schema.js";
+import type { Logger } from "../util/logger.js";
+import { outcomeHistory } from "./dashboard-state.js";
+
+/** Ends after which a finding is not picked again until its content changes (a merged fix resolves it at the next scan). */
+const NOT_AGAIN = new Set(["failed", "no_changes", "closed", "cancelled", "merged"]);
+
+/** What autopilot knows of a finding's latest task. */
+export interface LastTask {
+  state: Task["state"];
+}
+
+/** One finding autopilot chose, and why, in words for the dashboard and the log. */
+export interface AutopilotPick {
+  row: Ranked<BacklogItem>;
+  reason: string;
+}
+
+/**
+ * Chooses the findings autopilot starts now: best ranked first, of `autopilot.kinds`, scoring at
+ * least `minScore`, with no open task, and not one whose last task failed, changed nothing, was
+ * closed unmerged or cancelled while its content (`contentHash`) is the same as then — at most
+ * `maxTasksPerDay - startedToday`. Pure.
+ */
+export function pickForAutopilot(
+  ranked: readonly Ranked<BacklogItem>[],
+  lastTasks: ReadonlyMap<number, LastTask>,
+  config: RepoConfig["autopilot"],
+  startedToday: number,
+): AutopilotPick[] {
+  const budget = Math.max(0, config.maxTasksPerDay - startedToday);
+  const kinds = new Set<string>(config.kinds);
+  const picks: AutopilotPick[] = [];
+  for (const row of ranked) {
+    if (picks.length >= budget) break;
+    if (!kinds.has(row.kind) || row.score < config.minScore) continue;
+    const last = lastTasks.get(row.id);
+    if (last && (last.state === "queued" || last.state === "running" || last.state === "pr_open")) continue;
+    if (last && NOT_AGAIN.has(last.state) && row.last_task_hash === contentHash(row)) continue;
+    picks.push({ row, reason: `rank ${row.rank}, score ${row.score} ≥ minScore ${config.minScore}` });
+  }
+  return picks;
+}
+
+/** Start of the UTC day of `now`, ISO. */
+function dayStart(now: Date): string {
+  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+}
+
+/**
+ * One autopilot slot for a repository: ranks its backlog, picks (see `pickForAutopilot`) and asks
+ * the request service for each pick, as trigger `autopilot`, so every limit holds; stops at the
+ * first refusal (a limit is full). Does nothing when `autopilot.enabled` is false.
+ * @returns the tasks queued.
+ */
+export async function runAutopilot(
+  deps: { db: Db; requests: RequestDeps; log: Logger },
+  repository: Repository,
+  config: RepoConfig,
+  now = new Date(),
+): Promise<Task[]> {
+  if (!config.autopilot.enabled) return [];
+  const { db, log } = deps;
+  const [findings, outcomes, tasks] = await Promise.all([
+    listOpenFindings(db, repository.id),
+    outcomeHistory(db, repository.id),
+    db
+      .selectFrom("tasks")
+      .select(["id", "finding_id", "state", "trigger", "created_at"])
+      .where("repository_id", "=", repository.id)
+      .orderBy("id")
+      .execute(),
+  ]);
+  const lastTasks = new Map<number, LastTask>();
+  for (const t of tasks) if (t.finding_id !== null) lastTasks.set(t.finding_id, { state: t.state });
+  const since = dayStart(now);
+  const startedToday = tasks.filter((t) => t.trigger === "autopilot" && t.created_at >= since).length;
+  const ranked = rankBacklog(findings, now, { exclude: config.todo.exclude, outcomes });
+  const queued: Task[] = [];
+  for (const pick of pickForAutopilot(ranked, lastTasks, config.autopilot, startedToday)) {
+    const result = await requestTask(deps.requests, {
+      repository,
+      config,
+      findingId: pick.row.id,
+      issueNumber: pick.row.issue_number,
+      title: pick.row.title,
+      requestedBy: "autopilot",
+      trigger: "autopilot",
+      requestedAt: now.toISOString(),
+    });
+    if (result.kind === "refused") {
+      log.info({ repo: repository.full_name, code: result.refusal.code }, "autopilot held back by a limit");
+      break;
+    }
+    if (result.kind !== "queued") continue;
+    await recordFindingOutcome(db, pick.row.id, "queued", contentHash(pick.row));
+    log.info({ repo: repository.full_name, taskId: result.task.id, findingId: pick.row.id, why: pick.reason }, "autopilot started a task");
+    queued.push(result.task);
+  }
+  return queued;
+}
+
+/** Runs autopilot on each repository's `autopilot.schedule` (in its `timezone`). */
+export interface AutopilotSchedules {
+  /** Re-reads repositories and configs: schedules added, moved or dropped. */
+  sync(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Cron jobs for autopilot, one per repository with `autopilot.enabled`. Each slot calls `run`
+ * (normally `runAutopilot` through a job); a failure is logged and the next slot tries again.
+ */
+export function autopilotSchedules(deps: { db: Db; log: Logger; run: (repository: Repository) => Promise<unknown> }): AutopilotSchedules {
+  const jobs = new Map<string, { task: ScheduledTask; key: string }>();
+  return {
+    async sync() {
+      const seen = new Set<string>();
+      for (const repository of await listRepositories(deps.db)) {
+        const config = lastValidConfig(repository);
+        if (!config.autopilot.enabled) continue;
+        seen.add(repository.full_name);
+        const key = `${config.autopilot.schedule}\0${config.timezone}`;
+        if (jobs.get(repository.full_name)?.key === key) continue;
+        await jobs.get(repository.full_name)?.task.destroy();
+        const task = cron.createTask(
+          config.autopilot.schedule,
+          () =>
+            void deps
+              .run(repository)
+              .catch((error: unknown) => deps.log.error({ err: error, repo: repository.full_name }, "autopilot slot failed")),
+          { timezone: config.timezone, name: `autopilot:${repository.full_name}` },
+        );
+        await task.start();
+        jobs.set(repository.full_name, { task, key });
+      }
+      for (const [name, job] of jobs) {
+        if (seen.has(name)) continue;
+        await job.task.destroy();
+        jobs.delete(name);
+      }
+    },
+    async stop() {
+      for (const job of jobs.values()) await job.task.destroy();
+      jobs.clear();
+    },
+  };
+}

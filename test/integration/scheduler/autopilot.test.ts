@@ -1,0 +1,110 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseConfigText } from "../../../src/config/parse.js";
+import type { RepoConfig } from "../../../src/config/schema.js";
+import { createAgentRegistry } from "../../../src/executor/agents/registry.js";
+import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
+import type { RequestDeps } from "../../../src/executor/requests.js";
+import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
+import { runAutopilot } from "../../../src/scheduler/autopilot.js";
+import { dismissFindings } from "../../../src/store/dashboard.js";
+import { syncFindings } from "../../../src/store/findings.js";
+import { upsertRepository } from "../../../src/store/repositories.js";
+import type { Repository } from "../../../src/store/schema.js";
+import { silentLog, tempStore } from "../support/env.js";
+
+const DAY = 86_400_000;
+
+function config(yaml: string): RepoConfig {
+  const parsed = parseConfigText(yaml);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.config;
+}
+
+describe("autopilot", () => {
+  let store: Awaited<ReturnType<typeof tempStore>>;
+  let repository: Repository;
+  let deps: { db: RequestDeps["db"]; requests: RequestDeps; log: typeof silentLog };
+  let enqueued: number[];
+  const todo = (n: number, title: string, marker = "FIXME") => ({
+    kind: "todo" as const,
+    fingerprint: `f${n}`,
+    title,
+    path: `src/a${n}.ts`,
+    line: n,
+    signals: { marker, authoredAt: `2020-01-0${n}T00:00:00Z` },
+  });
+  const end = (taskId: number, state: "failed" | "no_changes" | "merged" | "pr_open") =>
+    store.db.updateTable("tasks").set({ state }).where("id", "=", taskId).execute();
+  const taskFindings = async () =>
+    (await store.db.selectFrom("tasks").select("finding_id").orderBy("id").execute()).map((t) => t.finding_id);
+
+  beforeEach(async () => {
+    store = await tempStore();
+    enqueued = [];
+    const agents = createAgentRegistry(loadAgentSettings({ BACKLOG_BOT_AGENTS: "command", BACKLOG_BOT_AGENT_COMMAND: "true" }));
+    const requests: RequestDeps = {
+      db: store.db,
+      agents,
+      jobs: createSqliteJobs({ db: store.db, log: silentLog }),
+      log: silentLog,
+      runner: { enqueue: async (id: number) => void enqueued.push(id), abortLocal: () => false },
+    };
+    deps = { db: store.db, requests, log: silentLog };
+    repository = await upsertRepository(store.db, { fullName: "o/r", installationId: 1 });
+    // Oldest first in rank: f1 > f2 > f3 > f4 > f5 (same marker, older is higher).
+    await syncFindings(
+      store.db,
+      repository.id,
+      [1, 2, 3, 4, 5].map((n) => todo(n, `work ${n}`)),
+      { kinds: ["todo"] },
+    );
+  });
+  afterEach(() => store.cleanup());
+
+  it("does nothing when off (the default)", async () => {
+    expect(await runAutopilot(deps, repository, config(""))).toEqual([]);
+  });
+
+  it("starts at most maxTasksPerDay a day, best ranked first, as trigger autopilot", async () => {
+    const cfg = config("autopilot: { enabled: true }\nprHourlyLimit: 0\nprConcurrentLimit: 10");
+    const today = new Date();
+    expect((await runAutopilot(deps, repository, cfg, today)).map((t) => [t.finding_id, t.trigger, t.requested_by])).toEqual([
+      [1, "autopilot", "autopilot"],
+      [2, "autopilot", "autopilot"],
+    ]);
+    expect(await runAutopilot(deps, repository, cfg, new Date(today.getTime() + 60_000))).toEqual([]);
+    expect(enqueued).toHaveLength(2);
+  });
+
+  it("never goes beyond the PR limits", async () => {
+    const cfg = config("autopilot: { enabled: true, maxTasksPerDay: 10 }\nprHourlyLimit: 0\nprConcurrentLimit: 3");
+    expect(await runAutopilot(deps, repository, cfg)).toHaveLength(3);
+    expect(await runAutopilot(deps, repository, cfg, new Date(Date.now() + DAY))).toHaveLength(0);
+  });
+
+  it("does not pick a failed or no-change finding again until its text changes; dismissed never", async () => {
+    const cfg = config("autopilot: { enabled: true, maxTasksPerDay: 1 }\nprHourlyLimit: 0\nprConcurrentLimit: 10");
+    const [first] = await runAutopilot(deps, repository, cfg);
+    expect(first?.finding_id).toBe(1);
+    await end(first?.id ?? 0, "failed");
+    const [second] = await runAutopilot(deps, repository, cfg, new Date(Date.now() + DAY));
+    expect(second?.finding_id).toBe(2);
+    await end(second?.id ?? 0, "no_changes");
+    await dismissFindings(store.db, repository.id, ["f3"], "maintainer");
+    const [third] = await runAutopilot(deps, repository, cfg, new Date(Date.now() + 2 * DAY));
+    expect(third?.finding_id).toBe(4);
+    await end(third?.id ?? 0, "merged");
+    // The failed TODO's text changes (same fingerprint: a push scan updates it in place).
+    await syncFindings(store.db, repository.id, [todo(1, "work 1, now with a hint")], { kinds: ["todo"], paths: ["src/a1.ts"] });
+    const [fourth] = await runAutopilot(deps, repository, cfg, new Date(Date.now() + 3 * DAY));
+    expect(fourth?.finding_id).toBe(1);
+    expect(await taskFindings()).toEqual([1, 2, 4, 1]);
+  });
+
+  it("respects kinds and minScore", async () => {
+    const cfg = config("autopilot: { enabled: true, kinds: [failing_check] }\nprHourlyLimit: 0");
+    expect(await runAutopilot(deps, repository, cfg)).toEqual([]);
+    const high = config("autopilot: { enabled: true, minScore: 1000 }\nprHourlyLimit: 0");
+    expect(await runAutopilot(deps, repository, high)).toEqual([]);
+  });
+});
