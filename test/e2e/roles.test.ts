@@ -1,0 +1,144 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { sql } from "kysely";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { backends } from "../support/backends.js";
+import { calls, deliver, makeRemote, payload, startStub } from "./harness.js";
+import { type RoleProcess, startRole } from "./processes.js";
+
+/**
+ * Web and worker processes against one store (issue 13), real processes from dist/main.js: a web
+ * process takes `/agent fix` deliveries over HTTP and only enqueues; workers run the tasks with a
+ * command agent that takes about a second. On PostgreSQL: one web, three workers, 50 issues, and
+ * one worker killed with SIGKILL mid-run. On SQLite (one machine): one web, one worker, 5 issues.
+ */
+describe.each(backends())("web and worker processes on $name", (backend) => {
+  const big = backend.name === "postgres";
+  const issues = big ? 50 : 5;
+  const workerCount = big ? 3 : 1;
+
+  it(`takes ${issues} /agent fix deliveries on the web process and ends each task exactly once on the workers${big ? ", one worker killed mid-run" : ""}`, async () => {
+    const store = await backend.fresh();
+    const dir = store.dataDir;
+    const remote = makeRemote(dir, { "greet.js": 'export const greet = () => console.log("Hello world");\n' });
+    const agent = path.join(dir, "agent.mjs");
+    writeFileSync(
+      agent,
+      `import { readFileSync, writeFileSync } from "node:fs";
+readFileSync(0, "utf8");
+await new Promise((r) => setTimeout(r, 1000));
+writeFileSync("greet.js", readFileSync("greet.js", "utf8").replace("Hello world", "Hello, world!"));
+console.log("Changed greet.js");
+`,
+    );
+    const stub = await startStub({ maintainer: "maintain" });
+    onTestFinished(() => stub.close());
+    const processes: RoleProcess[] = [];
+    onTestFinished(async () => {
+      for (const p of processes) await p.kill9();
+    });
+    const common = {
+      ...(store.databaseUrl && { DATABASE_URL: store.databaseUrl }),
+      BACKLOG_BOT_AGENT_COMMAND: `${process.execPath} ${agent}`,
+      BACKLOG_BOT_LEASE_S: "5",
+    };
+    const dataDirOf = (name: string) => {
+      // On PostgreSQL every process has a disk of its own; on SQLite they share the store's directory.
+      if (!big) return dir;
+      const own = path.join(dir, name);
+      mkdirSync(own, { recursive: true });
+      return own;
+    };
+    const web = await startRole(stub, "web", { ...common, BACKLOG_BOT_DATA_DIR: dataDirOf("web") });
+    processes.push(web);
+    const workers: RoleProcess[] = [];
+    for (let i = 0; i < workerCount; i++) {
+      const worker = await startRole(stub, "worker", { ...common, BACKLOG_BOT_DATA_DIR: dataDirOf(`worker-${i}`) });
+      workers.push(worker);
+      processes.push(worker);
+    }
+
+    for (let n = 1; n <= issues; n++) {
+      const body = payload("issue_comment.created", (p) => {
+        // One repository per issue (all cloned from one remote): the per-repository limits
+        // (prHourlyLimit, prConcurrentLimit) then let every request become a task at once.
+        p.repository.clone_url = `file://${remote}`;
+        p.repository.full_name = `octo-org/widgets-${n}`;
+        p.repository.name = `widgets-${n}`;
+        p.repository.id = 900_000 + n;
+        p.issue.number = n;
+      });
+      expect((await deliver(web, "issue_comment", body)).status).toBe(202);
+    }
+
+    const db = store.db;
+    const taskRows = () => db.selectFrom("tasks").selectAll().orderBy("issue_number").execute();
+    const until = async (what: string, check: () => Promise<boolean>, ms = Number(process.env.ROLES_TIMEOUT_MS ?? 240_000)) => {
+      const deadline = Date.now() + ms;
+      while (!(await check())) {
+        if (Date.now() > deadline) {
+          const rows = JSON.stringify(await taskRows().catch(() => []), null, 0).slice(0, 3000);
+          const logs = processes.map((p) => p.output().slice(-2500)).join("\n----\n");
+          const said = calls(stub, "POST", /\/comments$/).map((r) => `${r.path}: ${(r.body as { body: string }).body.slice(0, 200)}`);
+          const seen = stub.requests.map((r) => `${r.method} ${r.path}`).filter((x, i, a) => a.indexOf(x) === i);
+          console.error(
+            said.join("\n"),
+            seen.join("\n"),
+            JSON.stringify(await db.selectFrom("deliveries").select(["id", "status", "error"]).execute()),
+          );
+          throw new Error(`timed out waiting for ${what}\ntasks: ${rows}\n${logs}`);
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+
+    let victimTask: number | undefined;
+    if (big) {
+      // Kill the first worker while it runs a task (its lease names its pid).
+      const victim = workers[0] as RoleProcess;
+      await until("the first worker to run a task", async () => {
+        const running = (await taskRows()).find((t) => t.state === "running" && t.lease_owner?.split(":")[1] === String(victim.pid));
+        victimTask = running?.id;
+        return running !== undefined;
+      });
+      await victim.kill9();
+    }
+
+    const ended = new Set(["pr_open", "merged", "closed", "no_changes", "failed", "cancelled"]);
+    await until(`all ${issues} tasks to end`, async () => {
+      const rows = await taskRows();
+      return rows.length === issues && rows.every((t) => ended.has(t.state));
+    });
+    const rows = await taskRows();
+    // One task per issue, each ended with its PR.
+    expect(rows.map((t) => t.issue_number)).toEqual(Array.from({ length: issues }, (_, i) => i + 1));
+    expect(rows.map((t) => t.state)).toEqual(rows.map(() => "pr_open"));
+    // One branch and one pull request each.
+    const prs = calls(stub, "POST", /\/repos\/octo-org\/widgets-\d+\/pulls$/).map((r) => (r.body as { head: string }).head);
+    expect(prs.toSorted()).toEqual(rows.map((t) => t.branch).toSorted());
+    expect(new Set(prs).size).toBe(issues);
+    expect(new Set(rows.map((t) => t.pr_url)).size).toBe(issues);
+    // Every issue got its one final comment: the PR link, once (replies are jobs of their own).
+    const finals = (task: (typeof rows)[number]) =>
+      calls(stub, "POST", new RegExp(`/widgets-${task.issue_number}/issues/${task.issue_number}/comments$`)).filter((r) =>
+        (r.body as { body: string }).body.includes(task.pr_url ?? "no pull request"),
+      );
+    await until("every final comment", async () => rows.every((task) => finals(task).length > 0));
+    if (victimTask !== undefined) {
+      // The killed worker's task was taken over and run again, not twice to the end.
+      expect(rows.find((t) => t.id === victimTask)?.attempts).toBeGreaterThanOrEqual(2);
+    }
+    // No job stuck: nothing pending, running or dead.
+    await until(
+      "the jobs to settle",
+      async () => {
+        const pending = big
+          ? await sql<{ n: number }>`select count(*) as n from graphile_worker._private_jobs`.execute(db)
+          : await sql<{ n: number }>`select count(*) as n from jobs`.execute(db);
+        return Number(pending.rows[0]?.n) === 0;
+      },
+      120_000,
+    );
+    for (const task of rows) expect(finals(task), `issue #${task.issue_number}`).toHaveLength(1);
+  }, 600_000);
+});
