@@ -1,5 +1,5 @@
 import type { TaskState } from "../store/schema.js";
-import type { TranscriptEvent } from "./transcript.js";
+import { parseTranscriptLine, type TranscriptEvent } from "./transcript.js";
 
 /**
  * What the web pages can watch live. The executor publishes these; the SSE endpoint forwards each
@@ -42,4 +42,15 @@ export function subscribe(listener: WebEventListener): () => void {
 /** Number of live subscribers (for tests and the overview). */
 export function subscriberCount(): number {
   return listeners.size;
+}
+
+/**
+ * A line listener for a running agent (the `onLine` hook of src/executor/agents/cli-run.ts): parses
+ * each stdout line and publishes its events for the task page. Cheap when nobody watches.
+ */
+export function transcriptPublisher(taskId: number, runId: number, repository: string): (line: string) => void {
+  return (line) => {
+    if (listeners.size === 0) return;
+    for (const event of parseTranscriptLine(line)) publish({ type: "transcript", taskId, runId, repository, event });
+  };
 }

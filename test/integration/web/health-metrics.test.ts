@@ -118,3 +118,19 @@ describe("/metrics", () => {
     expect((await fetch(`${off.url}/metrics`)).status).toBe(404);
   });
 });
+
+describe("/metrics on its own port", () => {
+  it("answers GET /metrics only", async () => {
+    const { startMetricsServer } = await import("../../../src/web/metrics-server.js");
+    const { createLogger } = await import("../../../src/util/logger.js");
+    const server = await startMetricsServer({ port: 0, host: "127.0.0.1", log: createLogger({ level: "silent" }) });
+    try {
+      const res = await fetch(`http://127.0.0.1:${server.port}/metrics`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain("# TYPE backlog_bot_runs_total counter");
+      expect((await fetch(`http://127.0.0.1:${server.port}/api/v1/tasks`)).status).toBe(404);
+    } finally {
+      await server.close();
+    }
+  });
+});
