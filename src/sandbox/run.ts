@@ -187,7 +187,9 @@ export async function runInSandbox(
       cwd: options.worktree,
       env: { ...options.env, TMPDIR: socketDir },
     });
-    if (result.exitCode === SETUP_FAILED_EXIT && /^backlog-bot sandbox: /m.test(result.stderr)) {
+    // A run killed while its sandbox was still being set up (timeout, cancel) ended as the caller asked: not a host problem.
+    const killed = result.timedOut || options.signal?.aborted === true || exec.signal?.aborted === true;
+    if (!killed && result.exitCode === SETUP_FAILED_EXIT && /^backlog-bot sandbox: /m.test(result.stderr)) {
       throw new BacklogBotError("SANDBOX_UNAVAILABLE", `the sandbox could not start: ${result.stderr.trim().slice(-500)}`);
     }
     const report = await readFile(spec.resultFile, "utf8")
