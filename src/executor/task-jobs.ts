@@ -202,7 +202,10 @@ export class TaskRunner {
   /** One owner-checked transition that also records the reply owed; then queues the reply job. */
   private async end(task: Task, to: TaskState, reply: Omit<Reply, "marker"> | null, patch: Record<string, unknown> = {}): Promise<void> {
     const { deps } = this;
-    const owed = reply && task.issue_number !== null ? { ...reply, marker: `task-${task.id}:${to}:${task.attempts}` } : null;
+    // The claim's time (`task` is the claimed row) tells this run's end from an earlier one with the same
+    // attempt number: `/agent retry` counts attempts from 0 again, and commentOnce would take the old reply for this one.
+    const claimedAt = Date.parse(task.updated_at);
+    const owed = reply && task.issue_number !== null ? { ...reply, marker: `task-${task.id}:${to}:${task.attempts}:${claimedAt}` } : null;
     const moved = await transition(
       deps.db,
       task.id,
