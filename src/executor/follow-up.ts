@@ -1,0 +1,203 @@
+import { git } from "../git/git.js";
+import { createWorktree, removeWorktree, syncMirror } from "../git/workspace.js";
+import { preparePrompt } from "./agents/prompt/index.js";
+import type { FollowUpPromptSources, FollowUpReason, RoundRecord } from "./agents/prompt/sources.js";
+import { publishVerification, verifyRounds } from "./rounds.js";
+import { commit, inspectChanges, push, type RunEnd, runAgents, TaskFailure, type TaskRun } from "./run-task.js";
+import type { Verification } from "./verify.js";
+import { verificationLine } from "./verify-report.js";
+
+/**
+ * Follow-ups on the bot's own pull requests (issue 10): a review asking for changes, a writer's
+ * `/agent fix` on the PR, or red CI on its head start a new round on the same branch — a new
+ * commit on top of whatever is there (others' commits included), never a force-push. Bounded per
+ * PR by `followUps.max`, review and CI together; a follow-up that ends with the same failures or
+ * with no change stops the loop, and the bot says once what was tried and what is left.
+ */
+
+/** What started a follow-up. */
+export type FollowUpTrigger =
+  | { type: "review"; reviewId: number; state: "changes_requested" | "commented" | "approved" | "dismissed" }
+  | { type: "comment" }
+  | { type: "ci"; checkName: string; headSha: string };
+
+/** One earlier follow-up of the PR, as the decision needs it. */
+export interface FollowUpRecord {
+  trigger: FollowUpTrigger["type"];
+  /** The PR head it ran on. */
+  headSha: string;
+  /** For CI: the failing check's name, so one failure on one head starts one follow-up. */
+  checkName: string | null;
+  /** `no_changes`, or the verification's status and failing tests (see `outcomeSignature`). */
+  outcome: string;
+}
+
+/** What the decision knows about the PR, the person and the history. */
+export interface FollowUpContext {
+  pr: { open: boolean; merged: boolean; openedByBot: boolean };
+  /** Who caused the trigger (reviewer, commenter; for CI, the bot's own view: always allowed). */
+  actor: { login: string; isBot: boolean; canWrite: boolean } | null;
+  allowedBots: readonly string[];
+  /** `followUps.max`. */
+  max: number;
+  done: readonly FollowUpRecord[];
+  /** Whether the summary at the bound was already posted (it is said once). */
+  summaryPosted: boolean;
+}
+
+/** Start one, or why not (and whether this is the moment for the one summary comment). */
+export type FollowUpDecision = { start: true } | { start: false; reason: string; postSummary: boolean };
+
+/** A follow-up's outcome in a form two follow-ups can be compared by. */
+export function outcomeSignature(v: Verification | null, changed: boolean): string {
+  if (!changed) return "no_changes";
+  if (!v) return "unverified";
+  return `${v.status}:${JSON.stringify([...(v.head?.report?.failures ?? [])].sort())}`;
+}
+
+/** Whether a trigger may start a follow-up now (pure: the caller gathers the context). */
+export function decideFollowUp(trigger: FollowUpTrigger, ctx: FollowUpContext): FollowUpDecision {
+  const no = (reason: string, postSummary = false): FollowUpDecision => ({ start: false, reason, postSummary });
+  if (!ctx.pr.openedByBot) return no("the pull request was not opened by backlog-bot");
+  if (ctx.pr.merged || !ctx.pr.open) return no("the pull request is merged or closed");
+  if (trigger.type !== "ci") {
+    const actor = ctx.actor;
+    if (!actor) return no("no author");
+    if (actor.isBot && !ctx.allowedBots.some((b) => b.toLowerCase() === actor.login.toLowerCase()))
+      return no(`bot ${actor.login} is not in allowedBots`);
+    if (!actor.canWrite) return no(`${actor.login} has no write access`);
+  }
+  if (trigger.type === "review" && trigger.state !== "changes_requested" && trigger.state !== "commented") {
+    return no(`a review that ${trigger.state === "approved" ? "approves" : "was dismissed"} asks for nothing`);
+  }
+  if (
+    trigger.type === "ci" &&
+    ctx.done.some((d) => d.trigger === "ci" && d.headSha === trigger.headSha && d.checkName === trigger.checkName)
+  ) {
+    return no(`the failure of ${trigger.checkName} on this head was followed up already`);
+  }
+  const stop = stopReason(ctx.done, ctx.max);
+  if (stop) return no(stop, !ctx.summaryPosted);
+  return { start: true };
+}
+
+/** Why the loop is over: the bound, a follow-up that changed nothing, or one that left the same failures as the one before. */
+function stopReason(done: readonly FollowUpRecord[], max: number): string | null {
+  if (done.length >= max) return `the pull request had its ${max} follow-up(s) (\`followUps.max\`)`;
+  const last = done.at(-1);
+  if (last?.outcome === "no_changes") return "the last follow-up changed nothing";
+  const before = done.at(-2);
+  if (last && before && last.outcome === before.outcome && !last.outcome.startsWith("passed"))
+    return "the last follow-up ended with the same failures";
+  return null;
+}
+
+/** The one comment at the bound: what was tried, what still fails, what a person needs to decide. */
+export function followUpSummary(done: readonly FollowUpRecord[], reason: string, last: Verification | null): string {
+  const tried = done.map(
+    (d, i) =>
+      `${i + 1}. after ${d.trigger === "ci" ? `red CI (${d.checkName})` : d.trigger === "review" ? "a review" : "`/agent fix`"} on \`${d.headSha.slice(0, 7)}\`: ${d.outcome === "no_changes" ? "no change" : d.outcome.split(":")[0]}`,
+  );
+  return [
+    `backlog-bot stops following up on this pull request: ${reason}.`,
+    "",
+    "**What was tried**",
+    ...(tried.length ? tried : ["Nothing yet."]),
+    "",
+    "**What still fails**",
+    last ? verificationLine(last) : "No verification was recorded.",
+    "",
+    "**What a person needs to decide**",
+    "Take the branch over, push a fix yourself, or close the pull request. `/agent fix <instructions>` on this pull request starts one more follow-up after a person has changed something.",
+  ].join("\n");
+}
+
+/** The follow-up's prompt sources: the PR, why, and what earlier rounds did. */
+export interface FollowUpInput {
+  pullNumber: number;
+  pullTitle?: string;
+  reason: FollowUpReason;
+  earlierRounds?: RoundRecord[];
+  /** The PR's base branch (the default branch): verification compares against where the branch forked from it. */
+  baseBranch: string;
+}
+
+/**
+ * The follow-up pipeline over one `TaskRun` whose `branch` is the PR's head branch: fetch, a
+ * worktree at the branch's current tip (others' commits included), the agent with the follow-up
+ * prompt, verify rounds (judged against the merge base with `baseBranch`), a new commit on top,
+ * a push leased on the tip it was built on (so nothing anyone pushed meanwhile is overwritten), the
+ * check run on the new head, and a comment on the PR with the verification line.
+ * @throws TaskFailure for outcomes to tell the person who asked.
+ */
+export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Promise<RunEnd> {
+  try {
+    await prepareFollowUpWorkspace(run, input.baseBranch);
+    const sources: FollowUpPromptSources = {
+      kind: "follow_up",
+      octokit: run.github.octokit,
+      owner: run.github.owner,
+      repo: run.github.name,
+      repository: run.repo.full_name,
+      worktree: run.worktree as string,
+      instructions: run.task.instructions,
+      triggeredAt: run.task.requested_at ?? run.task.created_at,
+      triggerCommentId: run.task.trigger_comment_id,
+      pullNumber: input.pullNumber,
+      ...(input.pullTitle && { pullTitle: input.pullTitle }),
+      reason: input.reason,
+      earlierRounds: input.earlierRounds ?? [],
+    };
+    run.promptSources = sources;
+    run.prompt = await preparePrompt(sources);
+    await runAgents(run);
+    const noChanges = (): RunEnd => ({ state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" });
+    if ((await inspectChanges(run)).length === 0) return noChanges();
+    await verifyRounds(run, runAgents);
+    if (run.signal.aborted) throw new Error("shutdown");
+    if ((await inspectChanges(run)).length === 0) return noChanges();
+    await commit(run);
+    // Lease on the tip this commit builds on: if anyone pushed since the fetch, the push fails instead of overwriting.
+    run.task = { ...run.task, pushed_sha: run.baseCommit ?? null };
+    await push(run);
+    await publishVerification(run);
+    const line = run.verification ? verificationLine(run.verification) : "Not verified.";
+    await run.github.octokit.rest.issues.createComment({
+      owner: run.github.owner,
+      repo: run.github.name,
+      issue_number: input.pullNumber,
+      body: `Follow-up by \`${run.agent}\`: pushed ${run.commitSha?.slice(0, 7)} on top of ${run.baseCommit?.slice(0, 7)}.\n\n${line}`,
+    });
+    const pr = { number: input.pullNumber, url: run.task.pr_url ?? "" };
+    run.pr = pr;
+    return { state: "pr_open", pr, agent: run.agent ?? "" };
+  } finally {
+    if (run.mirror && run.worktree) await removeWorktree(run.mirror, run.worktree, run.branch);
+  }
+}
+
+/** Fetches, and makes a fresh worktree at the PR branch's current tip; verification compares against the fork point with `baseBranch`. */
+async function prepareFollowUpWorkspace(run: TaskRun, baseBranch: string): Promise<void> {
+  const { repo, deps } = run;
+  if (!repo.clone_url) throw new TaskFailure(`no clone URL is known for ${repo.full_name}`);
+  try {
+    run.mirror = await syncMirror({
+      dataDir: deps.settings.dataDir,
+      fullName: repo.full_name,
+      cloneUrl: repo.clone_url,
+      defaultBranch: repo.default_branch,
+      token: () => deps.github.token(repo.installation_id),
+    });
+  } catch (error) {
+    throw new TaskFailure(`could not fetch ${repo.full_name}: ${(error as Error).message}`, { cause: error, infrastructure: true });
+  }
+  const created = await createWorktree(run.mirror, deps.settings.dataDir, run.task.id, run.branch, run.branch, run.task.attempts).catch(
+    (error: Error) => {
+      throw new TaskFailure(`the pull request's branch \`${run.branch}\` is gone, so there is nothing to follow up on`, { cause: error });
+    },
+  );
+  run.worktree = created.worktree;
+  run.baseCommit = created.baseCommit;
+  const { stdout } = await git(["merge-base", `refs/remotes/origin/${baseBranch}`, created.baseCommit], { cwd: run.mirror });
+  run.verifyBase = stdout.trim();
+}

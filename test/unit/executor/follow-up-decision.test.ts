@@ -1,0 +1,106 @@
+import { describe, expect, it } from "vitest";
+import {
+  decideFollowUp,
+  type FollowUpContext,
+  type FollowUpRecord,
+  followUpSummary,
+  outcomeSignature,
+} from "../../../src/executor/follow-up.js";
+import type { Verification } from "../../../src/executor/verify.js";
+
+const writer = { login: "maintainer", isBot: false, canWrite: true };
+const ctx = (over: Partial<FollowUpContext> = {}): FollowUpContext => ({
+  pr: { open: true, merged: false, openedByBot: true },
+  actor: writer,
+  allowedBots: [],
+  max: 3,
+  done: [],
+  summaryPosted: false,
+  ...over,
+});
+const review = { type: "review" as const, reviewId: 1, state: "changes_requested" as const };
+const ci = (headSha: string) => ({ type: "ci" as const, checkName: "test", headSha });
+const record = (outcome: string, over: Partial<FollowUpRecord> = {}): FollowUpRecord => ({
+  trigger: "review",
+  headSha: "a".repeat(40),
+  checkName: null,
+  outcome,
+  ...over,
+});
+
+describe("decideFollowUp", () => {
+  it("starts one for a writer's review asking for changes, a writer's comment, and red CI", () => {
+    expect(decideFollowUp(review, ctx())).toEqual({ start: true });
+    expect(decideFollowUp({ type: "comment" }, ctx())).toEqual({ start: true });
+    expect(decideFollowUp(ci("abc"), ctx({ actor: null }))).toEqual({ start: true });
+  });
+
+  it("ignores readers, bots not in allowedBots, approvals, and PRs that are merged, closed or not the bot's", () => {
+    expect(decideFollowUp(review, ctx({ actor: { ...writer, canWrite: false } }))).toMatchObject({
+      start: false,
+      reason: "maintainer has no write access",
+    });
+    expect(decideFollowUp(review, ctx({ actor: { login: "lint-bot[bot]", isBot: true, canWrite: true } }))).toMatchObject({ start: false });
+    expect(
+      decideFollowUp(review, ctx({ actor: { login: "lint-bot[bot]", isBot: true, canWrite: true }, allowedBots: ["Lint-Bot[bot]"] })),
+    ).toEqual({ start: true });
+    expect(decideFollowUp({ ...review, state: "approved" }, ctx())).toMatchObject({ start: false });
+    expect(decideFollowUp(review, ctx({ pr: { open: false, merged: true, openedByBot: true } }))).toMatchObject({ start: false });
+    expect(decideFollowUp(review, ctx({ pr: { open: true, merged: false, openedByBot: false } }))).toMatchObject({ start: false });
+  });
+
+  it("follows up one CI failure per head once", () => {
+    const done = [record("failed:[]", { trigger: "ci", headSha: "h1", checkName: "test" })];
+    expect(decideFollowUp(ci("h1"), ctx({ done }))).toMatchObject({ start: false, postSummary: false });
+    expect(decideFollowUp(ci("h2"), ctx({ done }))).toEqual({ start: true });
+  });
+
+  it("stops at followUps.max, after a follow-up with no change, or with the same failures twice, and asks for the summary once", () => {
+    const three = [record('failed:["a"]'), record('failed:["b"]'), record('failed:["c"]')];
+    expect(decideFollowUp(review, ctx({ done: three }))).toEqual({
+      start: false,
+      reason: "the pull request had its 3 follow-up(s) (`followUps.max`)",
+      postSummary: true,
+    });
+    expect(decideFollowUp(review, ctx({ done: three, summaryPosted: true }))).toMatchObject({ postSummary: false });
+    expect(decideFollowUp(review, ctx({ done: [record("no_changes")] }))).toMatchObject({
+      start: false,
+      reason: "the last follow-up changed nothing",
+    });
+    const same = [record('failed:["x"]'), record('failed:["x"]')];
+    expect(decideFollowUp(ci("new"), ctx({ done: same }))).toMatchObject({
+      start: false,
+      reason: "the last follow-up ended with the same failures",
+      postSummary: true,
+    });
+    expect(decideFollowUp(review, ctx({ done: [record("passed:[]"), record("passed:[]")] }))).toEqual({ start: true });
+  });
+});
+
+describe("follow-up summary", () => {
+  it("says what was tried, what still fails and what a person decides", () => {
+    const last = {
+      status: "failed",
+      verified: false,
+      reason: "1 new failure",
+      command: "npm test",
+      head: { exitCode: 1, timedOut: false, failedStep: "command", durationMs: 1000, report: null, tail: "" },
+    } as unknown as Verification;
+    const text = followUpSummary(
+      [record("failed:[]", { trigger: "ci", checkName: "build", headSha: "1234567abc" }), record("no_changes")],
+      "the last follow-up changed nothing",
+      last,
+    );
+    expect(text).toContain("backlog-bot stops following up on this pull request: the last follow-up changed nothing.");
+    expect(text).toContain("1. after red CI (build) on `1234567`: failed");
+    expect(text).toContain("2. after a review on `aaaaaaa`: no change");
+    expect(text).toContain("❌ Not verified: `npm test` — 1 new failure (exit 1, 1.0 s).");
+    expect(text).toContain("**What a person needs to decide**");
+  });
+
+  it("signs outcomes so two follow-ups compare", () => {
+    expect(outcomeSignature(null, false)).toBe("no_changes");
+    const v = { status: "failed", head: { report: { failures: ["b", "a"] } } } as unknown as Verification;
+    expect(outcomeSignature(v, true)).toBe('failed:["a","b"]');
+  });
+});
