@@ -140,7 +140,7 @@ async function collect(scan: Scan, paths: string[] | undefined, prefetch: string
   const { options, keywords } = scan;
   const only = paths && paths.length > MAX_PATHSPECS ? new Set(paths) : undefined;
   const include = paths && !only ? paths.map((p) => `:(literal)${p}`) : [];
-  const excluded = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
+  const excluded = picomatch([...DEFAULT_EXCLUDES, ...(options.exclude ?? [])], { dot: true });
   const pattern = markerPattern(keywords);
   const out: Collected = { hits: new Map(), blobs: new Map(), read: 0 };
   await readCandidateFiles(scan.source, {
@@ -149,6 +149,8 @@ async function collect(scan: Scan, paths: string[] | undefined, prefetch: string
     accept: (p) => (!only || only.has(p)) && !excluded(p) && (syntaxForPath(p) !== undefined || mayHaveShebang(p)),
     maxBytes: MAX_FILE_BYTES,
     prefetch,
+    // The few paths of a push are read anyway: extraction finds their markers, no git grep needed.
+    grep: !prefetch,
     onFile: (path, text, blobId) => {
       if (++out.read % 500 === 0) options.onProgress?.({ phase: "reading", files: out.read });
       const syntax = syntaxForPath(path) ?? syntaxForShebang(text.slice(0, 200).split("\n")[0] ?? "");
@@ -280,7 +282,8 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
     Object.assign(scan, await probing);
     const warm = await rescan(scan);
     if (warm) {
-      await cache?.save(settings, [], { commit: scan.head as string, files: warm.files, dirty: [...scan.dirty] });
+      const same = state.commit === scan.head && warm.read === 0 && !state.dirty?.length && scan.dirty.size === 0;
+      if (!same) await cache?.save(settings, [], { commit: scan.head as string, files: warm.files, dirty: [...scan.dirty] });
       return { findings: warm.findings, scope, attribution: scan.report, filesRead: warm.read };
     }
   }

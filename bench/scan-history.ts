@@ -1,0 +1,206 @@
+/**
+ * The TODO scan on repositories with real history (issue 14), against `git grep -n -I -E` on the
+ * same files, in one run: cold (empty store), warm (rescan of the unchanged repository) and push
+ * (10 changed files at a new commit, as the push handler scans them) on the built repository
+ * (12,000 commits, bench/fixture-history.ts) and on a real repository's mirror when present
+ * (redis). Times are measured inside this process (scanTodos alone; Node's start-up is not
+ * counted); peak memory is the whole scan process and its git children, polled from /proc.
+ * It also checks that warm and push scans find what cold ones do, and that the ranking equals the
+ * one from full-history `git blame`.
+ *
+ *   npx tsx bench/scan-history.ts        (BENCH_ROUNDS=n for the 5 rounds; BENCH_REAL_REPO=<git dir> for another mirror)
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { rankBacklog } from "../src/prioritizer/index.js";
+import { scanTodos } from "../src/scanners/todo.js";
+import type { Finding } from "../src/scanners/types.js";
+import { attributionStore } from "../src/store/attribution.js";
+import { type Db, openDb } from "../src/store/db.js";
+import { listOpenFindings, syncFindings } from "../src/store/findings.js";
+import { upsertRepository } from "../src/store/repositories.js";
+import { ensureHistoryRepo, ensureRealRepo, type HistoryRepo } from "./fixture-history.js";
+import { collectGarbage, git, gitEnv, median } from "./fixture-repo.js";
+import { measureTree } from "./scan-memory.js";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const PATTERN = "TODO|FIXME|HACK|XXX|BUG";
+const PUSH_REF = "refs/bench/push";
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** Spawns git grep and reads all of its output, as a caller must; resolves ms. */
+function timeGrep(cwd: string, extra: string[] = []): Promise<number> {
+  collectGarbage();
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn("git", ["grep", "-n", "-I", "-E", PATTERN, ...extra], { cwd, env: gitEnv(), stdio: ["ignore", "pipe", "inherit"] });
+    child.stdout.on("data", () => {});
+    child.on("error", reject);
+    child.on("close", (code) =>
+      code === 0 || code === 1 ? resolve(performance.now() - started) : reject(new Error(`git grep exited ${code}`)),
+    );
+  });
+}
+
+async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  collectGarbage();
+  const started = performance.now();
+  const value = await run();
+  return { ms: performance.now() - started, value };
+}
+
+/** A commit on top of HEAD that appends a TODO to 10 files with findings (reused once made), via a throw-away index. */
+function ensurePush(repo: HistoryRepo, files: string[]): { commit: string; paths: string[] } {
+  const step = Math.max(1, Math.floor(files.length / 10));
+  const paths = Array.from({ length: Math.min(10, files.length) }, (_, i) => files[i * step] as string);
+  const existing = git(repo.dir, ["for-each-ref", "--format=%(objectname)", PUSH_REF]).trim();
+  if (existing && git(repo.dir, ["rev-parse", `${existing}^`]).trim() === repo.head) return { commit: existing, paths };
+  const at = new Date(repo.now.getTime() - 60_000).toISOString();
+  const env = { ...gitEnv(), GIT_INDEX_FILE: path.join(repo.dir, ".git", "bench-push-index"), GIT_AUTHOR_DATE: at, GIT_COMMITTER_DATE: at };
+  const run = (args: string[], input?: string): string =>
+    execFileSync("git", args, { cwd: repo.dir, env, input, encoding: "utf8", maxBuffer: 1 << 30 });
+  run(["read-tree", repo.head]);
+  paths.forEach((file, i) => {
+    const content = `${run(["cat-file", "blob", `${repo.head}:${file}`])}\n/* TODO: push bench change ${i} */\n`;
+    const blob = run(["hash-object", "-w", "--stdin"], content).trim();
+    run(["update-index", "--cacheinfo", `100644,${blob},${file}`]);
+  });
+  const commit = run(["commit-tree", run(["write-tree"]).trim(), "-p", repo.head, "-m", "bench: push changing 10 files"]).trim();
+  run(["update-ref", PUSH_REF, commit]);
+  return { commit, paths };
+}
+
+/** Signals from full-history `git blame` (no horizon): what the scanner gave before issue 14. */
+function fullHistorySignals(dir: string, findings: Finding[]): Finding[] {
+  const byFile = new Map<string, Finding[]>();
+  for (const f of findings) byFile.set(f.path as string, [...(byFile.get(f.path as string) ?? []), f]);
+  const out: Finding[] = [];
+  for (const [file, list] of byFile) {
+    const args = ["blame", "--line-porcelain", ...list.flatMap((f) => ["-L", `${f.line},${f.line}`]), "HEAD", "--", file];
+    const authors = new Map<number, { author: string; at: string }>();
+    let line = 0;
+    let author = "";
+    for (const row of git(dir, args).split("\n")) {
+      const header = /^[0-9a-f]{40} \d+ (\d+)/.exec(row);
+      if (header) line = Number(header[1]);
+      else if (row.startsWith("author ")) author = row.slice(7);
+      else if (row.startsWith("author-time ")) authors.set(line, { author, at: new Date(Number(row.slice(12)) * 1000).toISOString() });
+    }
+    for (const f of list) {
+      const by = authors.get(f.line as number);
+      out.push({ ...f, signals: { marker: f.signals.marker, ...(by && { author: by.author, authoredAt: by.at }) } });
+    }
+  }
+  return out;
+}
+
+/** Ranks both attributions through the current rankBacklog (real store rows); counts rows whose place differs. */
+async function compareRanking(
+  db: Db,
+  now: Date,
+  ours: Finding[],
+  full: Finding[],
+): Promise<{ rows: number; moved: number; sameScores: boolean }> {
+  const rank = async (name: string, list: Finding[]) => {
+    const { id } = await upsertRepository(db, { fullName: name });
+    await syncFindings(db, id, list, { kinds: ["todo"] });
+    return rankBacklog(await listOpenFindings(db, id), now).map((r) => [r.fingerprint, r.score] as const);
+  };
+  const a = await rank("ranking/ours", ours);
+  const b = await rank("ranking/full-blame", full);
+  const moved = a.filter((row, i) => row[0] !== b[i]?.[0]).length;
+  const scores = (list: typeof a) => JSON.stringify([...list].sort((x, y) => (x[0] < y[0] ? -1 : 1)));
+  return { rows: a.length, moved, sameScores: scores(a) === scores(b) };
+}
+
+const fmt = (ms: number): string => ms.toFixed(1);
+
+async function benchRepo(repo: HistoryRepo): Promise<void> {
+  console.log(`\n## ${repo.name}: ${repo.files} files, ${repo.commits} commits, scanned as of ${repo.now.toISOString()}, ${repo.dir}`);
+  const probe = await scanTodos({ cwd: repo.dir, now: repo.now, blame: false });
+  const files = [...new Set(probe.findings.map((f) => f.path as string))].sort();
+  const push = ensurePush(repo, files);
+  const rows: Record<string, number[]> = { grep: [], cold: [], warm: [], push: [], grepPush: [] };
+  let cold: Awaited<ReturnType<typeof scanTodos>> | undefined;
+  let agree = true;
+  await timeGrep(repo.dir); // page cache
+  for (let round = 0; round < ROUNDS; round++) {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-bench-store-"));
+    const db = await openDb(dataDir);
+    try {
+      const { id } = await upsertRepository(db, { fullName: repo.dir });
+      const cache = attributionStore(db, id);
+      rows.grep?.push(await timeGrep(repo.dir));
+      const c = await timed(() => scanTodos({ cwd: repo.dir, now: repo.now, cache }));
+      rows.cold?.push(c.ms);
+      cold = c.value;
+      const w = await timed(() => scanTodos({ cwd: repo.dir, now: repo.now, cache }));
+      rows.warm?.push(w.ms);
+      agree &&= JSON.stringify(w.value.findings) === JSON.stringify(c.value.findings);
+      rows.grepPush?.push(await timeGrep(repo.dir, [push.commit, "--", ...push.paths]));
+      const p = await timed(() => scanTodos({ cwd: repo.dir, rev: push.commit, paths: push.paths, now: repo.now, cache }));
+      rows.push?.push(p.ms);
+      if (round === 0) {
+        const fresh = await scanTodos({ cwd: repo.dir, rev: push.commit, paths: push.paths, now: repo.now });
+        agree &&= JSON.stringify(fresh.findings) === JSON.stringify(p.value.findings);
+      }
+    } finally {
+      await db.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  const m = (k: string): number => median(rows[k] ?? []);
+  console.log("\n| contender (in-process, ms) | median | min | max |\n| --- | ---: | ---: | ---: |");
+  for (const [k, label] of [
+    ["grep", "`git grep -n -I -E` (work tree)"],
+    ["cold", "scan, cold (empty store)"],
+    ["warm", "scan, warm (unchanged repository)"],
+    ["grepPush", "`git grep -n -I -E <push> -- <10 paths>`"],
+    ["push", "push scan (10 paths at the new commit)"],
+  ] as const) {
+    console.log(`| ${label} | ${fmt(m(k))} | ${fmt(Math.min(...(rows[k] ?? [])))} | ${fmt(Math.max(...(rows[k] ?? [])))} |`);
+  }
+  console.log(
+    `\nratios of medians: cold ${(m("cold") / m("grep")).toFixed(2)}x git grep (target <= 3), warm ${(m("warm") / m("grep")).toFixed(2)}x (target <= 0.5), push ${fmt(m("push"))} ms = git grep on its paths + ${fmt(m("push") - m("grepPush"))} ms (target <= +50)`,
+  );
+  console.log(`findings: ${cold?.findings.length}; warm and push agree with cold/uncached scans: ${agree}`);
+  console.log(`cold attribution record: ${JSON.stringify(cold?.attribution)}`);
+
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-bench-store-"));
+  const memory = await measureTree(
+    process.execPath,
+    ["--import", "tsx", path.join(here, "scan-once.ts"), repo.dir, repo.now.toISOString(), dataDir],
+    {
+      cwd: path.join(here, ".."),
+      env: { PATH: process.env.PATH, HOME: os.tmpdir() },
+    },
+  );
+  rmSync(dataDir, { recursive: true, force: true });
+  const grepMemory = await measureTree("git", ["grep", "-n", "-I", "-E", PATTERN], { cwd: repo.dir, env: gitEnv() });
+  console.log(
+    `peak memory, whole process tree (node + git children, /proc polled every 5 ms): cold scan process ${(memory.peakBytes / 2 ** 20).toFixed(0)} MB (exit ${memory.code}, ${fmt(memory.ms)} ms incl. node and tsx start-up); git grep ${(grepMemory.peakBytes / 2 ** 20).toFixed(0)} MB`,
+  );
+
+  const db = await openDb(":memory:");
+  try {
+    const started = performance.now();
+    const full = fullHistorySignals(repo.dir, cold?.findings ?? []);
+    const cmp = await compareRanking(db, repo.now, cold?.findings ?? [], full);
+    console.log(
+      `ranking vs full-history git blame (${fmt(performance.now() - started)} ms to blame): ${cmp.rows} rows, scores identical: ${cmp.sameScores}, rows at a different place: ${cmp.moved}`,
+    );
+  } finally {
+    await db.destroy();
+  }
+}
+
+console.log(
+  `${os.cpus().length} CPUs, load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(" ")}, node ${process.version}`,
+);
+for (const repo of [ensureHistoryRepo(), ensureRealRepo()]) if (repo) await benchRepo(repo);
