@@ -108,6 +108,32 @@ describe("kill -9 of the server's process group, then a restart on the same data
     await expectRecovered(w, { [id]: 42 }, [hook.hook, hook.sleep]);
   });
 
+  it("(b2) after the push landed, before git push returned: the retry recognises its own branch and moves it", async () => {
+    const w = await newWorld("crash-pushed");
+    slowPushHook(w, "post-receive");
+    w.flag("slow-push", true);
+    await w.start();
+    const id = await deliverAcked(w, w.comment(42, "/agent fix"));
+    const hookFile = path.join(w.dir, "hook.json");
+    const hook = await waitFor(
+      () => (existsSync(hookFile) ? (JSON.parse(readFileSync(hookFile, "utf8")) as { hook: number; sleep: number }) : undefined),
+      60_000,
+      "the push to land",
+    );
+    await w.crash();
+    const [landed] = botBranches(w);
+    expect(git(w.remote, "log", "-1", "--format=%B", landed as string)).toMatch(/Backlog-Bot-Task: 1/);
+    expect(tasksOf(w)[0]?.state).toBe("running");
+
+    w.flag("slow-push", false);
+    await w.start();
+    await expectRecovered(w, { [id]: 42 }, [hook.hook, hook.sleep]);
+    // The dead run's commit was replaced by the retry's (force-with-lease against its own tip), not stacked on it.
+    expect(git(w.remote, "rev-list", "--count", `main..${landed}`).trim()).toBe("1");
+    expect(git(w.remote, "rev-parse", `${landed}~1`).trim()).toBe(git(w.remote, "rev-parse", "main").trim());
+    expect(git(w.remote, "log", "-1", "--format=%B", landed as string)).toMatch(/Backlog-Bot-Task: 1/);
+  });
+
   it("(c) right after the PR was created: the retry finds the PR and opens no second one", async () => {
     const w = await newWorld("crash-pr");
     w.gh.hooks.pull = async () => {

@@ -218,11 +218,13 @@ export async function createWorld(name: string, env: Record<string, string> = {}
 }
 
 /**
- * Makes the remote's receive-pack stall while `<dir>/slow-push` exists: a pre-receive hook that
- * records its pid and its `sleep` child's in `<dir>/hook.json` and sleeps (a slow GitHub mid-push).
+ * Makes the remote's receive-pack stall while `<dir>/slow-push` exists (a slow GitHub mid-push): a
+ * hook that records its pid and its `sleep` child's in `<dir>/hook.json` and sleeps. `pre-receive`
+ * stalls before the branch is updated; `post-receive` after it was (the push has landed, but
+ * `git push` has not returned).
  */
-export function slowPushHook(world: CrashWorld): void {
-  const hook = path.join(world.remote, "hooks", "pre-receive");
+export function slowPushHook(world: CrashWorld, name: "pre-receive" | "post-receive" = "pre-receive"): void {
+  const hook = path.join(world.remote, "hooks", name);
   const flag = path.join(world.dir, "slow-push");
   const out = path.join(world.dir, "hook.json");
   writeFileSync(
