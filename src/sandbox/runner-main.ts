@@ -52,10 +52,15 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   // The server died without killing us (kill -9): take the run down rather than outlive it.
+  // The runner leads the run's process group (the server starts it detached): kill the group, itself included.
   setInterval(() => {
     if (process.ppid !== parent) {
-      child.kill("SIGKILL");
-      process.exit(SETUP_FAILED_EXIT);
+      try {
+        process.kill(-process.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL");
+        process.exit(SETUP_FAILED_EXIT);
+      }
     }
   }, PARENT_POLL_MS).unref();
   child.on("error", (error) => fail(`could not start bubblewrap: ${error.message}`));
