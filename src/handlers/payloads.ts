@@ -22,6 +22,12 @@ export const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
     issue: z.object({ number: z.number().int(), title: z.string(), state: z.string(), pull_request: z.unknown().optional() }),
     comment: z.object({ id: z.number(), body: z.string().nullable(), user, created_at: z.string().optional() }),
   }),
+  ...Object.fromEntries(
+    ["opened", "edited", "labeled", "unlabeled", "closed", "reopened"].map((action) => [
+      `issues.${action}`,
+      withRepository.extend({ issue: z.object({ number: z.number().int(), title: z.string(), state: z.string() }), sender: user }),
+    ]),
+  ),
   "pull_request.closed": withRepository.extend({
     pull_request: z.object({ number: z.number().int(), merged: z.boolean().nullable().optional() }),
   }),
