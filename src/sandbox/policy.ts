@@ -25,8 +25,19 @@ export interface SandboxPolicy {
  * is replaced by an empty directory inside the sandbox; `/tmp` thereby becomes a private TMP.
  */
 const SYSTEM_READ = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc"];
-/** System files that stay hidden although `/etc` is readable (the server may run as root). */
-const SYSTEM_HIDDEN = ["/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers", "/etc/sudoers.d"];
+/**
+ * System files that stay hidden although `/etc` is readable (the server may run as root), and where
+ * an operator would put backlog-bot's own environment file for systemd (`EnvironmentFile=`).
+ */
+const SYSTEM_HIDDEN = [
+  "/etc/shadow",
+  "/etc/gshadow",
+  "/etc/ssh",
+  "/etc/sudoers",
+  "/etc/sudoers.d",
+  "/etc/backlog-bot",
+  "/etc/default/backlog-bot",
+];
 
 /** The package root of the sandbox library: its seccomp helper and JVM agent are run from there. */
 function libraryRoot(): string {
