@@ -161,6 +161,21 @@ describe("kill -9 of the server's process group, then a restart on the same data
     await expectRecovered(w, { [id]: 42 }, []);
   });
 
+  it("(d2) mid-handler of /agent fix, after its answer was posted: no second answer, no second task", async () => {
+    const w = await newWorld("crash-answered");
+    w.gh.hooks.comment = async (req) => {
+      if (!(req.body as { body: string }).body.startsWith("Queued task")) return;
+      w.gh.hooks.comment = undefined;
+      await w.crash();
+    };
+    await w.start();
+    const id = await deliverAcked(w, w.comment(42, "/agent fix"));
+    await waitFor(() => (w.gh.hooks.comment ? undefined : true), 30_000, "the answer and the kill");
+    expect(query(w.dataDir, "select status from deliveries where id = ?", id)).toEqual([{ status: "received" }]);
+    await w.start();
+    await expectRecovered(w, { [id]: 42 }, []);
+  });
+
   it("(e) during a 500-delivery burst: every acknowledged delivery is handled once, the rest on redelivery", async () => {
     const w = await newWorld("crash-burst");
     await w.start();
