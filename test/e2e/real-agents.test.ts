@@ -117,7 +117,7 @@ describe("/agent fix with the real Claude Code and Codex CLIs", () => {
     const body = payload("issue_comment.created", (p) => {
       p.repository.clone_url = `file://${remote}`;
     });
-    expect((await deliver(server, "issue_comment", body)).status).toBe(200);
+    expect((await deliver(server, "issue_comment", body)).status).toBe(202);
     await expectPullRequest(1, "claude-code", "Fixed the greeting in greet.js: it now prints Hello, world!", 42);
     // The model saw the issue inside the prompt's data section, and never the bot's token.
     const prompts = anthropic.requests.map((r) => JSON.stringify(r.json ?? ""));
@@ -132,7 +132,7 @@ describe("/agent fix with the real Claude Code and Codex CLIs", () => {
       p.comment.id = 3002;
       p.comment.body = "/agent fix --agent codex";
     });
-    expect((await deliver(server, "issue_comment", body)).status).toBe(200);
+    expect((await deliver(server, "issue_comment", body)).status).toBe(202);
     await expectPullRequest(2, "codex", "Codex fixed the greeting punctuation in greet.js.", 43);
     for (const request of openai.requests) expect(JSON.stringify(request.json ?? "")).not.toContain(CANARY_TOKEN);
   });
