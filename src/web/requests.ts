@@ -4,6 +4,7 @@ import { dismissFinding, getFinding } from "../store/findings.js";
 import { getRepositoryById } from "../store/repositories.js";
 import { getTask, transition } from "../store/tasks.js";
 import { BacklogBotError } from "../util/errors.js";
+import { groupMembers } from "./backlog-query.js";
 import type { TaskRequests } from "./deps.js";
 
 const refused = (message: string): BacklogBotError => new BacklogBotError("WEB_REQUEST_REFUSED", message);
@@ -82,7 +83,8 @@ export function createTaskRequests(deps: RequestDeps): TaskRequests {
     },
     async dismissFinding({ findingId }) {
       const { finding } = await load(findingId);
-      await dismissFinding(deps.db, finding.id);
+      // A backlog row stands for its whole group (same text in several places): dismiss them all.
+      for (const id of await groupMembers(deps.db, finding.repository_id, finding.id, new Date())) await dismissFinding(deps.db, id);
       return { findingId };
     },
   };

@@ -238,6 +238,34 @@ describe("API: writes", () => {
     expect((await call("alice", "GET", `/findings/${web.ids.a2}`)).body.dismissedAt).not.toBeNull();
   });
 
+  it("dismisses a whole backlog row: every finding of its group", async () => {
+    const at = new Date().toISOString();
+    const ids = [];
+    for (const n of [1, 2]) {
+      const row = await web.db
+        .insertInto("findings")
+        .values({
+          repository_id: web.ids.a as number,
+          fingerprint: `dup-${n}`,
+          kind: "todo",
+          title: "TODO: add a test",
+          path: `src/dup-${n}.ts`,
+          line: 3,
+          signals: "{}",
+          first_seen_at: at,
+          last_seen_at: at,
+        })
+        .returning("id")
+        .executeTakeFirstOrThrow();
+      ids.push(row.id);
+    }
+    const before = await call("alice", "GET", "/repositories/o/a/backlog");
+    const row = before.body.items.find((r: { group: { count: number } }) => r.group.count === 2);
+    expect(row.group.locations.map((l: { findingId: number }) => l.findingId).sort((x: number, y: number) => x - y)).toEqual(ids);
+    expect((await call("alice", "POST", `/findings/${ids[1]}/dismiss`, {})).status).toBe(200);
+    for (const id of ids) expect((await call("alice", "GET", `/findings/${id}`)).body.dismissedAt).not.toBeNull();
+  });
+
   it("keeps an audit log of the writes, paged and limited to what the reader can see", async () => {
     await call("alice", "POST", `/findings/${web.ids.b0}/dismiss`, {});
     const all = await call("operator", "GET", "/audit?limit=2", undefined, { op: "listAudit" });
