@@ -70,7 +70,7 @@ async function verifyRound(run: TaskRun, round: number, config: VerifyConfig): P
       signal: run.signal,
     },
   );
-  const row = await latestRun(deps.db, run.task.id);
+  const row = await latestRun(deps.db, run.task.id, run.agent);
   if (row) {
     await finishRun(deps.db, row.id, {
       round,

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Octokit } from "@octokit/rest";
 import type { Settings } from "../config/env.js";
+import { lastValidConfig } from "../config/load.js";
 import { commitWorktree, pushCommit } from "../git/commit.js";
 import { git } from "../git/git.js";
 import { createWorktree, protectMirrorConfig, removeWorktree, syncMirror } from "../git/workspace.js";
@@ -18,6 +19,7 @@ import { preparePrompt } from "./agents/prompt/index.js";
 import type { PromptSources } from "./agents/prompt/sources.js";
 import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
 import type { Agent, AgentRunResult } from "./agents/types.js";
+import { runParallelAttempts } from "./attempts.js";
 import type { CircuitBreakers } from "./circuit-breaker.js";
 import { type ChangedFile, changedFiles, checkDiffPolicy } from "./guard.js";
 import { openDraftPullRequest } from "./pull-request.js";
@@ -110,10 +112,13 @@ export async function runTaskSteps(run: TaskRun): Promise<RunEnd> {
   try {
     await prepareWorkspace(run);
     await buildPrompt(run);
-    await runAgents(run);
     const noChanges = (): RunEnd => ({ state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" });
-    if ((await inspectChanges(run)).length === 0) return noChanges();
-    await verifyRounds(run, runAgents);
+    if (lastValidConfig(run.repo).strategy === "parallel") await runParallelAttempts(run);
+    else {
+      await runAgents(run);
+      if ((await inspectChanges(run)).length === 0) return noChanges();
+      await verifyRounds(run, runAgents);
+    }
     if (run.signal.aborted) throw new Error("shutdown");
     // A later round may have undone everything, or touched what the diff policy forbids.
     if ((await inspectChanges(run)).length === 0) return noChanges();

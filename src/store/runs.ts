@@ -22,7 +22,9 @@ export async function listRuns(db: Db, taskId: number): Promise<Run[]> {
   return db.selectFrom("runs").selectAll().where("task_id", "=", taskId).orderBy("id").execute();
 }
 
-/** The task's most recent run row (the attempt that just ended), or undefined. */
-export async function latestRun(db: Db, taskId: number): Promise<Run | undefined> {
-  return db.selectFrom("runs").selectAll().where("task_id", "=", taskId).orderBy("id", "desc").limit(1).executeTakeFirst();
+/** The task's most recent run row (the attempt that just ended), of `agent` when given (parallel attempts run at once), or undefined. */
+export async function latestRun(db: Db, taskId: number, agent?: string): Promise<Run | undefined> {
+  let query = db.selectFrom("runs").selectAll().where("task_id", "=", taskId);
+  if (agent !== undefined) query = query.where("agent", "=", agent);
+  return query.orderBy("id", "desc").limit(1).executeTakeFirst();
 }

@@ -78,7 +78,11 @@ afterEach(async () => {
   removeDir(dir);
 });
 
-async function runWith(mode: string, verify: Record<string, unknown> = {}): Promise<{ end: RunEnd | Error; run: TaskRun }> {
+async function runWith(
+  mode: string,
+  verify: Record<string, unknown> = {},
+  extra: { config?: Record<string, unknown>; agents?: Record<string, string> } = {},
+): Promise<{ end: RunEnd | Error; run: TaskRun }> {
   const fixture = nodeRepo();
   const remote = cloneBare(fixture.dir);
   const script = path.join(dir, "agent.mjs");
@@ -91,19 +95,24 @@ async function runWith(mode: string, verify: Record<string, unknown> = {}): Prom
   });
   await db
     .updateTable("repositories")
-    .set({ config: JSON.stringify({ verify }) })
+    .set({ config: JSON.stringify({ verify, ...extra.config }) })
     .where("id", "=", repo.id)
     .execute();
   const { task } = await createTask(db, { repositoryId: repo.id, title: "sub subtracts", requestedBy: "maintainer", trigger: "cli" });
   const claimed = await claimTask(db, task.id, "worker-1", 60_000);
-  const agent = createCommandAgent(`${process.execPath} ${script} ${mode}`);
+  const agents = new Map(
+    Object.entries(extra.agents ?? { command: mode }).map(([name, how]) => [
+      name,
+      { ...createCommandAgent(`${process.execPath} ${script} ${how}`), name },
+    ]),
+  );
   const settings = { dataDir: path.join(dir, "data"), agentTimeoutMs: 60_000, leaseMs: 60_000, maxOutputBytes: 1024 * 1024 } as Settings;
   const log = createLogger({ level: "silent" });
   const run: TaskRun = {
     deps: {
       db,
       settings,
-      agents: { enabled: ["command"], get: (name) => (name === "command" ? agent : undefined) },
+      agents: { enabled: [...agents.keys()], get: (name) => agents.get(name) },
       github: {
         octokit: async () => new Octokit({ baseUrl: stub.baseUrl, request: { retries: 0 } }),
         token: async () => "unused-for-file-remotes",
@@ -114,7 +123,7 @@ async function runWith(mode: string, verify: Record<string, unknown> = {}): Prom
       log,
     },
     task: claimed ?? task,
-    repo: { ...repo, config: JSON.stringify({ verify }) },
+    repo: { ...repo, config: JSON.stringify({ verify, ...extra.config }) },
     owner: "worker-1",
     signal: new AbortController().signal,
     log,
@@ -189,5 +198,22 @@ describe("run pipeline with verification", () => {
     expect((end as Error).message).toMatch(/did not pass after 1 round\(s\), and `verify.onFailure` is `skip`.*1 new failure/);
     expect(prBodies).toEqual([]);
     expect(checkRuns).toEqual([]);
+  });
+
+  it("runs parallel attempts in separate worktrees and keeps the verified change, saying who tried and why it won", async () => {
+    const { end, run } = await runWith(
+      "",
+      { maxRounds: 1 },
+      { config: { strategy: "parallel" }, agents: { breaker: "breakAdd", fixer: "fix" } },
+    );
+    expect(end).toMatchObject({ state: "pr_open", agent: "fixer" });
+    expect(checkRuns[0]).toMatchObject({ conclusion: "success" });
+    expect(prBodies[0]).toContain("Parallel attempts (`strategy: parallel`): kept `fixer` (verified, with the smallest diff).");
+    expect(prBodies[0]).toMatch(/- `breaker`: failed, \d+ changed line\(s\)/);
+    const runs = await listRuns(db, run.task.id);
+    expect(runs.map((r) => [r.agent, r.verification]).sort()).toEqual([
+      ["breaker", "failed"],
+      ["fixer", "passed"],
+    ]);
   });
 });
