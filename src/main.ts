@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Probot } from "probot";
 import { createApp, registerDeliveryJobs } from "./app.js";
 import { type Environment, loadEnvironment } from "./config/environment.js";
+import { lastValidConfig } from "./config/load.js";
 import { createAgentRegistry } from "./executor/agents/registry.js";
 import { loadAgentSettings } from "./executor/agents/settings.js";
 import { CircuitBreakers } from "./executor/circuit-breaker.js";
@@ -14,9 +15,12 @@ import { createWebhookInbox } from "./handlers/inbox.js";
 import { createJobs } from "./jobs/index.js";
 import type { Jobs } from "./jobs/types.js";
 import { configureSandbox, sandboxModeFromEnv, sandboxStatus } from "./sandbox/status.js";
+import { autopilotSchedules, runAutopilot } from "./scheduler/autopilot.js";
+import { handleDashboardJobs, requestDashboardSync } from "./scheduler/dashboard.js";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.js";
 import { type Db, openDb } from "./store/db.js";
 import { createDeliveryIntake, DELIVERY_JOB, deliveryJobKey, pruneDeliveries } from "./store/deliveries.js";
+import { getRepositoryById } from "./store/repositories.js";
 import { BacklogBotError } from "./util/errors.js";
 import { createLogger, type Logger } from "./util/logger.js";
 import { initProcessRegistry, killAllChildren, killLeftovers } from "./util/process-registry.js";
@@ -75,13 +79,33 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   const breakers = new CircuitBreakers(db, settings.breaker, log);
   const runner = new TaskRunner({ db, settings, agents, github, jobs, breakers, log });
   const requests: RequestDeps = { db, agents, runner, jobs, log };
-  const scheduler = createScheduler({ db, access: github, dataDir: settings.dataDir, log });
+  const scheduler = createScheduler({
+    db,
+    access: github,
+    dataDir: settings.dataDir,
+    log,
+    // A scan may change the backlog (dashboard) and read a new config (autopilot's schedule).
+    afterScan: async (repository) => {
+      await requestDashboardSync(jobs, repository);
+      await autopilot.sync();
+    },
+  });
+  const autopilot = autopilotSchedules({
+    db,
+    log,
+    run: async (repository) => {
+      const fresh = (await getRepositoryById(db, repository.id)) ?? repository;
+      const started = await runAutopilot({ db, requests, log }, fresh, lastValidConfig(fresh));
+      if (started.length > 0) await requestDashboardSync(jobs, fresh);
+    },
+  });
   await probot.load(createApp({ db, settings, agents, requests, scheduler, log }));
 
   const worker = environment.role !== "web";
   if (worker) {
     await registerDeliveryJobs({ jobs, probot, db, log });
     await registerReplyJobs({ db, jobs, github, log });
+    handleDashboardJobs(jobs, { db, access: github, log });
     await runner.start();
   }
 
@@ -140,6 +164,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   if (worker) {
     await jobs.start();
     await scheduler.start();
+    await autopilot.sync();
   }
   const prune = setInterval(() => {
     pruneDeliveries(db, settings.deliveryRetentionMs)
@@ -161,6 +186,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
       http.closeIdleConnections();
       runner.stop();
       await scheduler.stop();
+      await autopilot.stop();
       await jobs.stop(graceMs);
       killAllChildren();
       await closed;

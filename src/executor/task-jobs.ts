@@ -1,4 +1,5 @@
 import type { JobContext } from "../jobs/types.js";
+import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { getRepositoryById } from "../store/repositories.js";
 import type { Task, TaskState } from "../store/schema.js";
 import { claimTask, getTask, orphanedTasks, renewLease, transition } from "../store/tasks.js";
@@ -218,6 +219,9 @@ export class TaskRunner {
       return;
     }
     if (owed) await addReplyJob(deps.jobs, task.id);
+    // The dashboard shows tasks by state (issue 9): re-render it (debounced).
+    const repository = await getRepositoryById(deps.db, task.repository_id);
+    if (repository) await requestDashboardSync(deps.jobs, repository);
   }
 }
 

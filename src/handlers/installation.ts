@@ -5,10 +5,15 @@ import type { Handler } from "./types.js";
 export const onRepositoriesAdded: Handler<"installation.created" | "installation_repositories.added"> = async (context, deps, log) => {
   const payload = context.payload;
   const added = "repositories_added" in payload ? payload.repositories_added : (payload.repositories ?? []);
+  const stored = [];
   for (const repo of added) {
-    await upsertRepository(deps.db, { fullName: repo.full_name, installationId: payload.installation.id });
+    stored.push(await upsertRepository(deps.db, { fullName: repo.full_name, installationId: payload.installation.id }));
   }
   log.info({ count: added.length }, "repositories added");
+  // The first full scan right away (issue 9), queued like any scan; the schedule applies after.
+  for (const repository of stored) {
+    void deps.scheduler?.scanNow(repository).catch((err: unknown) => log.warn({ err, repo: repository.full_name }, "first scan failed"));
+  }
   // Schedule their scans now rather than at the scheduler's next periodic sync.
   void deps.scheduler?.sync().catch((err) => log.warn({ err }, "could not schedule the new repositories"));
 };

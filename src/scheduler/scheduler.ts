@@ -22,6 +22,8 @@ export interface SchedulerOptions {
   syncEveryMs?: number;
   /** Replaces the scheduled full scan of one repository (tests). */
   runScan?: (repository: Repository) => Promise<ScanReport | undefined>;
+  /** Called after each full or push scan that completed (the dashboard re-renders); a rejection is logged. */
+  afterScan?: (repository: Repository) => Promise<void>;
 }
 
 /** Runs each repository's scans on its schedule and the webhooks' background work, one repository at a time per installation. */
@@ -98,8 +100,16 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const fullScan = async (repository: Repository): Promise<ScanReport | undefined> => {
     const fresh = (await getRepositoryById(db, repository.id)) ?? repository;
-    if (options.runScan) return options.runScan(fresh);
-    return scanRepository(await scanTarget(fresh, log.child({ repo: fresh.full_name })));
+    const report = options.runScan
+      ? await options.runScan(fresh)
+      : await scanRepository(await scanTarget(fresh, log.child({ repo: fresh.full_name })));
+    await afterScan(fresh);
+    return report;
+  };
+  const afterScan = async (repository: Repository) => {
+    await options
+      .afterScan?.(repository)
+      .catch((error: unknown) => log.warn({ err: error, repo: repository.full_name }, "after-scan hook failed"));
   };
 
   const scheduledScan = (fullName: string) => async () => {
@@ -168,6 +178,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return scheduler.enqueue(repository, "push scan", async () => {
         const fresh = (await getRepositoryById(db, repository.id)) ?? repository;
         await scanPush({ ...(await scanTarget(fresh, log.child({ repo: fresh.full_name, after: push.after }))), push });
+        await afterScan(fresh);
         if (push.configChanged) await scheduler.sync();
       });
     },
