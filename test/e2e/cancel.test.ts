@@ -103,3 +103,40 @@ describe("/agent cancel twice, with a retry between", () => {
     expect(tasksOf(w).map((t) => [t.state, t.reply_pending])).toEqual([["cancelled", null]]);
   });
 });
+
+/** A crash right after `/agent cancel` was answered: the restarted server finishes the cancel, and says it once. */
+describe("/agent cancel, then kill -9 of the server's process group", () => {
+  let w: CrashWorld;
+
+  beforeAll(async () => {
+    w = await createWorld("cancel-crash");
+    w.flag("hang", true);
+    await w.start();
+  });
+  afterAll(async () => {
+    await w?.stop();
+  });
+
+  it("ends the task cancelled after the restart, with one comment, and nothing of its tree alive", async () => {
+    await deliverAcked(w, w.comment(42, "/agent fix"));
+    const run = await waitFor(() => w.runs()[0], 30_000, "the agent to start");
+    w.gh.hooks.comment = async (req) => {
+      if (!(req.body as { body: string }).body.startsWith("Stopping task")) return;
+      w.gh.hooks.comment = undefined;
+      await w.crash();
+    };
+    const cancel = await deliverAcked(w, w.comment(42, "/agent cancel"));
+    await waitFor(() => (w.gh.hooks.comment ? undefined : true), 30_000, "the cancel's answer and the kill");
+    w.flag("hang", false);
+    await w.start();
+    const task = await settled(w, 42, "cancelled", 30_000);
+    expect((await handled(w.dataDir, cancel)).status).toBe("processed");
+    expect(isRunning(run.agent) || isRunning(run.child as number)).toBe(false);
+    expect((w.gh.comments.get(42) ?? []).filter((c) => /was cancelled/.test(c.body))).toHaveLength(1);
+    expect(w.gh.marked(42, `delivery:${cancel}`)).toHaveLength(1);
+    expect(w.gh.marked(42, `task-${task.id}:`)).toHaveLength(1);
+    // The cancelled task did not run again after the restart.
+    expect(w.runs()).toHaveLength(1);
+    expect(w.gh.pulls).toEqual([]);
+  });
+});
