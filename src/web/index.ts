@@ -14,6 +14,7 @@ import { LIVE_JS } from "./static.js";
 
 export type { WebDeps } from "./deps.js";
 export { publish } from "./events.js";
+export { closeEventStreams } from "./sse.js";
 
 /** A node:http-style handler that answers the requests it knows and returns false for the rest. */
 export type WebHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;

@@ -2,6 +2,20 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { canRead } from "./auth/access.js";
 import { subscribe, type WebEvent } from "./events.js";
 
+/** Open streams, so shutdown can end them (an open stream would keep `server.close()` waiting forever). */
+const open = new Set<ServerResponse>();
+
+/**
+ * Ends every open event stream (browsers reconnect after `retry`, to whichever process answers).
+ * Call on shutdown before waiting for the HTTP server to close.
+ */
+export function closeEventStreams(): number {
+  const count = open.size;
+  for (const res of open) res.end();
+  open.clear();
+  return count;
+}
+
 /** Comment line sent this often (ms) so proxies keep an idle stream open. */
 const HEARTBEAT_MS = 25_000;
 
@@ -27,10 +41,13 @@ export function serveEvents(req: IncomingMessage, res: ServerResponse, url: URL,
   });
   const heartbeat = setInterval(() => res.write(": ping\n\n"), HEARTBEAT_MS);
   heartbeat.unref();
+  open.add(res);
   const close = () => {
     clearInterval(heartbeat);
     unsubscribe();
+    open.delete(res);
   };
   req.on("close", close);
+  res.on("close", close);
   res.on("error", close);
 }

@@ -130,6 +130,17 @@ describe("server-sent events", () => {
     while (subscriberCount() !== before) await new Promise((r) => setTimeout(r, 10));
   });
 
+  it("ends open streams on shutdown, so the HTTP server can close", async () => {
+    const { closeEventStreams } = await import("../../../src/web/index.js");
+    const before = subscriberCount();
+    const res = await fetch(`${web.url}/api/v1/events`, { headers: { cookie: sessions.alice?.cookie ?? "" } });
+    while (subscriberCount() === before) await new Promise((r) => setTimeout(r, 10));
+    expect(closeEventStreams()).toBe(1);
+    const text = await res.text(); // resolves only when the server ended the stream
+    expect(text).toContain(": connected");
+    expect(subscriberCount()).toBe(before);
+  });
+
   it("refuses a stream without sign-in", async () => {
     expect((await fetch(`${web.url}/api/v1/events`)).status).toBe(401);
   });
