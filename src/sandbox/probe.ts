@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { SandboxManager } from "@anthropic-ai/sandbox-runtime";
 import { baseEnv } from "../util/exec.js";
+import { removeStaleSocketDirs } from "./paths.js";
 import { runInSandbox } from "./run.js";
 
 /**
@@ -14,6 +15,7 @@ export async function probeSandbox(): Promise<string | null> {
   if (process.platform !== "linux") return `sandboxing is implemented for Linux only (this is ${process.platform})`;
   const deps = SandboxManager.checkDependencies();
   if (deps.errors.length > 0) return deps.errors.join("; ");
+  await removeStaleSocketDirs();
   const dir = await mkdtemp(path.join(os.tmpdir(), "bbprobe-"));
   try {
     const result = await runInSandbox("true", [], { worktree: dir, home: dir, allowedHosts: [], env: baseEnv() }, { timeoutMs: 30_000 });

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import os from "node:os";
@@ -6,7 +6,8 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { BacklogBotError } from "../util/errors.js";
 import { CommandError, type ExecResult, runCommand } from "../util/exec.js";
-import { buildSandboxConfig, installDirOf } from "./policy.js";
+import { gitDirsOf, isExecutable, readablePaths, shellQuote } from "./paths.js";
+import { buildSandboxConfig } from "./policy.js";
 import { SETUP_FAILED_EXIT } from "./runner-exit.js";
 import type { RunnerSpec } from "./runner-main.js";
 import { requireSandbox, sandboxHidden, sandboxMode } from "./status.js";
@@ -61,73 +62,6 @@ function execOptions(options: Partial<SandboxRunOptions>) {
 }
 
 /**
- * The git directories a worktree's own git needs, read-only: the worktree's admin directory
- * (`gitdir:` in its `.git` file) and the repository it belongs to (the mirror). Read before the run,
- * from a file the sandbox does not let the command rewrite.
- */
-export async function gitDirsOf(worktree: string): Promise<string[]> {
-  const text = await readFile(path.join(worktree, ".git"), "utf8").catch(() => "");
-  const match = /^gitdir: (.+)$/m.exec(text);
-  if (!match?.[1]) return [];
-  const admin = path.resolve(worktree, match[1].trim());
-  const common = await readFile(path.join(admin, "commondir"), "utf8").then(
-    (dir) => path.resolve(admin, dir.trim()),
-    () => undefined,
-  );
-  return common ? [admin, common] : [admin];
-}
-
-/** Whether `command` names an executable file: a path (relative to the worktree), or a name on the env's PATH. */
-function isExecutable(command: string, options: SandboxRunOptions): boolean {
-  const candidates = command.includes("/")
-    ? [path.resolve(options.worktree, command)]
-    : (options.env.PATH ?? "")
-        .split(":")
-        .filter(Boolean)
-        .map((dir) => path.join(dir, command));
-  return candidates.some((file) => {
-    try {
-      accessSync(file, constants.X_OK);
-      return statSync(file).isFile();
-    } catch {
-      return false;
-    }
-  });
-}
-
-/** True when `dir` is `inner` or one of its ancestors. */
-function contains(dir: string, inner: string): boolean {
-  return inner === dir || inner.startsWith(dir.endsWith(path.sep) ? dir : `${dir}${path.sep}`);
-}
-
-/**
- * The read-only paths of a run: the caller's, the worktree's git directories, the command's install
- * and Node's. A directory holding the worktree or HOME is left out (bubblewrap would mount it
- * read-only over them); for the command, its own file is allowed instead.
- */
-function readablePaths(command: string, options: SandboxRunOptions, gitDirs: string[]): string[] {
-  const out: string[] = [];
-  const add = (p: string | undefined, file?: string): void => {
-    if (!p) return;
-    if (contains(p, options.worktree) || contains(p, options.home)) {
-      if (file) out.push(file);
-      return;
-    }
-    out.push(p);
-  };
-  for (const p of options.readOnly ?? []) add(p);
-  for (const p of gitDirs) add(p);
-  add(installDirOf(command), command.includes("/") ? path.resolve(options.worktree, command) : undefined);
-  add(installDirOf(process.execPath), process.execPath);
-  return out;
-}
-
-/** Quotes one word for `sh -c` (POSIX single quotes). */
-export function shellQuote(word: string): string {
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
  * Runs `command` with `args` inside the sandbox (see docs/security.md): bubblewrap through
  * `@anthropic-ai/sandbox-runtime`, one runner process per run, whose process group the caller's
  * timeout, abort and end kill. Inside, the command sees the worktree and HOME read-write, the
@@ -161,8 +95,9 @@ export async function runInSandbox(
   options: SandboxRunOptions,
   exec: Omit<SandboxRunOptions, "worktree" | "home" | "allowedHosts" | "readOnly" | "env"> = {},
 ): Promise<SandboxResult> {
-  // Sockets of the run's proxy: a short path (a socket path is capped at 108 bytes), removed after.
-  const socketDir = await mkdtemp(path.join(os.tmpdir(), "bbsbx-"));
+  // Sockets of the run's proxy: a short path (a socket path is capped at 108 bytes), removed after;
+  // named after this server's pid so that a later server can remove what a killed one left.
+  const socketDir = await mkdtemp(path.join(os.tmpdir(), `bbsbx-${process.pid}-`));
   try {
     const readOnly = readablePaths(command, options, await gitDirsOf(options.worktree));
     const config = buildSandboxConfig({
