@@ -1,5 +1,5 @@
+import { createHmac, type Hmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { verify } from "@octokit/webhooks-methods";
 import type { IncomingDelivery, IntakeResult } from "../store/deliveries.js";
 import type { Logger } from "../util/logger.js";
 
@@ -8,6 +8,12 @@ import type { Logger } from "../util/logger.js";
  * (https://docs.github.com/en/webhooks/webhook-events-and-payloads#payload-cap).
  */
 export const MAX_WEBHOOK_BYTES = 25 * 1024 * 1024;
+
+/**
+ * Bytes of each body that never count against the shared budget (`maxBufferedBytes`): GitHub's
+ * payloads are nearly all far smaller, so large bodies, hostile or not, cannot crowd them out.
+ */
+export const SMALL_BODY_BYTES = 1024 * 1024;
 
 /** The webhook path Probot uses by default (and app.yml registers). */
 export const WEBHOOK_PATH = "/api/github/webhooks";
@@ -24,6 +30,12 @@ export interface InboxOptions {
   maxBytes?: number;
   /** How long (ms) the whole body may take to arrive; default 10 s. */
   bodyTimeoutMs?: number;
+  /**
+   * Bytes all requests together may hold beyond each body's first `SMALL_BODY_BYTES` (default
+   * `maxBytes`): without it, four 100 MB bodies at once held 4 × 25 MB before each was cut. A body
+   * that would go over is refused with 413 and `Retry-After` (RFC 9110, 15.5.14: a temporary condition).
+   */
+  maxBufferedBytes?: number;
 }
 
 /**
@@ -40,6 +52,7 @@ export function createWebhookInbox(options: InboxOptions): (req: IncomingMessage
   const path = options.path ?? WEBHOOK_PATH;
   const maxBytes = options.maxBytes ?? MAX_WEBHOOK_BYTES;
   const bodyTimeoutMs = options.bodyTimeoutMs ?? 10_000;
+  const budget = { free: options.maxBufferedBytes ?? maxBytes };
   const { log } = options;
 
   return (req, res) => {
@@ -62,23 +75,37 @@ export function createWebhookInbox(options: InboxOptions): (req: IncomingMessage
       refuse(req, res, 413, `payloads over ${maxBytes} bytes are not accepted`);
       return true;
     }
-    receive(req, res, { event, id, signature }).catch((err: unknown) => {
-      log.error({ err, deliveryId: id }, "delivery could not be recorded");
-      if (!res.headersSent) answer(res, 500, { error: "could not record the delivery; GitHub may redeliver it" });
-    });
+    const held = { bytes: 0 };
+    receive(req, res, { event, id, signature }, held)
+      .catch((err: unknown) => {
+        log.error({ err, deliveryId: id }, "delivery could not be recorded");
+        if (!res.headersSent) answer(res, 500, { error: "could not record the delivery; GitHub may redeliver it" });
+      })
+      .finally(() => {
+        budget.free += held.bytes;
+      });
     return true;
   };
 
-  async function receive(req: IncomingMessage, res: ServerResponse, headers: { event: string; id: string; signature: string }) {
-    const body = await readBody(req, maxBytes, bodyTimeoutMs);
+  async function receive(
+    req: IncomingMessage,
+    res: ServerResponse,
+    headers: { event: string; id: string; signature: string },
+    held: { bytes: number },
+  ) {
+    // The HMAC is computed as the bytes arrive, so a body whose signature fails is never copied
+    // whole (Buffer.concat, a string: 3× its size with @octokit/webhooks-methods' string `verify`).
+    const mac = createHmac("sha256", options.secret);
+    const body = await readBody(req, maxBytes, bodyTimeoutMs, budget, held, mac);
     if (body === "too-large") return refuse(req, res, 413, `payloads over ${maxBytes} bytes are not accepted`);
+    if (body === "busy") return refuse(req, res, 413, "other large payloads are being received; try again", { "retry-after": "5" });
     if (body === "timeout") return refuse(req, res, 408, "the body did not arrive in time");
     if (body === "aborted") return;
-    const text = body.toString("utf8");
-    if (!(await verify(options.secret, text, headers.signature).catch(() => false))) {
+    if (!signatureMatches(mac.digest(), headers.signature)) {
       log.warn({ deliveryId: headers.id, event: headers.event }, "delivery refused: bad signature");
       return answer(res, 401, { error: "signature does not match" });
     }
+    const text = Buffer.concat(body.chunks, body.size).toString("utf8");
     let payload: { action?: unknown; installation?: { id?: unknown }; repository?: { full_name?: unknown } };
     try {
       payload = JSON.parse(text);
@@ -111,19 +138,42 @@ function answer(res: ServerResponse, status: number, body: unknown, headers: Rec
 }
 
 /** Answers and closes the connection without reading (the rest of) the body. */
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string): void {
-  if (!res.headersSent) res.writeHead(status, { "content-type": "application/json", connection: "close" });
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  if (!res.headersSent) res.writeHead(status, { "content-type": "application/json", connection: "close", ...headers });
   res.end(JSON.stringify({ error: message }), () => req.socket.destroy());
   req.pause();
 }
 
-/** The body, or why not: over `maxBytes`, not complete within `timeoutMs`, or the client went away. */
-function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Promise<Buffer | "too-large" | "timeout" | "aborted"> {
+/**
+ * Whether `header` is `sha256=<hex HMAC-SHA256 of the body>`, compared in constant time, as
+ * @octokit/webhooks-methods' `verify` does (https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries).
+ */
+function signatureMatches(digest: Buffer, header: string): boolean {
+  const expected = Buffer.from(`sha256=${digest.toString("hex")}`);
+  const given = Buffer.from(header);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+type BodyFailure = "too-large" | "busy" | "timeout" | "aborted";
+
+/**
+ * The body's chunks (each also fed to `mac`), or why not: over `maxBytes`, over the shared `budget`
+ * (bytes past the first `SMALL_BODY_BYTES` are taken from it and added to `held`, which the caller
+ * gives back), not complete within `timeoutMs`, or the client went away.
+ */
+function readBody(
+  req: IncomingMessage,
+  maxBytes: number,
+  timeoutMs: number,
+  budget: { free: number },
+  held: { bytes: number },
+  mac: Hmac,
+): Promise<{ chunks: Buffer[]; size: number } | BodyFailure> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
-    const finish = (value: Buffer | "too-large" | "timeout" | "aborted") => {
+    const finish = (value: { chunks: Buffer[]; size: number } | BodyFailure) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -134,10 +184,17 @@ function readBody(req: IncomingMessage, maxBytes: number, timeoutMs: number): Pr
     const timer = setTimeout(() => finish("timeout"), timeoutMs);
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > maxBytes) finish("too-large");
-      else chunks.push(chunk);
+      if (size > maxBytes) return finish("too-large");
+      const counted = Math.min(chunk.length, size - SMALL_BODY_BYTES);
+      if (counted > 0) {
+        if (counted > budget.free) return finish("busy");
+        budget.free -= counted;
+        held.bytes += counted;
+      }
+      mac.update(chunk);
+      chunks.push(chunk);
     });
-    req.on("end", () => finish(Buffer.concat(chunks, size)));
+    req.on("end", () => finish({ chunks, size }));
     req.on("error", () => finish("aborted"));
     req.on("close", () => finish("aborted"));
   });
