@@ -47,4 +47,25 @@ describe("child process groups", () => {
     expect(gone).toBe(true);
     expect(killLeftovers()).toBe(0); // the registry was cleared
   });
+
+  it("a sandboxed run of a server killed with SIGKILL takes itself down: nothing of it keeps running", async () => {
+    const dataDir = path.join(root, "data-sandboxed");
+    const m = marker();
+    const server = spawn(
+      process.execPath,
+      ["--import", "tsx", path.resolve("test/fixtures/processes/dying-server.ts"), dataDir, m, "sandboxed"],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    await new Promise<void>((resolve) => server.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("started") && resolve()));
+    server.kill("SIGKILL");
+    await new Promise((resolve) => server.once("exit", resolve));
+    // No killLeftovers here: the runner notices its server is gone and kills the run's group, and
+    // bubblewrap's PID namespace takes the sandboxed processes with it.
+    let gone = false;
+    for (let i = 0; i < 100 && !gone; i++) {
+      gone = !runningWithArg(m);
+      if (!gone) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(gone).toBe(true);
+  });
 });
