@@ -26,6 +26,7 @@ import { openDraftPullRequest } from "./pull-request.js";
 import { publishVerification, verifyRounds } from "./rounds.js";
 import type { Verification } from "./verify.js";
 import { failureHeadline, verificationSection } from "./verify-report.js";
+import { DEFAULT_WORKFLOW, runWorkflow, workflowFor } from "./workflows.js";
 
 /** What running a task needs. */
 export interface ExecutorDeps {
@@ -113,7 +114,9 @@ export async function runTaskSteps(run: TaskRun): Promise<RunEnd> {
     await prepareWorkspace(run);
     await buildPrompt(run);
     const noChanges = (): RunEnd => ({ state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" });
+    const workflow = workflowFor(run);
     if (lastValidConfig(run.repo).strategy === "parallel") await runParallelAttempts(run);
+    else if (workflow !== DEFAULT_WORKFLOW) await runWorkflow(run, workflow);
     else {
       await runAgents(run);
       if ((await inspectChanges(run)).length === 0) return noChanges();

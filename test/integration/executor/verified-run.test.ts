@@ -28,9 +28,14 @@ const AGENT = `
 import { readFileSync, writeFileSync } from "node:fs";
 const [mode, round2] = process.argv.slice(2);
 const prompt = readFileSync(process.env.BACKLOG_BOT_PROMPT_FILE, "utf8");
-const again = prompt.includes("<verify_failure");
+const again = prompt.includes("<verify_failure") || prompt.includes("<review");
 const act = again && round2 ? round2 : mode;
 const calc = { fix: "a - b", wrong: "a - b + 1", breakAdd: "a + b" };
+if (act === "review") {
+  writeFileSync("REVIEW_SCRATCH.md", "a reviewer's edit, to be discarded\\n");
+  console.log("1. sub still adds one: subtract b from a\\n2. keep add as it is");
+  process.exit(0);
+}
 if (act === "skip") {
   writeFileSync("test/calc.test.js", readFileSync("test/calc.test.js", "utf8").replace('test("sub"', 'test.skip("sub"'));
 } else {
@@ -215,5 +220,31 @@ describe("run pipeline with verification", () => {
       ["breaker", "failed"],
       ["fixer", "passed"],
     ]);
+  });
+
+  it("runs a workflow: implement, review (edits discarded), refine with the review's suggestions; the PR quotes them", async () => {
+    const steps = [
+      { role: "implement", agent: "impl" },
+      { role: "review", agent: "reviewer", minSuggestions: 1 },
+      { role: "refine", agent: "impl", stopWhenVerified: true },
+    ];
+    const { end, run } = await runWith(
+      "",
+      { maxRounds: 1 },
+      { config: { workflow: "thorough", workflows: { thorough: { steps } } }, agents: { impl: "wrong fix", reviewer: "review" } },
+    );
+    expect(end).toMatchObject({ state: "pr_open", agent: "impl" });
+    expect(checkRuns[0]).toMatchObject({ conclusion: "success" });
+    expect(prBodies[0]).toContain(
+      "Review 1 by `reviewer`: 2 suggestion(s).\n  1. sub still adds one: subtract b from a\n  2. keep add as it is",
+    );
+    const runs = await listRuns(db, run.task.id);
+    expect(runs.map((r) => [r.agent, r.verification])).toEqual([
+      ["impl", "no_new_failures"],
+      ["reviewer", "skipped"],
+      ["impl", "passed"],
+    ]);
+    expect(runs[2]?.summary).toContain("did fix"); // the refine step saw the review
+    expect(run.diffStat).not.toContain("REVIEW_SCRATCH.md");
   });
 });
