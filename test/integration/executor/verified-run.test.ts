@@ -147,7 +147,7 @@ describe("run pipeline with verification", () => {
     expect(checkRuns).toEqual([
       expect.objectContaining({ name: "backlog-bot / verify", head_sha: run.commitSha, status: "completed", conclusion: "success" }),
     ]);
-    expect((checkRuns[0]?.output as { title: string }).title).toMatch(
+    expect((checkRuns[0]?.output as { title: string } | undefined)?.title).toMatch(
       /^✅ Verified: npm test — the tests pass \(2 passed, 0 failed, exit 0/,
     );
     expect(prBodies[0]).toContain("### Verification");
