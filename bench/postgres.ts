@@ -22,7 +22,7 @@ import { createSqliteJobs } from "../src/jobs/sqlite.js";
 import type { Jobs } from "../src/jobs/types.js";
 import { openDb } from "../src/store/db.js";
 import { startRole } from "../test/e2e/processes.js";
-import { createTestDatabase } from "../test/support/backends.js";
+import { createTestDatabase } from "../test/support/postgres.js";
 import { deliverBody, makeRemote, payload, startStub } from "./postgres-support.js";
 
 const PG = process.env.DATABASE_URL_BENCH ?? process.env.DATABASE_URL_TEST;

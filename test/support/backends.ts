@@ -1,10 +1,11 @@
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { onTestFinished } from "vitest";
 import { type Db, openDb } from "../../src/store/db.js";
+import { createTestDatabase, postgresTestUrl } from "./postgres.js";
+
+export { createTestDatabase, postgresTestUrl };
 
 /**
  * The store backends a suite runs against (issue 13): SQLite always, PostgreSQL when
@@ -36,38 +37,11 @@ export interface Backend {
   fresh(options?: { cleanup?: boolean }): Promise<TestStore & { remove(): Promise<void> }>;
 }
 
-/** The PostgreSQL server of the test run, or undefined when only SQLite is tested. */
-export const postgresTestUrl: string | undefined = process.env.DATABASE_URL_TEST || undefined;
-
 /** The backends to test: SQLite, and PostgreSQL when `DATABASE_URL_TEST` is set. */
 export function backends(): Backend[] {
   const list: Backend[] = [{ name: "sqlite", fresh: (o) => freshStore("sqlite", o) }];
   if (postgresTestUrl) list.push({ name: "postgres", fresh: (o) => freshStore("postgres", o) });
   return list;
-}
-
-/**
- * Creates an empty PostgreSQL database on the test server and returns its URL and how to drop it
- * (`with (force)` ends connections a test left open).
- * @throws when `DATABASE_URL_TEST` is unset or the server refuses.
- */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop(): Promise<void> }> {
-  if (!postgresTestUrl) throw new Error("DATABASE_URL_TEST is not set");
-  const name = `bb_test_${randomBytes(6).toString("hex")}`;
-  await admin(`create database ${name}`);
-  const url = new URL(postgresTestUrl);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), name, drop: () => admin(`drop database if exists ${name} with (force)`) };
-}
-
-async function admin(statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: postgresTestUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
 }
 
 async function freshStore(backend: BackendName, options: { cleanup?: boolean } = {}): Promise<TestStore & { remove(): Promise<void> }> {
