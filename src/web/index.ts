@@ -83,7 +83,7 @@ export function createWebHandler(deps: WebDeps): WebHandler {
         return true;
       }
       if (req.method === "GET" && path === "/api/v1/events") {
-        serveEvents(req, res, url, await deps.access.readable(viewer));
+        serveEvents(req, res, url, await deps.access.readable(viewer), deps.db);
         return true;
       }
       if (isApi) {

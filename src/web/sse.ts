@@ -1,6 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Db } from "../store/db.js";
 import { canRead } from "./auth/access.js";
 import { subscribe, type WebEvent } from "./events.js";
+import { watchTask } from "./task-watch.js";
 
 /** Open streams, so shutdown can end them (an open stream would keep `server.close()` waiting forever). */
 const open = new Set<ServerResponse>();
@@ -21,10 +23,11 @@ const HEARTBEAT_MS = 25_000;
 
 /**
  * A server-sent-events stream (https://html.spec.whatwg.org/multipage/server-sent-events.html) of
- * the bus's events the viewer may read, optionally only one task's (`?task=ID`). Each event is
+ * the bus's events the viewer may read, optionally only one task's (`?task=ID`, which also follows that task in the store: see
+ * `watchTask`, so the page updates when another process runs it). Each event is
  * `event: <type>` with the JSON as `data`. Ends when the client goes away.
  */
-export function serveEvents(req: IncomingMessage, res: ServerResponse, url: URL, readable: Set<string> | "all"): void {
+export function serveEvents(req: IncomingMessage, res: ServerResponse, url: URL, readable: Set<string> | "all", db?: Db): void {
   const taskParam = url.searchParams.get("task");
   const taskId = taskParam && /^\d+$/.test(taskParam) ? Number(taskParam) : undefined;
   res.writeHead(200, {
@@ -34,10 +37,22 @@ export function serveEvents(req: IncomingMessage, res: ServerResponse, url: URL,
     "x-accel-buffering": "no",
   });
   res.write("retry: 3000\n: connected\n\n");
-  const unsubscribe = subscribe((event: WebEvent) => {
+  // Bus and store watch may both report a state: send each state (and PR link) once.
+  let lastTask = "";
+  const send = (event: WebEvent) => {
     if (taskId !== undefined && event.taskId !== taskId) return;
     if (!canRead(readable, event.repository)) return;
+    if (event.type === "task") {
+      const key = `${event.state}\0${event.prUrl ?? ""}`;
+      if (key === lastTask) return;
+      lastTask = key;
+    }
     res.write(`event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
+  };
+  const watch = taskId !== undefined && db ? watchTask(db, taskId, send) : undefined;
+  const unsubscribe = subscribe((event: WebEvent) => {
+    if (event.type === "transcript" && event.taskId === taskId) watch?.sawBusTranscript(event.runId);
+    send(event);
   });
   const heartbeat = setInterval(() => res.write(": ping\n\n"), HEARTBEAT_MS);
   heartbeat.unref();
@@ -45,6 +60,7 @@ export function serveEvents(req: IncomingMessage, res: ServerResponse, url: URL,
   const close = () => {
     clearInterval(heartbeat);
     unsubscribe();
+    watch?.stop();
     open.delete(res);
   };
   req.on("close", close);

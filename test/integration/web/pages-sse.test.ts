@@ -1,5 +1,8 @@
+import { appendFileSync, mkdtempSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publish, subscriberCount } from "../../../src/web/events.js";
+import { publish } from "../../../src/web/events.js";
 import { API_TOKEN, signIn, startWeb, type WebUnderTest } from "./support.js";
 
 let web: WebUnderTest;
@@ -17,28 +20,42 @@ const page = async (login: string, path: string) => {
   return { status: res.status, html: await res.text(), headers: res.headers };
 };
 
-/** Reads an SSE stream until `count` events arrived; returns them as { event, data }. */
-async function readEvents(res: Response, count: number): Promise<Array<{ event: string; data: unknown }>> {
+type Sse = { event: string; data: Record<string, unknown> };
+
+/** Reads an SSE stream event by event: `until(pred)` returns the events up to and including the first matching one. */
+function eventReader(res: Response) {
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let buffer = "";
-  const out: Array<{ event: string; data: unknown }> = [];
-  while (out.length < count) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end = buffer.indexOf("\n\n");
-    while (end >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const event = /^event: (.*)$/m.exec(block)?.[1];
-      const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) out.push({ event, data: JSON.parse(data) });
-      end = buffer.indexOf("\n\n");
+  const queue: Sse[] = [];
+  async function next(): Promise<Sse> {
+    while (queue.length === 0) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("stream ended");
+      buffer += decoder.decode(value, { stream: true });
+      let end = buffer.indexOf("\n\n");
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data) queue.push({ event, data: JSON.parse(data) });
+        end = buffer.indexOf("\n\n");
+      }
     }
+    return queue.shift() as Sse;
   }
-  await reader.cancel();
-  return out;
+  return {
+    async until(pred: (e: Sse) => boolean): Promise<Sse[]> {
+      const out: Sse[] = [];
+      for (;;) {
+        const e = await next();
+        out.push(e);
+        if (pred(e)) return out;
+      }
+    },
+    close: () => reader.cancel(),
+  };
 }
 
 describe("dashboard pages", () => {
@@ -109,11 +126,11 @@ describe("dashboard pages", () => {
 
 describe("server-sent events", () => {
   it("streams a task's state changes and transcript events to a reader of its repository, and nothing of others", async () => {
-    const before = subscriberCount();
     const res = await fetch(`${web.url}/api/v1/events?task=${web.ids.task}`, { headers: { cookie: sessions.alice?.cookie ?? "" } });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
-    while (subscriberCount() === before) await new Promise((r) => setTimeout(r, 10));
-    const events = readEvents(res, 2);
+    const stream = eventReader(res);
+    // The stream starts with the task's state as the store has it.
+    expect((await stream.until((e) => e.event === "task"))[0]?.data).toMatchObject({ state: "failed" });
     publish({ type: "task", taskId: 999, repository: "o/a", state: "running" }); // another task: filtered
     publish({ type: "task", taskId: web.ids.task as number, repository: "o/c", state: "running" }); // unreadable repository: filtered
     publish({
@@ -124,21 +141,72 @@ describe("server-sent events", () => {
       event: { kind: "message", role: "assistant", text: "hello" },
     });
     publish({ type: "task", taskId: web.ids.task as number, repository: "o/a", state: "pr_open", prUrl: "https://github.com/o/a/pull/1" });
-    const got = await events;
+    const got = await stream.until((e) => e.event === "task");
+    await stream.close();
     expect(got.map((e) => e.event)).toEqual(["transcript", "task"]);
     expect(got[1]?.data).toMatchObject({ state: "pr_open", prUrl: "https://github.com/o/a/pull/1" });
-    while (subscriberCount() !== before) await new Promise((r) => setTimeout(r, 10));
+  });
+
+  it("follows a task through the store when nothing is published (another process runs it): state, run, transcript lines", async () => {
+    const at = new Date().toISOString();
+    const { id: taskId } = await web.db
+      .insertInto("tasks")
+      .values({
+        repository_id: web.ids.a as number,
+        title: "watched",
+        state: "queued",
+        requested_by: "alice",
+        trigger: "dashboard",
+        created_at: at,
+        updated_at: at,
+      })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    const res = await fetch(`${web.url}/api/v1/events?task=${taskId}`, { headers: { cookie: sessions.bob?.cookie ?? "" } });
+    const stream = eventReader(res);
+    expect((await stream.until((e) => e.event === "task"))[0]?.data).toMatchObject({ state: "queued" });
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "backlog-bot-watch-")), "run.log");
+    writeFileSync(
+      file,
+      `${JSON.stringify({ type: "assistant", message: { content: [{ type: "text", text: "first line" }] } })}\n{"type":"assist`,
+    );
+    const { id: runId } = await web.db
+      .insertInto("runs")
+      .values({ task_id: taskId, agent: "command", started_at: at, transcript_path: file })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    await web.db.updateTable("tasks").set({ state: "running" }).where("id", "=", taskId).execute();
+    const seen: Sse[] = [];
+    const has = (pred: (e: Sse) => boolean) => seen.some(pred);
+    while (!(has((e) => e.event === "task" && e.data.state === "running") && has((e) => e.event === "transcript")))
+      seen.push(...(await stream.until(() => true)));
+    expect(seen.filter((e) => e.event === "run")[0]?.data).toMatchObject({ runId, outcome: null });
+    expect(seen.filter((e) => e.event === "transcript").map((e) => (e.data.event as { text: string }).text)).toEqual(["first line"]);
+    // The rest of the half-written line arrives; the run ends; the PR opens.
+    appendFileSync(file, `ant","message":{"content":[{"type":"text","text":"second line"}]}}\n`);
+    await web.db.updateTable("runs").set({ outcome: "changes", ended_at: at }).where("id", "=", runId).execute();
+    await web.db.updateTable("tasks").set({ state: "pr_open", pr_url: "https://github.com/o/a/pull/5" }).where("id", "=", taskId).execute();
+    seen.length = 0;
+    while (
+      !(
+        has((e) => e.event === "task" && e.data.state === "pr_open") &&
+        has((e) => e.event === "run" && e.data.outcome === "changes") &&
+        has((e) => e.event === "transcript")
+      )
+    )
+      seen.push(...(await stream.until(() => true)));
+    await stream.close();
+    expect(seen.filter((e) => e.event === "transcript").map((e) => (e.data.event as { text: string }).text)).toEqual(["second line"]);
+    expect(seen.find((e) => e.event === "task")?.data).toMatchObject({ prUrl: "https://github.com/o/a/pull/5" });
   });
 
   it("ends open streams on shutdown, so the HTTP server can close", async () => {
     const { closeEventStreams } = await import("../../../src/web/index.js");
-    const before = subscriberCount();
+    // The response's headers arrive after the stream has subscribed (same tick on the server).
     const res = await fetch(`${web.url}/api/v1/events`, { headers: { cookie: sessions.alice?.cookie ?? "" } });
-    while (subscriberCount() === before) await new Promise((r) => setTimeout(r, 10));
-    expect(closeEventStreams()).toBe(1);
+    expect(closeEventStreams()).toBeGreaterThanOrEqual(1);
     const text = await res.text(); // resolves only when the server ended the stream
     expect(text).toContain(": connected");
-    expect(subscriberCount()).toBe(before);
   });
 
   it("refuses a stream without sign-in", async () => {
