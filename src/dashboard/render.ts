@@ -90,19 +90,21 @@ function recentRow(state: DashboardState, task: DashboardTask): string {
 function limitLines(limits: DashboardLimits | undefined): string[] {
   if (!limits) return [];
   const lines: string[] = [];
-  const full = (used: number, max: number) => (used >= max ? " — **full**: new pull requests wait" : "");
+  // 0 means no limit, as in Renovate.
+  const full = (used: number, max: number) => (max > 0 && used >= max ? " — **full**: new pull requests wait" : "");
+  const of = (max: number) => (max > 0 ? `of ${max}` : "(no limit)");
   if (limits.prConcurrentLimit !== undefined && limits.openPullRequests !== undefined) {
     lines.push(
-      `- Open draft pull requests: ${limits.openPullRequests} of ${limits.prConcurrentLimit} (\`prConcurrentLimit\`)${full(limits.openPullRequests, limits.prConcurrentLimit)}`,
+      `- Open draft pull requests: ${limits.openPullRequests} ${of(limits.prConcurrentLimit)} (\`prConcurrentLimit\`)${full(limits.openPullRequests, limits.prConcurrentLimit)}`,
     );
   }
   if (limits.prHourlyLimit !== undefined && limits.pullRequestsLastHour !== undefined) {
     lines.push(
-      `- Pull requests opened in the last hour: ${limits.pullRequestsLastHour} of ${limits.prHourlyLimit} (\`prHourlyLimit\`)${full(limits.pullRequestsLastHour, limits.prHourlyLimit)}`,
+      `- Pull requests opened in the last hour: ${limits.pullRequestsLastHour} ${of(limits.prHourlyLimit)} (\`prHourlyLimit\`)${full(limits.pullRequestsLastHour, limits.prHourlyLimit)}`,
     );
   }
   if (limits.maxRunsPerDay !== undefined && limits.runsToday !== undefined) {
-    lines.push(`- Agent runs today, all repositories: ${limits.runsToday} of ${limits.maxRunsPerDay} (daily budget)`);
+    lines.push(`- Agent runs in the last 24 hours: ${limits.runsToday} ${of(limits.maxRunsPerDay)} (\`dailyRunLimit\`)`);
   }
   if (limits.maxCostUsdPerDay !== undefined && limits.costTodayUsd !== undefined) {
     lines.push(

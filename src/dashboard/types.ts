@@ -32,9 +32,10 @@ export interface DashboardLimits {
   /** PRs opened in the last hour, and `prHourlyLimit`. */
   pullRequestsLastHour?: number;
   prHourlyLimit?: number;
-  /** The operator's daily budget across repositories: runs and USD used today, and the caps. */
+  /** Agent runs here in the last 24 hours, and `dailyRunLimit` (0: no limit). */
   runsToday?: number;
   maxRunsPerDay?: number;
+  /** The operator's daily cost budget across repositories: USD used today, and the cap. */
   costTodayUsd?: number;
   maxCostUsdPerDay?: number;
   /** Queued tasks waiting because of a limit above. */

@@ -85,7 +85,8 @@ export async function runAutopilot(
   for (const t of tasks) if (t.finding_id !== null) lastTasks.set(t.finding_id, { state: t.state });
   const since = dayStart(now);
   const startedToday = tasks.filter((t) => t.trigger === "autopilot" && t.created_at >= since).length;
-  const ranked = rankBacklog(findings, now, { exclude: config.todo.exclude, outcomes });
+  const own = findings.filter((f) => f.issue_number === null || f.issue_number !== repository.dashboard_issue_number);
+  const ranked = rankBacklog(own, now, { exclude: config.todo.exclude, outcomes });
   const queued: Task[] = [];
   for (const pick of pickForAutopilot(ranked, lastTasks, config.autopilot, startedToday)) {
     const result = await requestTask(deps.requests, {

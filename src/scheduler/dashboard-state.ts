@@ -69,7 +69,9 @@ export async function loadDashboardState(db: Db, repository: Repository, config:
     outcomeHistory(db, repository.id),
     listTasks(db, { repositoryId: repository.id, limit: TASKS_READ }),
   ]);
-  const backlog = rankBacklog(findings, now, { exclude: config.todo.exclude, outcomes });
+  // The dashboard issue is the bot's own: never work (it would turn stale when nothing changes for weeks).
+  const own = findings.filter((f) => f.issue_number === null || f.issue_number !== repository.dashboard_issue_number);
+  const backlog = rankBacklog(own, now, { exclude: config.todo.exclude, outcomes });
   const pulls = tasks.filter((t) => t.state === "pr_open");
   const verified = await verifications(
     db,

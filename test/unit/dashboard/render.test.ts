@@ -41,6 +41,15 @@ describe("renderDashboard", () => {
     expect(readTicks(body, ticked)).toEqual([{ kind: "start", findingId: 1 }]);
   });
 
+  it("says what limits hold back, and that 0 means no limit", () => {
+    const body = renderDashboard({
+      ...fullState(),
+      limits: { openPullRequests: 5, prConcurrentLimit: 0, pullRequestsLastHour: 2, prHourlyLimit: 2 },
+    });
+    expect(body).toContain("- Open draft pull requests: 5 (no limit) (`prConcurrentLimit`)\n");
+    expect(body).toContain("- Pull requests opened in the last hour: 2 of 2 (`prHourlyLimit`) — **full**: new pull requests wait");
+  });
+
   it("shows top `limit` rows and an 'and N more' line", () => {
     const rows = Array.from({ length: 30 }, (_, i) => row(i + 1));
     const body = renderDashboard({ ...fullState(), backlog: rankBacklog(rows, NOW), tasks: [], limit: 5 });
