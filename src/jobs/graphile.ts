@@ -138,12 +138,7 @@ export function createGraphileJobs(options: GraphileJobsOptions): Jobs {
   return {
     async add<P>(spec: JobSpec<P>): Promise<string> {
       await ready();
-      const client = await getPool().connect();
-      try {
-        return await addJob(client, { ...spec, maxAttempts: spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS });
-      } finally {
-        client.release();
-      }
+      return addJob(getPool(), { ...spec, maxAttempts: spec.maxAttempts ?? DEFAULT_MAX_ATTEMPTS });
     },
     notify() {
       // graphile-worker's add_job announces new jobs with NOTIFY; nothing to do.

@@ -99,6 +99,26 @@ describe.each(backends())("jobs port on $name", (backend) => {
     expect(runs).toEqual([{ v: 1 }, { v: 4 }]);
   });
 
+  it("adds a new job under the key of a dead one, which stays listed as dead", async () => {
+    const { jobs } = await setup();
+    let fail = true;
+    const runs: unknown[] = [];
+    jobs.handle("render", async (payload) => {
+      runs.push(payload);
+      if (fail) throw new Error("render failed");
+    });
+    const dead = await jobs.add({ kind: "render", payload: { v: 1 }, key: "render:1", maxAttempts: 1 });
+    await jobs.start();
+    await jobs.drain();
+    expect((await jobs.dead()).map((d) => d.id)).toEqual([dead]);
+    fail = false;
+    const fresh = await jobs.add({ kind: "render", payload: { v: 2 }, key: "render:1" });
+    expect(fresh).not.toBe(dead);
+    await jobs.drain();
+    expect(runs).toEqual([{ v: 1 }, { v: 2 }]);
+    expect((await jobs.dead()).map((d) => d.id)).toEqual([dead]);
+  });
+
   it("runs the jobs of one queue one at a time, in order, while other queues run beside them", async () => {
     const { jobs } = await setup();
     let inRepo1 = 0;
