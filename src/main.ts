@@ -14,7 +14,7 @@ import { createAppAccess } from "./github/access.js";
 import { createWebhookInbox } from "./handlers/inbox.js";
 import { createJobs } from "./jobs/index.js";
 import type { Jobs } from "./jobs/types.js";
-import { configureSandbox, sandboxModeFromEnv, sandboxStatus } from "./sandbox/status.js";
+import { sandboxModeFromEnv, sandboxStatus, startSandbox } from "./sandbox/status.js";
 import { autopilotSchedules, runAutopilot } from "./scheduler/autopilot.js";
 import { handleDashboardJobs, requestDashboardSync } from "./scheduler/dashboard.js";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.js";
@@ -55,6 +55,8 @@ const PRUNE_EVERY_MS = 60 * 60_000;
  * @throws BacklogBotError `INVALID_SETTINGS` for a bad setting, `STORE_TOO_NEW` for a newer database.
  */
 export async function start(env: NodeJS.ProcessEnv = process.env, options: { role?: string } = {}): Promise<Running> {
+  // Read before loadEnvironment() removes it from the environment: no sandboxed run may read the key file.
+  const keyPath = env.PRIVATE_KEY_PATH;
   const environment = loadEnvironment(env, options);
   const { settings } = environment;
   const log = createLogger({ level: environment.logLevel });
@@ -65,12 +67,12 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
       "APP_ID is not set: register the GitHub App first (README, 'Register the GitHub App') and set APP_ID, PRIVATE_KEY_PATH and WEBHOOK_SECRET.",
     );
   }
-  configureSandbox({ mode: sandboxModeFromEnv(env), hidden: [settings.dataDir, ...(env.PRIVATE_KEY_PATH ? [env.PRIVATE_KEY_PATH] : [])] });
   if (settings.dataDir !== ":memory:") {
     initProcessRegistry(settings.dataDir);
     const killed = killLeftovers();
     if (killed > 0) log.warn({ processGroups: killed }, "killed process groups a dead predecessor left running");
   }
+  await startSandbox({ mode: sandboxModeFromEnv(env), hidden: [settings.dataDir, ...(keyPath ? [keyPath] : [])], log });
   const db = await openDb(settings.dataDir, { ...(settings.databaseUrl && { databaseUrl: settings.databaseUrl }) });
   const jobs = createJobs({ db, databaseUrl: settings.databaseUrl, log });
   const agents = createAgentRegistry(loadAgentSettings(env));

@@ -2,6 +2,7 @@ import { createHmac, type Hmac, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { IncomingDelivery, IntakeResult } from "../store/deliveries.js";
 import type { Logger } from "../util/logger.js";
+import { metrics } from "../util/metrics.js";
 
 /**
  * GitHub caps a webhook payload at 25 MB and does not deliver larger ones
@@ -122,7 +123,10 @@ export function createWebhookInbox(options: InboxOptions): (req: IncomingMessage
       payload: text,
     });
     options.onRecorded?.();
-    if (result === "duplicate") return answer(res, 200, { ok: true, duplicate: true });
+    if (result === "duplicate") {
+      metrics.deliveries.inc({ event: headers.event, outcome: "duplicate" });
+      return answer(res, 200, { ok: true, duplicate: true });
+    }
     answer(res, 202, { ok: true });
   }
 }

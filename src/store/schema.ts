@@ -17,6 +17,7 @@ export interface Database {
   jobs: JobsTable;
   circuit_breakers: CircuitBreakersTable;
   verify_cache: VerifyCacheTable;
+  follow_ups: FollowUpsTable;
 }
 
 export interface RepositoriesTable {
@@ -128,6 +129,8 @@ export interface RunsTable {
   diff_stat: string | null;
   transcript_path: string | null;
   error: string | null;
+  /** Connections the sandbox refused during the run. */
+  sandbox_denials: number | null;
   /** Which round of verify-and-continue this run was (1 for the first agent run); null before issue 10. */
   round: number | null;
   /** The full verification of this round as JSON (`Verification` in src/executor/verify.ts). */
@@ -237,4 +240,17 @@ export interface AttributionScansTable {
   files: string;
   dirty: string;
   scanned_at: string;
+}
+
+/** One follow-up of a bot PR (src/store/follow-ups.ts). `trigger` is `review`, `comment`, `ci` or `summary` (the comment at the bound). */
+export interface FollowUpsTable {
+  id: Generated<number>;
+  task_id: number;
+  trigger: string;
+  head_sha: string;
+  check_name: string | null;
+  /** `outcomeSignature` of src/executor/follow-up.ts once it ended; null while it runs. */
+  outcome: string | null;
+  created_at: string;
+  ended_at: string | null;
 }

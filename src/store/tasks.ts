@@ -1,5 +1,6 @@
 import { BacklogBotError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
+import { metrics } from "../util/metrics.js";
 import { isDeadLocalOwner, localOwnerPrefix } from "../util/owner.js";
 import { type Db, immediate, now } from "./db.js";
 import type { Task, TaskState, TaskTrigger, TaskUpdate } from "./schema.js";
@@ -49,7 +50,10 @@ export async function createTask(db: Db, input: TaskInput): Promise<{ task: Task
     .onConflict((oc) => oc.doNothing())
     .returningAll()
     .executeTakeFirst();
-  if (inserted) return { task: inserted, created: true };
+  if (inserted) {
+    metrics.tasksCreated.inc({ trigger: input.trigger });
+    return { task: inserted, created: true };
+  }
   const existing = await findOpenTask(db, input.repositoryId, { issueNumber: input.issueNumber, findingId: input.findingId });
   if (!existing) throw new BacklogBotError("STORE_CONFLICT", "task insert conflicted but no open task holds the issue or finding");
   return { task: existing, created: false };
@@ -122,7 +126,10 @@ export async function transition(
     query = query.where((eb) => eb.or([eb("state", "!=", "running"), eb("lease_owner", "=", by.owner ?? "")]));
   }
   const task = await query.returningAll().executeTakeFirst();
-  if (task) by.log?.info({ taskId: id, to, actor: by.actor }, "task state changed");
+  if (task) {
+    metrics.taskTransitions.inc({ to });
+    by.log?.info({ taskId: id, to, actor: by.actor }, "task state changed");
+  }
   return task;
 }
 

@@ -77,6 +77,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex("tasks_repository_created").on("tasks").columns(["repository_id", "created_at"]).execute();
 
+  // Connections the sandbox refused during the run (issue 11: shown in the run's record).
+  await db.schema.alterTable("runs").addColumn("sandbox_denials", "integer").execute();
+
   await db.schema
     .createTable("circuit_breakers")
     /** `agent:<name>` or `repo:<id>`. */
