@@ -1,0 +1,167 @@
+import { lastValidConfig } from "../config/load.js";
+import type { JobContext } from "../jobs/types.js";
+import { endFollowUp, listFollowUps, startFollowUp } from "../store/follow-ups.js";
+import { getRepositoryById } from "../store/repositories.js";
+import { claimTask, getTask, renewLease, transition } from "../store/tasks.js";
+import { redactSecrets } from "../util/logger.js";
+import { newOwnerId } from "../util/owner.js";
+import type { FollowUpReason } from "./agents/prompt/sources.js";
+import {
+  decideFollowUp,
+  type FollowUpRecord,
+  type FollowUpTrigger,
+  followUpSummary,
+  outcomeSignature,
+  runFollowUpSteps,
+} from "./follow-up.js";
+import type { ExecutorDeps, TaskRun } from "./run-task.js";
+
+/** Payload of a `task.follow_up` job: what happened on the bot's PR, said by the handler that saw it. */
+export interface FollowUpJob {
+  taskId: number;
+  trigger: FollowUpTrigger;
+  /** Who caused it, with write access as the handler checked it; null for CI. */
+  actor: { login: string; isBot: boolean; canWrite: boolean } | null;
+  /** `/agent fix <instructions>` words (untrusted), for a comment trigger. */
+  instructions?: string | null;
+}
+
+/** How a follow-up job ended, for logs and tests. */
+export type FollowUpJobEnd = { ran: true; outcome: string } | { ran: false; reason: string; summaryPosted: boolean };
+
+/** Renew the lease this often (ms) at most while a follow-up runs, as `TaskRunner` does. */
+const HEARTBEAT_MAX_MS = 2_000;
+
+/**
+ * Runs follow-ups as `task.follow_up` jobs (issue 10): decides with `decideFollowUp` from the PR as
+ * GitHub has it now and the follow-ups recorded so far, claims the PR's task (`pr_open` →
+ * `running`), runs `runFollowUpSteps`, records the outcome and returns the task to `pr_open`
+ * whatever happened (a failed follow-up does not close anything; the PR comment says what failed).
+ * At the bound it posts the one summary comment instead.
+ */
+export class FollowUpRunner {
+  readonly owner = newOwnerId();
+
+  constructor(private readonly deps: ExecutorDeps) {}
+
+  /** Registers the job handler. */
+  start(): void {
+    this.deps.jobs.handle<FollowUpJob>("task.follow_up", async (payload, ctx) => {
+      await this.run(payload, ctx);
+    });
+  }
+
+  /** Queues a follow-up; `key` dedupes redeliveries (e.g. `review:<id>`, `ci:<sha>:<check>`, `comment:<id>`). */
+  async enqueue(job: FollowUpJob, key: string): Promise<void> {
+    await this.deps.jobs.add<FollowUpJob>({ kind: "task.follow_up", payload: job, key: `follow-up:${job.taskId}:${key}` });
+  }
+
+  /**
+   * One follow-up job.
+   * @throws the Octokit RequestError when GitHub cannot be reached before the task was claimed (the job retries).
+   */
+  async run(job: FollowUpJob, ctx: Pick<JobContext, "log">): Promise<FollowUpJobEnd> {
+    const { deps } = this;
+    const log = ctx.log.child({ taskId: job.taskId, followUp: job.trigger.type });
+    const task = await getTask(deps.db, job.taskId);
+    const repo = task ? await getRepositoryById(deps.db, task.repository_id) : undefined;
+    if (!task || !repo || task.pr_number === null) return { ran: false, reason: "no pull request of the bot's", summaryPosted: false };
+    const [owner = "", name = ""] = repo.full_name.split("/");
+    const octokit = await deps.github.octokit(repo.installation_id);
+    const { data: pr } = await octokit.rest.pulls.get({ owner, repo: name, pull_number: task.pr_number });
+    const config = lastValidConfig(repo);
+    const rows = await listFollowUps(deps.db, task.id);
+    const done: FollowUpRecord[] = rows
+      .filter((r) => r.trigger !== "summary")
+      .map((r) => ({
+        trigger: r.trigger as FollowUpRecord["trigger"],
+        headSha: r.head_sha,
+        checkName: r.check_name,
+        outcome: r.outcome ?? "running",
+      }));
+    const decision = decideFollowUp(job.trigger, {
+      pr: { open: pr.state === "open", merged: pr.merged === true, openedByBot: pr.head.ref === task.branch },
+      actor: job.actor,
+      allowedBots: config.allowedBots,
+      max: config.followUps.max,
+      done,
+      summaryPosted: rows.some((r) => r.trigger === "summary"),
+    });
+    if (!decision.start) {
+      log.info({ reason: decision.reason }, "no follow-up");
+      if (decision.postSummary) {
+        await startFollowUp(deps.db, { taskId: task.id, trigger: "summary", headSha: pr.head.sha });
+        await octokit.rest.issues.createComment({
+          owner,
+          repo: name,
+          issue_number: task.pr_number,
+          body: followUpSummary(done, decision.reason, null),
+        });
+      }
+      return { ran: false, reason: decision.reason, summaryPosted: decision.postSummary };
+    }
+    const claimed = await claimTask(deps.db, task.id, this.owner, deps.settings.leaseMs, { followUp: true });
+    if (!claimed) return { ran: false, reason: "the task is busy or ended", summaryPosted: false };
+    const checkName = job.trigger.type === "ci" ? job.trigger.checkName : null;
+    const id = await startFollowUp(deps.db, { taskId: task.id, trigger: job.trigger.type, headSha: pr.head.sha, checkName });
+    const controller = new AbortController();
+    const heartbeat = setInterval(
+      () => {
+        renewLease(deps.db, task.id, this.owner, deps.settings.leaseMs)
+          .then((held) => held || controller.abort("lease"))
+          .catch((err: unknown) => log.warn({ err }, "could not renew the follow-up's lease"));
+      },
+      Math.min(deps.settings.leaseMs / 3, HEARTBEAT_MAX_MS),
+    );
+    heartbeat.unref();
+    const run: TaskRun = {
+      deps,
+      task: { ...claimed, instructions: job.instructions ?? null },
+      repo,
+      owner: this.owner,
+      signal: controller.signal,
+      log,
+      github: { owner, name, octokit },
+      branch: pr.head.ref,
+      notes: [],
+    };
+    let outcome = "failed";
+    try {
+      const end = await runFollowUpSteps(run, {
+        pullNumber: task.pr_number,
+        pullTitle: pr.title,
+        reason: reasonOf(job.trigger, pr.head.sha),
+        baseBranch: pr.base.ref,
+        earlierRounds: done.map((d, i) => ({ round: i + 1, trigger: d.trigger, outcome: d.outcome })),
+      });
+      outcome = outcomeSignature(run.verification ?? null, end.state === "pr_open");
+      if (end.state === "no_changes") {
+        await octokit.rest.issues.createComment({
+          owner,
+          repo: name,
+          issue_number: task.pr_number,
+          body: `Follow-up by \`${end.agent}\`: no change was needed or made.`,
+        });
+      }
+    } catch (error) {
+      const message = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 2000);
+      log.error({ err: error }, "follow-up failed");
+      await octokit.rest.issues
+        .createComment({ owner, repo: name, issue_number: task.pr_number, body: `The follow-up failed: ${message}` })
+        .catch((err: unknown) => log.warn({ err }, "could not say that the follow-up failed"));
+    } finally {
+      clearInterval(heartbeat);
+      await endFollowUp(deps.db, id, outcome);
+      await transition(deps.db, task.id, "pr_open", { actor: "worker", owner: this.owner, log });
+    }
+    return { ran: true, outcome };
+  }
+}
+
+/** The prompt's account of why this follow-up runs. */
+function reasonOf(trigger: FollowUpTrigger, headSha: string): FollowUpReason {
+  if (trigger.type === "review") return { type: "review", reviewId: trigger.reviewId };
+  if (trigger.type === "ci")
+    return { type: "ci", check: { name: trigger.checkName, headSha: trigger.headSha || headSha, conclusion: "failure" } };
+  return { type: "comment" };
+}

@@ -1,0 +1,140 @@
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { Octokit } from "@octokit/rest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Settings } from "../../../src/config/env.js";
+import { createCommandAgent } from "../../../src/executor/agents/command.js";
+import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
+import { FollowUpRunner } from "../../../src/executor/follow-up-jobs.js";
+import type { Jobs } from "../../../src/jobs/types.js";
+import { type Db, openDb } from "../../../src/store/db.js";
+import { listFollowUps } from "../../../src/store/follow-ups.js";
+import { upsertRepository } from "../../../src/store/repositories.js";
+import { createTask, getTask } from "../../../src/store/tasks.js";
+import { createLogger } from "../../../src/util/logger.js";
+import { type CommitAuthor, cloneBare, commitFiles, git, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
+import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
+import { nodeRepo } from "./verify-fixtures.js";
+
+/** A follow-up agent that fixes `sub`. */
+const AGENT = `
+import { writeFileSync } from "node:fs";
+writeFileSync("src/calc.js", "exports.add = (a, b) => a + b;\\nexports.sub = (a, b) => a - b;\\n");
+console.log("fixed sub as the review asked");
+`;
+const REVIEWER: CommitAuthor = { name: "Rita Reviewer", email: "rita@example.com", date: "2024-03-02T12:00:00Z" };
+const BRANCH = "backlog-bot/issue-1-sub";
+const log = createLogger({ level: "silent" });
+
+let dir: string;
+let db: Db;
+let stub: GitHubStub;
+let comments: string[];
+let remote: string;
+let runner: FollowUpRunner;
+let taskId: number;
+
+beforeAll(() => {
+  process.env.BACKLOG_BOT_SANDBOX = "off";
+});
+afterAll(() => {
+  delete process.env.BACKLOG_BOT_SANDBOX;
+});
+beforeEach(async () => {
+  dir = makeTempDir();
+  db = await openDb(path.join(dir, "data"));
+  comments = [];
+  const fixture = nodeRepo();
+  git(fixture.dir, ["checkout", "-q", "-b", BRANCH]);
+  const head = commitFiles(fixture.dir, { "REVIEW.md": "please fix sub\n" }, REVIEWER, "review: note");
+  git(fixture.dir, ["checkout", "-q", "main"]);
+  remote = cloneBare(fixture.dir);
+  stub = await startGitHubStub({
+    "GET /repos/:owner/:repo/pulls/:number": () => ({
+      body: { number: 7, title: "sub subtracts", state: "open", merged: false, head: { ref: BRANCH, sha: head }, base: { ref: "main" } },
+    }),
+    "GET /repos/:owner/:repo/pulls/:number/files": () => ({ body: [] }),
+    "GET /repos/:owner/:repo/pulls/:number/reviews/:id": () => ({
+      body: { id: 55, state: "CHANGES_REQUESTED", body: "sub must subtract", user: { login: "maintainer", type: "User" } },
+    }),
+    "GET /repos/:owner/:repo/pulls/:number/reviews/:id/comments": () => ({ body: [] }),
+    "GET /repos/:owner/:repo/issues/:number/comments": () => ({ body: [] }),
+    "GET /repos/:owner/:repo/commits/:ref/check-runs": () => ({ body: { total_count: 0, check_runs: [] } }),
+    "POST /repos/:owner/:repo/check-runs": () => ({ status: 201, body: { id: 1 } }),
+    "POST /repos/:owner/:repo/issues/:number/comments": (req) => {
+      comments.push((req.body as { body: string }).body);
+      return { status: 201, body: { id: comments.length } };
+    },
+  });
+  const script = path.join(dir, "agent.mjs");
+  writeFileSync(script, AGENT);
+  const agent = createCommandAgent(`${process.execPath} ${script}`);
+  const octokit = new Octokit({ baseUrl: stub.baseUrl, request: { retries: 0 } });
+  runner = new FollowUpRunner({
+    db,
+    settings: { dataDir: path.join(dir, "data"), agentTimeoutMs: 60_000, leaseMs: 60_000, maxOutputBytes: 1024 * 1024 } as Settings,
+    agents: { enabled: ["command"], get: () => agent },
+    github: {
+      octokit: async () => octokit,
+      token: async () => "unused",
+      botIdentity: async () => ({ name: "backlog-bot[bot]", email: "1+bot@users.noreply.github.com" }),
+    },
+    jobs: {} as Jobs,
+    breakers: new CircuitBreakers(db, { failures: 3, cooldownMs: 60_000 }, log),
+    log,
+  });
+  const repo = await upsertRepository(db, { fullName: "octo/calc", installationId: 1, cloneUrl: remote, defaultBranch: "main" });
+  const { task } = await createTask(db, {
+    repositoryId: repo.id,
+    issueNumber: 1,
+    title: "sub subtracts",
+    requestedBy: "maintainer",
+    trigger: "cli",
+  });
+  await db.updateTable("tasks").set({ state: "pr_open", pr_number: 7, branch: BRANCH }).where("id", "=", task.id).execute();
+  taskId = task.id;
+});
+afterEach(async () => {
+  await db.destroy();
+  await stub.close();
+  removeDir(dir);
+});
+
+const writer = { login: "maintainer", isBot: false, canWrite: true };
+const review = { type: "review" as const, reviewId: 55, state: "changes_requested" as const };
+
+describe("FollowUpRunner", () => {
+  it("turns a writer's review into a new commit on the same branch (the reviewer's commit survives) and returns the task to pr_open", async () => {
+    const before = git(remote, ["rev-parse", BRANCH]).trim();
+    const end = await runner.run({ taskId, trigger: review, actor: writer }, { log });
+    expect(end).toEqual({ ran: true, outcome: "passed:[]" });
+    expect(git(remote, ["rev-parse", `${BRANCH}^`]).trim()).toBe(before);
+    expect((await getTask(db, taskId))?.state).toBe("pr_open");
+    expect(await listFollowUps(db, taskId)).toEqual([
+      expect.objectContaining({ trigger: "review", head_sha: before, outcome: "passed:[]" }),
+    ]);
+    expect(comments).toEqual([expect.stringMatching(/^Follow-up by `command`: pushed/)]);
+  });
+
+  it("does nothing for a reader's review", async () => {
+    const before = git(remote, ["rev-parse", BRANCH]).trim();
+    const end = await runner.run({ taskId, trigger: review, actor: { ...writer, canWrite: false } }, { log });
+    expect(end).toEqual({ ran: false, reason: "maintainer has no write access", summaryPosted: false });
+    expect(git(remote, ["rev-parse", BRANCH]).trim()).toBe(before);
+    expect(comments).toEqual([]);
+  });
+
+  it("at followUps.max posts the summary once and runs nothing more", async () => {
+    await db
+      .updateTable("repositories")
+      .set({ config: JSON.stringify({ followUps: { max: 1 } }) })
+      .execute();
+    expect(await runner.run({ taskId, trigger: review, actor: writer }, { log })).toMatchObject({ ran: true });
+    const ci = { type: "ci" as const, checkName: "test", headSha: git(remote, ["rev-parse", BRANCH]).trim() };
+    expect(await runner.run({ taskId, trigger: ci, actor: null }, { log })).toMatchObject({ ran: false, summaryPosted: true });
+    expect(await runner.run({ taskId, trigger: ci, actor: null }, { log })).toMatchObject({ ran: false, summaryPosted: false });
+    expect(comments).toHaveLength(2); // the follow-up's report, then the one summary
+    expect(comments[1]).toMatch(/^backlog-bot stops following up on this pull request: the pull request had its 1 follow-up\(s\)/);
+    expect((await listFollowUps(db, taskId)).map((r) => r.trigger)).toEqual(["review", "summary"]);
+  });
+});
