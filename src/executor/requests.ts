@@ -130,7 +130,7 @@ export async function cancelTask(deps: RequestDeps, task: Task, by: string): Pro
   if (task.state === "queued") {
     const reply =
       task.issue_number !== null
-        ? { body: `Task #${task.id} was cancelled by @${by}.`, marker: `task-${task.id}:cancelled:${task.attempts}` }
+        ? { body: `Task #${task.id} was cancelled by @${by}.`, marker: `task-${task.id}:cancelled:${Date.now()}` }
         : null;
     const moved = await transition(
       deps.db,
