@@ -36,6 +36,8 @@ export function gitEnv(): NodeJS.ProcessEnv {
     GIT_COMMITTER_NAME: "Bench Author",
     GIT_COMMITTER_EMAIL: "bench@example.com",
     GIT_COMMITTER_DATE: "2024-01-02T03:04:05Z",
+    // push-scan.ts writes its commit through a throw-away index: without this it wrote the real one.
+    ...(process.env.GIT_INDEX_FILE && { GIT_INDEX_FILE: process.env.GIT_INDEX_FILE }),
   };
 }
 

@@ -39,19 +39,21 @@ function treeRss(root: number): number {
   return bytes;
 }
 
-/** Runs `command args` and resolves its wall time (ms), exit code, stdout, and peak tree RSS (bytes). */
+/** Runs `command args` and resolves its wall time (ms), exit code, stdout (and its size in bytes), and peak tree RSS (bytes). */
 export function measureTree(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; intervalMs?: number } = {},
-): Promise<{ ms: number; code: number | null; peakBytes: number; stdout: string; stderr: string }> {
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; intervalMs?: number; discardStdout?: boolean } = {},
+): Promise<{ ms: number; code: number | null; peakBytes: number; stdout: string; stderr: string; bytes: number }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(command, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    let bytes = 0;
     child.stdout.on("data", (chunk: Buffer) => {
-      stdout += chunk.toString("utf8");
+      bytes += chunk.length;
+      if (!options.discardStdout) stdout += chunk.toString("utf8");
     });
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString("utf8");
@@ -66,7 +68,7 @@ export function measureTree(
     });
     child.on("close", (code) => {
       clearInterval(timer);
-      resolve({ ms: performance.now() - started, code, peakBytes, stdout, stderr });
+      resolve({ ms: performance.now() - started, code, peakBytes, stdout, stderr, bytes });
     });
   });
 }

@@ -2,12 +2,20 @@
  * Full TODO scan versus plain `git grep` over the same >= 20,000-file checkout.
  * Target: scanTodos takes at most 2x the time of git grep (median against median).
  *
+ * Then the whole process, as a user runs it: `backlog-bot scan <repo>` cold (fresh data dir) and
+ * warm (a rescan with the store of the cold one) against a spawned `git grep -n -I -E`, with the
+ * peak memory of each process tree (bench/scan-memory.ts).
+ *
  *   npx tsx bench/todo-scan.ts            (BENCH_ROUNDS=9 to change the number of rounds)
  */
 import { spawn } from "node:child_process";
-import { cpus } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
+import os, { cpus } from "node:os";
+import path from "node:path";
 import { scanTodos } from "../src/scanners/todo.js";
+import { compileCli } from "./cli-build.js";
 import { collectGarbage, ensureBenchRepo, gitEnv, median } from "./fixture-repo.js";
+import { measureTree } from "./scan-memory.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const MAX_RATIO = 2;
@@ -75,3 +83,32 @@ if (ratio > MAX_RATIO) {
   console.error(`FAIL: scanTodos took ${ratio.toFixed(2)}x git grep`);
   process.exitCode = 1;
 }
+
+// Whole process: the CLI as built by tsc, against git grep as a process of its own.
+const cli = compileCli(true);
+const whole: Record<"grep" | "cold" | "warm", { ms: number; peak: number }[]> = { grep: [], cold: [], warm: [] };
+for (let round = 0; round < Math.min(ROUNDS, 5); round++) {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-bench-store-"));
+  const env = { PATH: process.env.PATH, HOME: os.tmpdir(), BACKLOG_BOT_DATA_DIR: dataDir };
+  try {
+    const grep = await measureTree("git", GREP_ARGS, { cwd: repo.dir, env: gitEnv(), discardStdout: true });
+    whole.grep.push({ ms: grep.ms, peak: grep.peakBytes });
+    for (const kind of ["cold", "warm"] as const) {
+      const run = await measureTree(process.execPath, [cli, "scan", repo.dir], { env, discardStdout: true });
+      if (run.code !== 0) throw new Error(`backlog-bot scan exited ${run.code}: ${run.stderr}`);
+      whole[kind].push({ ms: run.ms, peak: run.peakBytes });
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+const wm = (k: keyof typeof whole): number => median(whole[k].map((r) => r.ms));
+const peak = (k: keyof typeof whole): string => (Math.max(...whole[k].map((r) => r.peak)) / 2 ** 20).toFixed(0);
+console.log("\nwhole process (node start-up included), median ms and peak MB of the process tree:");
+console.log(`  git grep -n -I -E: ${wm("grep").toFixed(0)} ms, ${peak("grep")} MB`);
+console.log(
+  `  backlog-bot scan, cold (new data dir): ${wm("cold").toFixed(0)} ms, ${peak("cold")} MB; ratio ${(wm("cold") / wm("grep")).toFixed(2)}`,
+);
+console.log(
+  `  backlog-bot scan, warm (rescan): ${wm("warm").toFixed(0)} ms, ${peak("warm")} MB; ratio ${(wm("warm") / wm("grep")).toFixed(2)}`,
+);

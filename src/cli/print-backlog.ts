@@ -1,7 +1,8 @@
 import { rankBacklog } from "../prioritizer/index.js";
-import type { Db } from "../store/db.js";
+import { type Db, rawSqlite } from "../store/db.js";
 import { listOpenFindings } from "../store/findings.js";
 import { listRepositories } from "../store/repositories.js";
+import type { FindingRow } from "../store/schema.js";
 import { formatTable, writeJson } from "./format.js";
 
 /** How to print the backlog. */
@@ -14,11 +15,26 @@ export interface PrintOptions {
 }
 
 /**
+ * The open findings to rank: on SQLite straight from a prepared statement (Kysely's row mapping
+ * doubled the time at 100,000 rows), without `body`, which neither the ranking nor the output
+ * reads (it is the largest column); elsewhere through the store.
+ */
+async function openRows(db: Db, repositoryId?: number): Promise<FindingRow[]> {
+  const sqlite = rawSqlite(db);
+  if (!sqlite) return listOpenFindings(db, repositoryId);
+  const where = repositoryId === undefined ? "" : "and repository_id = ?";
+  const statement = sqlite.prepare(`select * from findings where resolved_at is null and dismissed_at is null ${where} order by id`);
+  const rows = (repositoryId === undefined ? statement.all() : statement.all(repositoryId)) as FindingRow[];
+  for (const row of rows) row.body = null;
+  return rows;
+}
+
+/**
  * Prints the ranked backlog to stdout: a table of the first `limit` rows, or every row as
  * streamed JSON (`writeJson`). Returns the number of rows in the whole backlog.
  */
 export async function printBacklog(db: Db, options: PrintOptions): Promise<number> {
-  const [rows, repositories] = await Promise.all([listOpenFindings(db, options.repositoryId), listRepositories(db)]);
+  const [rows, repositories] = await Promise.all([openRows(db, options.repositoryId), listRepositories(db)]);
   const names = new Map(repositories.map((r) => [r.id, r.full_name]));
   const ranked = rankBacklog(rows, new Date());
   if (options.json) await writeJson(ranked, names, process.stdout);

@@ -1,0 +1,96 @@
+/**
+ * The CLI as a user runs it, whole process (issue 14): `backlog-bot --help` (target <= 0.15 s) and
+ * `backlog-bot backlog --json` over 100,000 stored findings (target <= 2x `sqlite3 -json` on the
+ * same rows, <= 200 MB), from a private build of src/ (tsc into node_modules/.cache, so the
+ * shared dist/ is left alone), launched through a copy of bin/backlog-bot.js.
+ *
+ *   npx tsx bench/cli-startup.ts        (BENCH_ROUNDS=n for the 9 rounds; BENCH_FINDINGS=n for the store size)
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openDb, rawSqlite } from "../src/store/db.js";
+import { compileCli } from "./cli-build.js";
+import { median } from "./fixture-repo.js";
+import { measureTree } from "./scan-memory.js";
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const FINDINGS = Number(process.env.BENCH_FINDINGS ?? 100_000);
+
+/** A store with `n` open findings of a few repositories, written straight through SQLite. */
+async function makeStore(dir: string, n: number): Promise<string> {
+  const db = await openDb(dir);
+  const sqlite = rawSqlite(db);
+  if (!sqlite) throw new Error("no SQLite handle");
+  const at = "2025-01-01T00:00:00.000Z";
+  for (let r = 1; r <= 5; r++)
+    sqlite
+      .prepare("insert into repositories (full_name, default_branch, created_at, updated_at) values (?, 'main', ?, ?)")
+      .run(`octo/repo-${r}`, at, at);
+  const insert = sqlite.prepare(
+    "insert into findings (repository_id, fingerprint, kind, title, body, path, line, signals, first_seen_at, last_seen_at) values (?, ?, 'todo', ?, ?, ?, ?, ?, ?, ?)",
+  );
+  const markers = ["TODO", "TODO", "FIXME", "HACK", "XXX", "BUG"];
+  sqlite.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const marker = markers[i % markers.length] as string;
+      const authored = new Date(Date.UTC(2019, 0, 1) + ((i * 7919) % 2000) * 86_400_000).toISOString();
+      const signals = JSON.stringify({ marker, author: `Dev ${i % 50}`, authoredAt: authored });
+      insert.run(
+        1 + (i % 5),
+        `fp-${i}`,
+        `${marker === "TODO" ? "handle" : "fix"} case ${i % 20_000} in module ${i % 300}`,
+        i % 3 ? null : "more words about it",
+        `src/dir-${i % 40}/module-${i % 300}.c`,
+        1 + (i % 900),
+        signals,
+        at,
+        at,
+      );
+    }
+  })();
+  await db.destroy();
+  return path.join(dir, "backlog-bot.sqlite");
+}
+
+const cli = compileCli();
+const env = (dataDir: string) => ({ PATH: process.env.PATH, HOME: os.tmpdir(), BACKLOG_BOT_DATA_DIR: dataDir });
+const data = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-bench-cli-"));
+try {
+  console.log(
+    `${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(" ")}, node ${process.version}`,
+  );
+  const help: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    bare.push((await measureTree(process.execPath, ["-e", "0"], { env: env(data) })).ms);
+    const run = await measureTree(process.execPath, [cli, "--help"], { env: env(data) });
+    if (run.code !== 0) throw new Error(`--help exited ${run.code}`);
+    help.push(run.ms);
+  }
+  console.log(
+    `\nbacklog-bot --help: median ${median(help).toFixed(0)} ms (min ${Math.min(...help).toFixed(0)}), node -e 0: median ${median(bare).toFixed(0)} ms; target <= 150 ms`,
+  );
+
+  const file = await makeStore(data, FINDINGS);
+  const query = "select * from findings where resolved_at is null and dismissed_at is null order by id";
+  const json: { ms: number; peak: number; bytes: number }[] = [];
+  const sqlite: { ms: number; peak: number; bytes: number }[] = [];
+  for (let i = 0; i < Math.min(ROUNDS, 5); i++) {
+    const a = await measureTree("sqlite3", ["-json", file, query], { discardStdout: true });
+    sqlite.push({ ms: a.ms, peak: a.peakBytes, bytes: a.bytes });
+    const b = await measureTree(process.execPath, [cli, "backlog", "--json"], { env: env(data), discardStdout: true });
+    if (b.code !== 0) throw new Error(`backlog --json exited ${b.code}: ${b.stderr}`);
+    json.push({ ms: b.ms, peak: b.peakBytes, bytes: b.bytes });
+  }
+  const ms = (list: typeof json) => median(list.map((r) => r.ms));
+  const mb = (list: typeof json) => Math.max(...list.map((r) => r.peak)) / 2 ** 20;
+  console.log(
+    `\n${FINDINGS} findings: backlog --json median ${ms(json).toFixed(0)} ms, peak ${mb(json).toFixed(0)} MB, ${((json[0]?.bytes ?? 0) / 2 ** 20) | 0} MB out; sqlite3 -json median ${ms(sqlite).toFixed(0)} ms, peak ${mb(sqlite).toFixed(0)} MB; ratio ${(ms(json) / ms(sqlite)).toFixed(2)} (target <= 2, <= 200 MB)`,
+  );
+} finally {
+  rmSync(data, { recursive: true, force: true });
+}
