@@ -3,6 +3,7 @@ import { type DashboardAction, inlineText } from "../dashboard/index.js";
 import { requestTask, retryIssueTask } from "../executor/requests.js";
 import { contentHash } from "../prioritizer/content-hash.js";
 import { rankBacklog } from "../prioritizer/index.js";
+import { recordAudit } from "../store/audit.js";
 import { dismissFindings, recordFindingOutcome } from "../store/dashboard.js";
 import { getFinding, listOpenFindings } from "../store/findings.js";
 import type { Repository } from "../store/schema.js";
@@ -30,11 +31,14 @@ export async function applyTicks(deps: HandlerDeps, request: TickRequest): Promi
   const { db } = deps;
   const { repository, config, login, log } = request;
   const refusals: string[] = [];
+  const audit = (action: DashboardAction, target: string, outcome: string, detail?: unknown) =>
+    recordAudit(db, { actor: login, action: `dashboard.${action.kind}`, repository: repository.full_name, target, outcome, detail });
   for (const action of request.actions) {
     if (action.kind === "rescan") {
       if (deps.scheduler) {
         deps.scheduler.scanNow(repository).catch((error: unknown) => log.warn({ err: error }, "rescan from the dashboard failed"));
       }
+      await audit(action, repository.full_name, deps.scheduler ? "ok" : "unavailable");
       continue;
     }
     if (action.kind === "retry") {
@@ -43,6 +47,7 @@ export async function applyTicks(deps: HandlerDeps, request: TickRequest): Promi
       if (task.finding_id === null && task.issue_number !== null) {
         const result = await retryIssueTask(deps.requests, repository, config, task.issue_number, login);
         if (!result.ok) refusals.push(result.message);
+        await audit(action, `task:${task.id}`, result.ok ? "ok" : "refused", result.ok ? undefined : { reason: result.message });
         continue;
       }
       const finding = task.finding_id === null ? undefined : await getFinding(db, task.finding_id);
@@ -57,6 +62,7 @@ export async function applyTicks(deps: HandlerDeps, request: TickRequest): Promi
       });
       if (result.kind === "refused") refusals.push(result.refusal.message);
       else if (result.kind === "queued") await recordFindingOutcome(db, finding.id, "queued", contentHash(finding));
+      await audit(action, `task:${task.id}`, result.kind === "refused" ? "refused" : "ok", { result: result.kind });
       continue;
     }
     const finding = await getFinding(db, action.findingId);
@@ -67,6 +73,7 @@ export async function applyTicks(deps: HandlerDeps, request: TickRequest): Promi
       const group = ranked.find((r) => r.group.fingerprints.includes(finding.fingerprint))?.group.fingerprints ?? [finding.fingerprint];
       const count = await dismissFindings(db, repository.id, group, login);
       log.info({ findingId: finding.id, count, by: login }, "findings dismissed from the dashboard");
+      await audit(action, `finding:${finding.id}`, "ok", { dismissed: count });
       continue;
     }
     const result = await requestTask(deps.requests, {
@@ -80,6 +87,7 @@ export async function applyTicks(deps: HandlerDeps, request: TickRequest): Promi
     });
     if (result.kind === "refused") refusals.push(`${inlineText(finding.title, 80)}: ${result.refusal.message}`);
     else if (result.kind === "queued") await recordFindingOutcome(db, finding.id, "queued", contentHash(finding));
+    await audit(action, `finding:${finding.id}`, result.kind === "refused" ? "refused" : "ok", { result: result.kind });
   }
   return refusals;
 }

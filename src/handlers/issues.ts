@@ -5,6 +5,7 @@ import { commentOnce } from "../github/comments.js";
 import { issueSignals } from "../scanners/issue-listing.js";
 import { cleanLabel } from "../scanners/stale.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
+import { recordAudit } from "../store/audit.js";
 import { recordDashboard, repositoryOfDashboard } from "../store/dashboard.js";
 import { now } from "../store/db.js";
 import { syncFindings } from "../store/findings.js";
@@ -124,6 +125,14 @@ export const onIssues: Handler<IssuesEvent> = async (context, deps, log) => {
     const permission = await checkWritePermission(octokit, { owner, repo: name }, login, payload.sender.type, config.allowedBots);
     if (!permission.allowed) {
       log.info({ login, role: permission.role, actions: actions.length }, "dashboard tick refused");
+      await recordAudit(deps.db, {
+        actor: login,
+        action: "dashboard.tick",
+        repository: repo.full_name,
+        target: `issue#${issue.number}`,
+        outcome: "refused",
+        detail: { reason: permission.reason, actions },
+      });
       await octokit.rest.issues.update({ owner, repo: name, issue_number: issue.number, body: untick(issue.body ?? "", actions) });
       await commentOnce(octokit, {
         owner,

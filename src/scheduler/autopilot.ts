@@ -4,6 +4,7 @@ import type { RepoConfig } from "../config/schema.js";
 import { type RequestDeps, requestTask } from "../executor/requests.js";
 import { contentHash } from "../prioritizer/content-hash.js";
 import { type BacklogItem, type Ranked, rankBacklog } from "../prioritizer/index.js";
+import { recordAudit } from "../store/audit.js";
 import { recordFindingOutcome } from "../store/dashboard.js";
 import type { Db } from "../store/db.js";
 import { listOpenFindings } from "../store/findings.js";
@@ -105,6 +106,15 @@ export async function runAutopilot(
     }
     if (result.kind !== "queued") continue;
     await recordFindingOutcome(db, pick.row.id, "queued", contentHash(pick.row));
+    // The dashboard says what autopilot started and why (read back by dashboard-state.ts).
+    await recordAudit(db, {
+      actor: "backlog-bot",
+      action: "autopilot.start",
+      repository: repository.full_name,
+      target: `task:${result.task.id}`,
+      outcome: "ok",
+      detail: { findingId: pick.row.id, reason: pick.reason },
+    });
     log.info({ repo: repository.full_name, taskId: result.task.id, findingId: pick.row.id, why: pick.reason }, "autopilot started a task");
     queued.push(result.task);
   }

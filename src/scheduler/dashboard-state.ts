@@ -26,7 +26,7 @@ export async function outcomeHistory(db: Db, repositoryId: number): Promise<Outc
   });
 }
 
-function toDashboardTask(task: Task, verification: string | undefined): DashboardTask {
+function toDashboardTask(task: Task, verification: string | undefined, note: string | undefined): DashboardTask {
   return {
     id: task.id,
     findingId: task.finding_id,
@@ -42,7 +42,31 @@ function toDashboardTask(task: Task, verification: string | undefined): Dashboar
     createdAt: task.created_at,
     updatedAt: task.updated_at,
     verification: verification ?? null,
+    note: note ?? null,
   };
+}
+
+/** Why autopilot started each of its tasks (its `autopilot.start` audit rows), by task id. */
+async function autopilotReasons(db: Db, repository: string): Promise<Map<number, string>> {
+  const rows = await db
+    .selectFrom("audit")
+    .select(["target", "detail"])
+    .where("action", "=", "autopilot.start")
+    .where("repository", "=", repository)
+    .orderBy("id", "desc")
+    .limit(200)
+    .execute();
+  const reasons = new Map<number, string>();
+  for (const row of rows) {
+    const id = Number(row.target?.replace(/^task:/, ""));
+    try {
+      const reason = (JSON.parse(row.detail ?? "{}") as { reason?: unknown }).reason;
+      if (Number.isSafeInteger(id) && typeof reason === "string" && !reasons.has(id)) reasons.set(id, reason);
+    } catch {
+      // an unreadable row explains nothing
+    }
+  }
+  return reasons;
 }
 
 /** Latest run verification line per task (`runs.verification`), for the pull request rows. */
@@ -73,6 +97,9 @@ export async function loadDashboardState(db: Db, repository: Repository, config:
   const own = findings.filter((f) => f.issue_number === null || f.issue_number !== repository.dashboard_issue_number);
   const backlog = rankBacklog(own, now, { exclude: config.todo.exclude, outcomes });
   const pulls = tasks.filter((t) => t.state === "pr_open");
+  const reasons = tasks.some((t) => t.trigger === "autopilot")
+    ? await autopilotReasons(db, repository.full_name)
+    : new Map<number, string>();
   const verified = await verifications(
     db,
     pulls.map((t) => t.id),
@@ -91,7 +118,7 @@ export async function loadDashboardState(db: Db, repository: Repository, config:
     ref: repository.default_branch,
     backlog,
     limit: config.dashboardLimit,
-    tasks: tasks.map((t) => toDashboardTask(t, verified.get(t.id))),
+    tasks: tasks.map((t) => toDashboardTask(t, verified.get(t.id), reasons.get(t.id))),
     limits: {
       openPullRequests: pulls.length,
       prConcurrentLimit: config.prConcurrentLimit,

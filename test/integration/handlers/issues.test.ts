@@ -104,6 +104,12 @@ describe("issues events", () => {
     expect(app.enqueued()).toBe(1);
     expect((await findings())[0]).toMatchObject({ last_task_outcome: "queued", last_task_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(comments).toEqual([]);
+    const audit = await app.db
+      .selectFrom("audit")
+      .select(["actor", "action", "target", "outcome"])
+      .where("action", "like", "dashboard.%")
+      .execute();
+    expect(audit).toEqual([{ actor: "maintainer", action: "dashboard.start", target: "finding:1", outcome: "ok" }]);
   });
 
   it("counts two maintainers' ticks of different rows made from the same copy", async () => {
@@ -125,6 +131,11 @@ describe("issues events", () => {
     expect(await tasks()).toEqual([]);
     expect(comments).toHaveLength(1);
     expect(comments[0]?.body).toMatch(/^@reader, only people with write, maintain or admin permission/);
+    const audit = await app.db.selectFrom("audit").select(["actor", "action", "outcome"]).where("action", "like", "dashboard.%").execute();
+    expect(audit).toEqual([
+      { actor: "reader", action: "dashboard.tick", outcome: "refused" },
+      { actor: "reader", action: "dashboard.tick", outcome: "refused" },
+    ]);
   });
 
   it("dismisses a row's whole group for good", async () => {

@@ -6,6 +6,7 @@ import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
 import type { RequestDeps } from "../../../src/executor/requests.js";
 import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
 import { runAutopilot } from "../../../src/scheduler/autopilot.js";
+import { loadDashboardState } from "../../../src/scheduler/dashboard-state.js";
 import { dismissFindings } from "../../../src/store/dashboard.js";
 import { syncFindings } from "../../../src/store/findings.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
@@ -74,6 +75,13 @@ describe("autopilot", () => {
     ]);
     expect(await runAutopilot(deps, repository, cfg, new Date(today.getTime() + 60_000))).toEqual([]);
     expect(enqueued).toHaveLength(2);
+    // The dashboard says what autopilot started and why.
+    const state = await loadDashboardState(store.db, repository, cfg, today);
+    expect(state.tasks.map((t) => t.note)).toEqual([
+      expect.stringMatching(/^rank 2, score \d+ ≥ minScore 0$/),
+      expect.stringMatching(/^rank 1, /),
+    ]);
+    expect(state.autopilot).toMatchObject({ enabled: true, startedToday: 2, maxTasksPerDay: 2 });
   });
 
   it("never goes beyond the PR limits", async () => {
