@@ -217,28 +217,6 @@ export function recordRunMetrics(run: RunMetrics): void {
   if (run.costUsd) metrics.runCost.inc({ agent }, run.costUsd);
 }
 
-/**
- * The route class of a GitHub REST path, the first segment after `/repos/{owner}/{repo}` or the
- * first segment otherwise: `/repos/o/r/issues/1/comments` → `issues`, `/app/installations` → `app`.
- * Keeps the label's cardinality bounded whatever the path.
- */
-export function githubRouteClass(path: string): string {
-  const parts = path.split("?")[0]?.split("/").filter(Boolean) ?? [];
-  const segment = parts[0] === "repos" ? (parts[3] ?? "repo") : (parts[0] ?? "root");
-  return /^[a-z_-]{1,32}$/.test(segment) ? segment : "other";
-}
-
-/** Records one GitHub response (or a network failure when `status` is undefined) and its rate-limit headers. */
-export function recordGithubRequest(path: string, status: number | undefined, headers?: Record<string, unknown>): void {
-  const statusClass = status === undefined ? "error" : status === 304 ? "304" : `${Math.floor(status / 100)}xx`;
-  metrics.githubRequests.inc({ route: githubRouteClass(path), status: statusClass });
-  const remaining = Number(headers?.["x-ratelimit-remaining"]);
-  const resource = String(headers?.["x-ratelimit-resource"] ?? "core");
-  if (headers?.["x-ratelimit-remaining"] !== undefined && Number.isFinite(remaining)) {
-    metrics.githubRateLimitRemaining.set({ resource }, remaining);
-  }
-}
-
 /** Prometheus text exposition of every metric, and its content type. */
 export async function renderMetrics(): Promise<{ contentType: string; body: string }> {
   return { contentType: registry.contentType, body: await registry.metrics() };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { githubRouteClass, metrics, recordGithubRequest, recordRunMetrics, registry, setMetricSources } from "../../../src/util/metrics.js";
+import { githubMetricsPlugin, githubRouteClass, recordGithubRequest } from "../../../src/util/github-metrics.js";
+import { metrics, recordRunMetrics, registry, setMetricSources } from "../../../src/util/metrics.js";
 
 describe("metrics registry", () => {
   it("names every metric with the backlog_bot_ prefix and Prometheus suffixes", async () => {
@@ -69,5 +70,37 @@ describe("metrics registry", () => {
     expect(text).toContain('backlog_bot_github_requests_total{route="issues",status="304"} 1');
     expect(text).toContain('backlog_bot_github_requests_total{route="issues",status="error"} 1');
     expect(text).toContain('backlog_bot_github_rate_limit_remaining{resource="core"} 4990');
+  });
+});
+
+describe("githubMetricsPlugin", () => {
+  it("counts each request by route class and status, 304s and failures included, and keeps the rate limit", async () => {
+    const { createServer } = await import("node:http");
+    const { Octokit } = await import("@octokit/rest");
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith("/repos/o/r/pulls")) res.writeHead(304, { etag: '"x"', "x-ratelimit-remaining": "4321" }).end();
+      else if (req.url?.startsWith("/repos/o/r/labels"))
+        res.writeHead(404, { "content-type": "application/json" }).end('{"message":"Not Found"}');
+      else
+        res
+          .writeHead(200, { "content-type": "application/json", "x-ratelimit-remaining": "4322", "x-ratelimit-resource": "core" })
+          .end("[]");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as import("node:net").AddressInfo;
+    const octokit = new (Octokit.plugin(githubMetricsPlugin))({ baseUrl: `http://127.0.0.1:${port}`, request: { retries: 0 } });
+    const before = async (route: string, status: string) =>
+      (await metrics.githubRequests.get()).values.find((v) => v.labels.route === route && v.labels.status === status)?.value ?? 0;
+    const [issues, pulls, labels] = [await before("issues", "2xx"), await before("pulls", "304"), await before("labels", "4xx")];
+    await octokit.request("GET /repos/{owner}/{repo}/issues", { owner: "o", repo: "r" });
+    await expect(
+      octokit.request("GET /repos/{owner}/{repo}/pulls", { owner: "o", repo: "r", headers: { "if-none-match": '"x"' } }),
+    ).rejects.toMatchObject({ status: 304 });
+    await expect(octokit.request("GET /repos/{owner}/{repo}/labels", { owner: "o", repo: "r" })).rejects.toMatchObject({ status: 404 });
+    server.close();
+    expect(await before("issues", "2xx")).toBe(issues + 1);
+    expect(await before("pulls", "304")).toBe(pulls + 1);
+    expect(await before("labels", "4xx")).toBe(labels + 1);
+    expect((await metrics.githubRateLimitRemaining.get()).values.find((v) => v.labels.resource === "core")?.value).toBe(4321);
   });
 });
