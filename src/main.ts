@@ -7,6 +7,7 @@ import { lastValidConfig } from "./config/load.js";
 import { createAgentRegistry } from "./executor/agents/registry.js";
 import { loadAgentSettings } from "./executor/agents/settings.js";
 import { CircuitBreakers } from "./executor/circuit-breaker.js";
+import { FollowUpRunner } from "./executor/follow-up-jobs.js";
 import { registerReplyJobs } from "./executor/replies.js";
 import type { RequestDeps } from "./executor/requests.js";
 import { TaskRunner } from "./executor/task-jobs.js";
@@ -80,6 +81,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   const github = createAppAccess(probot);
   const breakers = new CircuitBreakers(db, settings.breaker, log);
   const runner = new TaskRunner({ db, settings, agents, github, jobs, breakers, log });
+  const followUps = new FollowUpRunner({ db, settings, agents, github, jobs, breakers, log });
   const requests: RequestDeps = { db, agents, runner, jobs, log };
   const scheduler = createScheduler({
     db,
@@ -101,7 +103,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
       if (started.length > 0) await requestDashboardSync(jobs, fresh);
     },
   });
-  await probot.load(createApp({ db, settings, agents, requests, scheduler, log }));
+  await probot.load(createApp({ db, settings, agents, requests, scheduler, followUps, log }));
 
   const worker = environment.role !== "web";
   if (worker) {
@@ -109,6 +111,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
     await registerReplyJobs({ db, jobs, github, log });
     handleDashboardJobs(jobs, { db, access: github, log });
     await runner.start();
+    followUps.start();
   }
 
   const intake = createDeliveryIntake(db, (id) =>

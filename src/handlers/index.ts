@@ -5,6 +5,7 @@ import { onIssueCommentCreated } from "./issue-comment.js";
 import { onIssues } from "./issues.js";
 import { onPullRequestClosed } from "./pull-request.js";
 import { onPush } from "./push.js";
+import { onPullRequestReviewSubmitted } from "./review.js";
 import type { Handler } from "./types.js";
 
 /**
@@ -14,6 +15,7 @@ import type { Handler } from "./types.js";
 export const handlers: Partial<{ [E in EmitterWebhookEventName]: Handler<E> }> = {
   "issue_comment.created": onIssueCommentCreated,
   "pull_request.closed": onPullRequestClosed,
+  "pull_request_review.submitted": onPullRequestReviewSubmitted,
   "installation.created": onRepositoriesAdded,
   "installation_repositories.added": onRepositoriesAdded,
   "installation.deleted": onRepositoriesRemoved,

@@ -4,7 +4,7 @@ import type { RepoConfig } from "../config/schema.js";
 import { cancelTask, requestTask, retryIssueTask } from "../executor/requests.js";
 import { commentOnce } from "../github/comments.js";
 import { upsertRepository } from "../store/repositories.js";
-import { findOpenTask, latestTaskOfIssue } from "../store/tasks.js";
+import { findOpenTask, findTaskByPullRequest, latestTaskOfIssue } from "../store/tasks.js";
 import { type AgentCommand, parseAgentCommand } from "./commands.js";
 import { checkWritePermission } from "./guards.js";
 import type { Handler, HandlerDeps } from "./types.js";
@@ -45,9 +45,21 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (co
     return;
   }
   if (issue.pull_request) {
-    await reply(
-      "`/agent` commands on backlog-bot's own pull requests start follow-ups once verified pull requests land; on other pull requests they do nothing. Use them on the issue.",
-    );
+    // On backlog-bot's own pull request, fix and retry are a follow-up on the same branch (issue 10).
+    const task = deps.followUps ? await findTaskByPullRequest(deps.db, stored.id, issue.number) : undefined;
+    if (!task || !deps.followUps) {
+      await reply("`/agent` commands work on issues and on backlog-bot's own pull requests; on other pull requests they do nothing.");
+      return;
+    }
+    if (command.name === "cancel") {
+      const result = await cancelTask(deps.requests, task, login);
+      await reply(result.message);
+      return;
+    }
+    const instructions = command.name === "fix" ? command.instructions || null : null;
+    const actor = { login, isBot: comment.user?.type === "Bot", canWrite: true };
+    await deps.followUps.enqueue({ taskId: task.id, trigger: { type: "comment" }, actor, instructions }, `comment:${comment.id}`);
+    await reply(`Queued a follow-up of task #${task.id}: a new commit on top of this pull request's branch, after what others pushed.`);
     return;
   }
   const requests = deps.requests;

@@ -28,6 +28,10 @@ export const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
       withRepository.extend({ issue: z.object({ number: z.number().int(), title: z.string(), state: z.string() }), sender: user }),
     ]),
   ),
+  "pull_request_review.submitted": withRepository.extend({
+    review: z.object({ id: z.number(), state: z.string(), user }),
+    pull_request: z.object({ number: z.number().int() }),
+  }),
   "pull_request.closed": withRepository.extend({
     pull_request: z.object({ number: z.number().int(), merged: z.boolean().nullable().optional() }),
   }),

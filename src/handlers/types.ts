@@ -2,6 +2,7 @@ import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import type { Context } from "probot";
 import type { Settings } from "../config/env.js";
 import type { AgentRegistry } from "../executor/agents/registry.js";
+import type { FollowUpRunner } from "../executor/follow-up-jobs.js";
 import type { RequestDeps } from "../executor/requests.js";
 import type { Scheduler } from "../scheduler/scheduler.js";
 import type { Db } from "../store/db.js";
@@ -19,6 +20,8 @@ export interface HandlerDeps {
   requests: RequestDeps;
   /** Owns scans (mirror fetches, log downloads); absent in tests that need none. */
   scheduler?: Scheduler;
+  /** Queues follow-ups on the bot's own pull requests (issue 10); absent: follow-ups are off. */
+  followUps?: Pick<FollowUpRunner, "enqueue">;
 }
 
 /** A webhook handler for event `E`, given a child logger bound to the delivery. */

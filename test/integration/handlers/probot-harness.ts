@@ -9,6 +9,7 @@ import { loadSettings } from "../../../src/config/env.js";
 import { type AgentRegistry, createAgentRegistry } from "../../../src/executor/agents/registry.js";
 import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
 import type { RequestDeps } from "../../../src/executor/requests.js";
+import type { HandlerDeps } from "../../../src/handlers/types.js";
 import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { createLogger } from "../../../src/util/logger.js";
@@ -29,7 +30,7 @@ const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const pem = privateKey.export({ type: "pkcs1", format: "pem" }).toString();
 
 /** Loads the app with the command agent (and codex, to test the choice) enabled. */
-export async function loadApp(stub: GitHubStub, agents?: AgentRegistry): Promise<AppUnderTest> {
+export async function loadApp(stub: GitHubStub, agents?: AgentRegistry, extra: Partial<HandlerDeps> = {}): Promise<AppUnderTest> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-handlers-"));
   const db = await openDb(dataDir);
   const settings = loadSettings({ BACKLOG_BOT_DATA_DIR: dataDir });
@@ -61,7 +62,7 @@ export async function loadApp(stub: GitHubStub, agents?: AgentRegistry): Promise
       abortLocal: (taskId) => aborted.push(taskId) > 0,
     },
   };
-  await probot.load(createApp({ db, settings, agents: registry, requests, log }));
+  await probot.load(createApp({ db, settings, agents: registry, requests, log, ...extra }));
   return {
     db,
     probot,

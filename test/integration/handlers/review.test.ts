@@ -1,0 +1,101 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FollowUpJob } from "../../../src/executor/follow-up-jobs.js";
+import { upsertRepository } from "../../../src/store/repositories.js";
+import { claimTask, createTask, transition } from "../../../src/store/tasks.js";
+import { payload } from "../../e2e/harness.js";
+import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
+import { type AppUnderTest, loadApp } from "./probot-harness.js";
+
+/** Reviews and `/agent` comments on the bot's own pull request queue follow-ups (issue 10); everything else does not. */
+describe("follow-up triggers on the bot's pull request", () => {
+  let stub: GitHubStub;
+  let app: AppUnderTest;
+  let queued: { job: FollowUpJob; key: string }[];
+  let taskId: number;
+  let replies: string[];
+
+  beforeEach(async () => {
+    queued = [];
+    replies = [];
+    stub = await startGitHubStub({
+      "POST /app/installations/:id/access_tokens": () => ({
+        status: 201,
+        body: { token: "ghs_test", expires_at: new Date(Date.now() + 3.6e6).toISOString() },
+      }),
+      "GET /repos/:owner/:repo/contents/:path": () => ({ status: 404, body: { message: "Not Found" } }),
+      "GET /repos/:owner/:repo/issues/:number/comments": () => ({ body: [] }),
+      "POST /repos/:owner/:repo/issues/:number/comments": (req) => {
+        replies.push((req.body as { body: string }).body.replace(/\n\n<!-- backlog-bot:[^>]*-->$/, ""));
+        return { status: 201, body: { id: replies.length } };
+      },
+      "POST /repos/:owner/:repo/issues/comments/:id/reactions": () => ({ status: 201, body: {} }),
+    });
+    app = await loadApp(stub, undefined, { followUps: { enqueue: async (job, key) => void queued.push({ job, key }) } });
+    const repo = await upsertRepository(app.db, { fullName: "octo-org/widgets", installationId: 77 });
+    const { task } = await createTask(app.db, { repositoryId: repo.id, issueNumber: 42, title: "t", requestedBy: "m", trigger: "comment" });
+    await claimTask(app.db, task.id, "worker", 60_000);
+    await transition(app.db, task.id, "pr_open", { actor: "worker", owner: "worker" }, { pr_number: 7 });
+    taskId = task.id;
+  });
+  afterEach(async () => {
+    await app.db.destroy();
+    await stub.close();
+  });
+  const permit = (role: string) =>
+    stub.route("GET /repos/:owner/:repo/collaborators/:user/permission", () => ({ body: { permission: role, role_name: role } }));
+
+  it("queues a follow-up for a writer's review that requests changes, once per review", async () => {
+    permit("write");
+    await app.receive("pull_request_review", payload("pull_request_review.submitted"));
+    expect(queued).toEqual([
+      {
+        job: {
+          taskId,
+          trigger: { type: "review", reviewId: 5501, state: "changes_requested" },
+          actor: { login: "maintainer", isBot: false, canWrite: true },
+        },
+        key: "review:5501",
+      },
+    ]);
+  });
+
+  it("ignores a reader's review, an approval, and reviews of pull requests that are not the bot's", async () => {
+    permit("read");
+    await app.receive("pull_request_review", payload("pull_request_review.submitted"));
+    permit("write");
+    await app.receive(
+      "pull_request_review",
+      payload("pull_request_review.submitted", (p) => {
+        p.review.state = "approved";
+      }),
+    );
+    await app.receive(
+      "pull_request_review",
+      payload("pull_request_review.submitted", (p) => {
+        p.pull_request.number = 99;
+      }),
+    );
+    expect(queued).toEqual([]);
+  });
+
+  it("turns `/agent fix <instructions>` on the bot's pull request into a follow-up with those instructions", async () => {
+    permit("write");
+    await app.receive(
+      "issue_comment",
+      payload("issue_comment.created", (p) => {
+        p.issue.number = 7;
+        p.issue.pull_request = { url: "x" };
+        p.comment.body = "/agent fix handle the empty greeting too";
+      }),
+    );
+    expect(queued).toEqual([
+      expect.objectContaining({
+        job: expect.objectContaining({ taskId, trigger: { type: "comment" }, instructions: "handle the empty greeting too" }),
+        key: "comment:3001",
+      }),
+    ]);
+    expect(replies).toEqual([
+      `Queued a follow-up of task #${taskId}: a new commit on top of this pull request's branch, after what others pushed.`,
+    ]);
+  });
+});
