@@ -2,13 +2,15 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
+import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GitHubStub } from "../fixtures/github-stub.js";
-import { git, makeRemote, query, type ServerProcess, startServer, startStub } from "./harness.js";
+import { deliver, git, handled, makeRemote, payload, query, type ServerProcess, startServer, startStub } from "./harness.js";
 
 /** Screenshots of the real server's pages (gitignored test artifacts). */
 const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts/web-server");
+const API_TOKEN = "e2e-operator-token-0123456789";
 /** What the stub's people may do on octo-org/widgets (the installation's only repository). */
 const ROLES: Record<string, string> = { maintainer: "write", reader: "read", stranger: "none" };
 
@@ -66,6 +68,7 @@ console.log("Changed src/app.js");
       GITHUB_CLIENT_ID: "Iv1.e2e",
       GITHUB_CLIENT_SECRET: "e2e-client-secret",
       BACKLOG_BOT_SESSION_SECRET: "e2e-session-secret",
+      BACKLOG_BOT_API_TOKEN: API_TOKEN,
     });
     // The repository and its TODO as a scan would have stored them (a second connection, like an operator's shell).
     const db = new Database(path.join(dataDir, "backlog-bot.sqlite"));
@@ -153,5 +156,29 @@ console.log("Changed src/app.js");
     expect(await stranger.locator("#repositories a").count()).toBe(0);
     expect((await stranger.goto(`${server.url}/repos/octo-org/widgets`))?.status()).toBe(404);
     await stranger.context().close();
+  });
+
+  it("counts what happened on /metrics: the delivery, the task, its run; /ready names every check", async () => {
+    const { id } = await deliver(
+      server,
+      "pull_request",
+      payload("pull_request.closed", (p) => {
+        p.pull_request.number = 999; // not the bot's: handled, changes nothing
+        p.number = 999;
+      }),
+    );
+    expect((await handled(dataDir, id)).status).toBe("processed");
+    expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
+    const res = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const families = new Map(parsePrometheusTextFormat(await res.text()).map((f) => [f.name, f]));
+    const value = (name: string, labels: Record<string, string>) =>
+      Number(families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? 0);
+    expect(value("backlog_bot_deliveries_total", { event: "pull_request", outcome: "processed" })).toBe(1);
+    expect(value("backlog_bot_tasks_created_total", { trigger: "dashboard" })).toBe(1);
+    expect(value("backlog_bot_runs_total", { agent: "command", outcome: "changes" })).toBe(1);
+    expect(value("backlog_bot_tasks", { state: "pr_open" })).toBe(1);
+    expect(families.get("backlog_bot_run_duration_seconds")?.metrics[0]?.buckets?.["+Inf"]).toBe("1");
+    const ready = (await (await fetch(`${server.url}/ready`)).json()) as { checks: Array<{ name: string }> };
+    expect(ready.checks.map((c) => c.name)).toEqual(["store", "migrations", "job_queue", "github", "sandbox"]);
   });
 });
