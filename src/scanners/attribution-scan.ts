@@ -1,0 +1,121 @@
+import { type AttributionReport, attributeLines } from "./attribution.js";
+import type { FileKey, FileVersion, ScanCache, ScanState } from "./attribution-cache.js";
+import type { BlameTarget, FileHistory, LineAuthor } from "./blame-history.js";
+import { changedPaths, type GitSource, repositoryShape } from "./git-source.js";
+import type { TodoScanOptions } from "./todo.js";
+import { type TodoHit, todoFindings } from "./todo-extract.js";
+import type { Finding } from "./types.js";
+
+/*
+ * The cache-aware half of `scanTodos` (todo.ts): attributing what was read, through the store
+ * first, and the warm rescan that reads only what changed since the last scan.
+ */
+
+/** One scan's shared facts. */
+export interface Scan {
+  source: GitSource;
+  options: TodoScanOptions;
+  keywords: string[];
+  settings: string;
+  /** The commit whose history attributes lines (undefined: a tree, or no commits yet). */
+  head: string | undefined;
+  dirty: Set<string>;
+  state: ScanState | undefined;
+  cache: ScanCache | undefined;
+  report: AttributionReport;
+  horizon: Date | undefined;
+  /** `git grep`, read and lex the candidate files among `paths` (all when undefined). */
+  collect(paths: string[] | undefined, prefetch: string[] | undefined): Promise<Collected>;
+}
+
+/** Hits of the files read, with the blob id of committed ones (for the cache and the blob chain). */
+export interface Collected {
+  hits: Map<string, TodoHit[]>;
+  blobs: Map<string, string>;
+  read: number;
+}
+
+/** The last scan's commit, when it differs from this one: the replay of new commits starts there. */
+export function baseOf(scan: Scan): string | undefined {
+  return scan.state && scan.state.commit !== scan.head ? scan.state.commit : undefined;
+}
+
+/** The versions of the last scan among `paths`, by path: what the replay of new commits ends on. */
+async function baseVersions(scan: Scan, paths: Iterable<string>): Promise<Map<string, FileVersion>> {
+  if (!scan.state || !scan.cache) return new Map();
+  const wanted = new Set(paths);
+  const keys = scan.state.files.filter((f) => wanted.has(f.path));
+  const versions = keys.length ? await scan.cache.getVersions(scan.settings, keys) : [];
+  return new Map(versions.map((v) => [`${v.path}\0${v.blob}`, v]));
+}
+
+/** Attributes collected hits: cached versions first, then attribution.ts; stores the new versions. */
+export async function attribute(
+  scan: Scan,
+  got: Collected,
+  history?: Promise<FileHistory | undefined>,
+  boundary?: Promise<string | undefined>,
+): Promise<Map<string, Map<number, LineAuthor>>> {
+  const authors = new Map<string, Map<number, LineAuthor>>();
+  if (!scan.head || scan.options.blame === false) return authors;
+  const keys: FileKey[] = [...got.blobs].map(([path, blob]) => ({ path, blob }));
+  const cached = scan.cache && keys.length ? await scan.cache.getVersions(scan.settings, keys) : [];
+  for (const version of cached) authors.set(version.path, version.authors);
+  scan.report.cachedFiles += cached.length;
+  const targets = new Map<string, BlameTarget>();
+  for (const [path, hits] of got.hits) {
+    if (!authors.has(path)) targets.set(path, { lines: hits.map((h) => h.line), blob: got.blobs.get(path) });
+  }
+  if (targets.size === 0) return authors;
+  scan.options.onProgress?.({ phase: "attributing", files: targets.size });
+  const known = await baseVersions(scan, targets.keys());
+  const found = await attributeLines(scan.source, targets, {
+    head: scan.head,
+    horizon: scan.horizon,
+    base: baseOf(scan),
+    known: (path, blob) => known.get(`${path}\0${blob}`)?.authors,
+    dirty: scan.dirty,
+    shape: repositoryShape(scan.source),
+    report: scan.report,
+    ...(history && { prefetched: { base: baseOf(scan), history } }),
+    ...(boundary && { boundary }),
+  });
+  const fresh: FileVersion[] = [];
+  for (const [path, lines] of found) {
+    authors.set(path, lines);
+    const blob = got.blobs.get(path);
+    if (blob) fresh.push({ path, blob, hits: got.hits.get(path) ?? [], authors: lines });
+  }
+  if (scan.cache && fresh.length) await scan.cache.save(scan.settings, fresh);
+  return authors;
+}
+
+/** The findings of a set of files, sorted by path then line. */
+export function findingsOf(files: Iterable<[string, TodoHit[], Map<number, LineAuthor> | undefined]>): Finding[] {
+  const sorted = [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return sorted.flatMap(([path, hits, authors]) => todoFindings(path, hits, authors));
+}
+
+/**
+ * A full rescan with a cache: only paths changed since the last scan's commit (plus work-tree
+ * changes, then and now) are read; the others' findings come from their cached versions.
+ * `undefined` when the cache cannot vouch for the rest (commit gone, versions missing).
+ */
+export async function rescan(scan: Scan): Promise<{ findings: Finding[]; read: number; files: FileKey[] } | undefined> {
+  const { state, cache, head } = scan;
+  if (!state || !cache || !head) return undefined;
+  const changed = state.commit === head ? [] : await changedPaths(scan.source, state.commit, head).catch(() => undefined);
+  if (!changed) return undefined;
+  const touched = new Set([...changed, ...scan.dirty, ...(state.dirty ?? [])]);
+  const reuse = state.files.filter((f) => !touched.has(f.path));
+  const versions = reuse.length ? await cache.getVersions(scan.settings, reuse) : [];
+  if (versions.length !== reuse.length) return undefined;
+  scan.report.cachedFiles += versions.length;
+  const got = touched.size ? await scan.collect([...touched], undefined) : { hits: new Map(), blobs: new Map(), read: 0 };
+  for (const path of got.blobs.keys()) if (scan.dirty.has(path)) got.blobs.delete(path);
+  const authors = await attribute(scan, got);
+  const files: [string, TodoHit[], Map<number, LineAuthor> | undefined][] = versions.map((v) => [v.path, v.hits, v.authors]);
+  for (const [path, hits] of got.hits) files.push([path, hits, authors.get(path)]);
+  const keys = [...reuse, ...[...got.blobs].map(([path, blob]) => ({ path, blob }))];
+  return { findings: findingsOf(files), read: got.read, files: keys };
+}
