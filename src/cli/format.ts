@@ -49,7 +49,7 @@ export function formatTable(items: readonly Ranked<BacklogItem>[], names: Reposi
       cutStart(names.get(i.repository_id) ?? String(i.repository_id), REPO_WIDTH),
       i.signals.marker ?? "",
       cutStart(location(i), LOCATION_WIDTH),
-      cut(count > 1 ? `${i.title} (×${count})` : i.title, TEXT_WIDTH),
+      count > 1 ? `${cut(i.title, TEXT_WIDTH - String(count).length - 4)} (×${count})` : cut(i.title, TEXT_WIDTH),
     ];
   });
   const header = ["RANK", "SCORE", "KIND", "REPO", "MARKER", "LOCATION", "TEXT"];
