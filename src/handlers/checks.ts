@@ -2,6 +2,7 @@ import { type ApiCheckRun, type CheckOutcome, type CheckTarget, outcomeOfCheckRu
 import { PER_PAGE } from "../github/http.js";
 import { upsertRepository } from "../store/repositories.js";
 import type { Logger } from "../util/logger.js";
+import { followUpRedSuite } from "./pr-checks.js";
 import type { Handler, HandlerDeps } from "./types.js";
 
 interface RepoPayload {
@@ -58,7 +59,8 @@ export const onCheckRunCompleted: Handler<"check_run.completed"> = async (contex
 /** `check_suite.completed` on the default branch: every check run of the suite (one request to list them). */
 export const onCheckSuiteCompleted: Handler<"check_suite.completed"> = async (context, deps, log) => {
   const suite = context.payload.check_suite;
-  if (!onDefaultBranch(context.payload, suite.head_branch)) return;
+  // Not the default branch: red CI on a pull request the bot opened may start a follow-up (issue 10).
+  if (!onDefaultBranch(context.payload, suite.head_branch)) return void (await followUpRedSuite(context, deps, log));
   await recordOutcomes(context, deps, log, async () => {
     const { data } = await context.octokit.request("GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs", {
       ...context.repo(),

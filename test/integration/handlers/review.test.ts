@@ -98,4 +98,41 @@ describe("follow-up triggers on the bot's pull request", () => {
       `Queued a follow-up of task #${taskId}: a new commit on top of this pull request's branch, after what others pushed.`,
     ]);
   });
+
+  it("queues one follow-up per failing check for red CI on the bot's PR head, never for its own check", async () => {
+    stub.route("GET /repos/:owner/:repo/check-suites/:id/check-runs", () => ({
+      body: {
+        total_count: 3,
+        check_runs: [
+          { id: 1, name: "test", status: "completed", conclusion: "failure" },
+          { id: 2, name: "backlog-bot / verify", status: "completed", conclusion: "failure" },
+          { id: 3, name: "lint", status: "completed", conclusion: "success" },
+        ],
+      },
+    }));
+    const red = (patch: (suite: Record<string, unknown>) => void = () => {}) =>
+      payload("check_suite.completed", (p) => {
+        p.repository = payload("pull_request_review.submitted").repository; // the bot's PR lives in octo-org/widgets
+        Object.assign(p.check_suite, { head_branch: "backlog-bot/issue-42-greeting", pull_requests: [{ number: 7 }] });
+        patch(p.check_suite);
+      });
+    await app.receive("check_suite", red());
+    const sha = payload("check_suite.completed").check_suite.head_sha;
+    expect(queued).toEqual([
+      { job: { taskId, trigger: { type: "ci", checkName: "test", headSha: sha }, actor: null }, key: `ci:${sha}:test` },
+    ]);
+    await app.receive(
+      "check_suite",
+      red((s) => {
+        s.conclusion = "success";
+      }),
+    );
+    await app.receive(
+      "check_suite",
+      red((s) => {
+        s.pull_requests = [{ number: 99 }];
+      }),
+    );
+    expect(queued).toHaveLength(1);
+  });
 });
