@@ -124,7 +124,7 @@ console.log("Changed src/app.js");
     const [pr] = calls(stub, "POST", /\/pulls$/);
     expect(pr?.body).toMatchObject({ draft: true });
     // The PR body links the finding it came from.
-    expect((pr?.body as { body: string }).body).toContain("src/app.js");
+    expect((pr?.body as { body?: string } | undefined)?.body).toContain("src/app.js");
     await waitFor(() => (dashboard()?.body.includes(`[#${task.pr_number}]`) ? true : undefined), 60_000, "the dashboard to show the PR");
     expect(dashboard()?.body).toMatch(/## Pull requests\n\n- \[#\d+\]/);
   });
