@@ -6,7 +6,8 @@ import parsePrometheusTextFormat from "parse-prometheus-text-format";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GitHubStub } from "../fixtures/github-stub.js";
-import { deliver, git, handled, makeRemote, payload, query, type ServerProcess, startServer, startStub } from "./harness.js";
+import { type ScriptedServer, startAnthropicServer } from "../fixtures/model-servers/anthropic.js";
+import { deliver, git, handled, makeRemote, payload, query, ROOT, type ServerProcess, startServer, startStub } from "./harness.js";
 
 /** Screenshots of the real server's pages (gitignored test artifacts). */
 const ARTIFACTS = path.resolve(import.meta.dirname, "../../test-artifacts/web-server");
@@ -17,7 +18,7 @@ const ROLES: Record<string, string> = { maintainer: "write", reader: "read", str
 /**
  * The dashboard on the real server (`node dist/main.js`, as `npm start`): sign in through the stub's
  * OAuth flow, start a TODO finding's task with the button, and watch the page reach `pr_open`
- * through SSE while the real executor runs the command agent, pushes and opens the draft PR.
+ * through SSE while the real executor runs the real Claude Code CLI (scripted model), pushes and opens the draft PR.
  */
 describe("web dashboard on the real server", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-e2e-web-"));
@@ -26,21 +27,22 @@ describe("web dashboard on the real server", () => {
   let stub: GitHubStub;
   let server: ServerProcess;
   let browser: Browser;
+  let anthropic: ScriptedServer;
   let findingId = 0;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
     remote = makeRemote(dir, { "src/app.js": "// TODO: greet with punctuation\nexport const greet = () => 'Hello world';\n" });
-    const agent = path.join(dir, "agent.mjs");
-    writeFileSync(
-      agent,
-      `import { readFileSync, writeFileSync } from "node:fs";
-console.log(JSON.stringify({ type: "assistant", message: { content: [{ type: "text", text: "Fixing the greeting." }] } }));
-await new Promise((r) => setTimeout(r, 1500));
-writeFileSync("src/app.js", readFileSync("src/app.js", "utf8").replace("// TODO: greet with punctuation\\n", "").replace("Hello world", "Hello, world!"));
-console.log("Changed src/app.js");
-`,
-    );
+    // The real Claude Code CLI against a scripted model: it reads the file, edits it, and says so.
+    const file = (request: { body: string }) => path.join(/Working directory: ([^\s"\\]+)/.exec(request.body)?.[1] ?? "", "src/app.js");
+    anthropic = await startAnthropicServer((request, turn) => {
+      if (turn === 0) return { text: "Reading src/app.js.", toolUses: [{ name: "Read", input: { file_path: file(request) } }] };
+      if (turn === 1)
+        return {
+          toolUses: [{ name: "Edit", input: { file_path: file(request), old_string: "Hello world", new_string: "Hello, world!" } }],
+        };
+      return { text: "Fixed the greeting in src/app.js." };
+    });
     stub = await startStub(ROLES);
     const loginOf = (auth: string | string[] | undefined) => /token-(\w+)$/.exec(String(auth ?? ""))?.[1];
     stub.route("GET /login/oauth/authorize", (req) => {
@@ -63,7 +65,11 @@ console.log("Changed src/app.js");
       return { body: { total_count: repositories.length, repositories } };
     });
     server = await startServer(stub, dataDir, {
-      BACKLOG_BOT_AGENT_COMMAND: `${process.execPath} ${agent}`,
+      BACKLOG_BOT_AGENTS: "claude-code",
+      BACKLOG_BOT_CLAUDE_PATH: path.join(ROOT, "node_modules/.bin/claude"),
+      BACKLOG_BOT_CLAUDE_ENV: "ANTHROPIC_API_KEY,ANTHROPIC_BASE_URL",
+      ANTHROPIC_API_KEY: "sk-ant-e2e-not-a-real-key",
+      ANTHROPIC_BASE_URL: anthropic.url,
       BACKLOG_BOT_SANDBOX: "off",
       GITHUB_CLIENT_ID: "Iv1.e2e",
       GITHUB_CLIENT_SECRET: "e2e-client-secret",
@@ -97,6 +103,7 @@ console.log("Changed src/app.js");
     await server?.stop();
     if (process.env.E2E_LOG) writeFileSync(process.env.E2E_LOG, server?.output() ?? "");
     await stub?.close();
+    await anthropic?.close();
   });
 
   let nextLogin = "maintainer";
@@ -129,7 +136,12 @@ console.log("Changed src/app.js");
     expect(task).toMatchObject({ state: "pr_open", requested_by: "maintainer" });
     expect(git(remote, "show", `${task?.branch}:src/app.js`)).toContain("Hello, world!");
     await page.reload();
-    expect(await page.locator(".transcript .msg.assistant").first().textContent()).toContain("Fixing the greeting.");
+    const transcript = page.locator(".transcript[data-run]").last();
+    expect(await transcript.locator(".msg.assistant").first().textContent()).toContain("Reading src/app.js.");
+    const read = transcript.locator("details.tool").first();
+    expect(await read.locator("summary").textContent()).toBe("🔧 Read");
+    expect(await read.getAttribute("open")).toBeNull();
+    expect(await transcript.locator("details.tool summary", { hasText: "Edit" }).count()).toBe(1);
     await shot(page, "task-transcript");
     await page.context().close();
   });
@@ -175,7 +187,12 @@ console.log("Changed src/app.js");
       Number(families.get(name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? 0);
     expect(value("backlog_bot_deliveries_total", { event: "pull_request", outcome: "processed" })).toBe(1);
     expect(value("backlog_bot_tasks_created_total", { trigger: "dashboard" })).toBe(1);
-    expect(value("backlog_bot_runs_total", { agent: "command", outcome: "changes" })).toBe(1);
+    expect(value("backlog_bot_runs_total", { agent: "claude-code", outcome: "changes" })).toBe(1);
+    const [run] = query<{ input_tokens: number; output_tokens: number; turns: number }>(dataDir, "select * from runs");
+    expect(run?.output_tokens).toBeGreaterThan(0);
+    expect(value("backlog_bot_run_tokens_total", { agent: "claude-code", direction: "input" })).toBe(run?.input_tokens);
+    expect(value("backlog_bot_run_tokens_total", { agent: "claude-code", direction: "output" })).toBe(run?.output_tokens);
+    expect(value("backlog_bot_run_turns_total", { agent: "claude-code" })).toBe(run?.turns);
     expect(value("backlog_bot_tasks", { state: "pr_open" })).toBe(1);
     expect(families.get("backlog_bot_run_duration_seconds")?.metrics[0]?.buckets?.["+Inf"]).toBe("1");
     const ready = (await (await fetch(`${server.url}/ready`)).json()) as { checks: Array<{ name: string }> };
