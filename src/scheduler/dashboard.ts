@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { RequestError } from "@octokit/request-error";
 import type { Octokit } from "@octokit/rest";
-import { lastValidConfig } from "../config/load.js";
+import { configErrorComment, lastValidConfig } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import { DASHBOARD_MARKER, renderDashboard } from "../dashboard/index.js";
 import type { GitHubAccess } from "../github/access.js";
+import { commentOnce } from "../github/comments.js";
 import type { Jobs } from "../jobs/index.js";
 import { dashboardRecord, recordDashboard } from "../store/dashboard.js";
 import type { Db } from "../store/db.js";
@@ -116,6 +117,7 @@ export async function syncDashboard(options: DashboardSyncOptions): Promise<Sync
       await octokit.rest.issues.update({ ...repo, issue_number: issueNumber, body, ...(reopen && { state: "open" as const }) });
       await recordDashboard(db, repository.id, { issueNumber, ...written });
       log.info({ issue: issueNumber, reopen }, "dashboard updated");
+      await sayConfigError(octokit, repo, issueNumber, repository.config_error);
       return { kind: reopen ? "reopened" : "updated", issueNumber };
     } catch (error) {
       // Deleted or transferred: make a new one.
@@ -127,7 +129,28 @@ export async function syncDashboard(options: DashboardSyncOptions): Promise<Sync
   const { data } = await octokit.rest.issues.create({ ...repo, title: config.dashboardTitle, body, labels: config.dashboardLabels });
   await recordDashboard(db, repository.id, { issueNumber: data.number, ...written });
   log.info({ issue: data.number }, "dashboard created");
+  await sayConfigError(octokit, repo, data.number, repository.config_error);
   return { kind: "created", issueNumber: data.number };
+}
+
+/**
+ * A config error is shown in the body and also said once in a comment on the dashboard, so
+ * maintainers are notified (a body edit notifies nobody). Only called after a write: an unchanged
+ * dashboard costs no request.
+ */
+async function sayConfigError(
+  octokit: Octokit,
+  repo: { owner: string; repo: string },
+  issueNumber: number,
+  error: string | null,
+): Promise<void> {
+  if (!error) return;
+  await commentOnce(octokit, {
+    ...repo,
+    issueNumber,
+    body: configErrorComment(error),
+    marker: `config-error:${sha256(error).slice(0, 16)}`,
+  });
 }
 
 /** Payload of a `dashboard.sync` job. */

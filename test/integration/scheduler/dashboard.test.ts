@@ -126,6 +126,24 @@ describe("dashboard sync", () => {
     expect(await sync(at(120), cfg)).toEqual({ kind: "created", issueNumber: 1 });
   });
 
+  it("shows a config error in the body and says it once in a comment", async () => {
+    const comments: string[] = [];
+    stub.route("GET /repos/:owner/:repo/issues/:number/comments", () => ({ body: comments.map((body, i) => ({ id: i + 1, body })) }));
+    stub.route("POST /repos/:owner/:repo/issues/:number/comments", (req) => {
+      comments.push((req.body as { body: string }).body);
+      return { status: 201, body: { id: comments.length } };
+    });
+    await store.db.updateTable("repositories").set({ config_error: "schedule: must be a five-field cron expression" }).execute();
+    await sync(T0);
+    expect(issues[0]?.body).toContain(
+      "is invalid, so the last valid config stays in force: schedule: must be a five-field cron expression",
+    );
+    await syncFindings(store.db, repository.id, [todo(8, "later change")], { kinds: ["todo"], paths: ["src/a8.ts"] });
+    expect((await sync(at(120))).kind).toBe("updated");
+    expect(comments).toHaveLength(1);
+    expect(comments[0]).toContain("schedule: must be a five-field cron expression");
+  });
+
   it("costs no API request in an hour where nothing changes, with 1,000 open issues in the repository", async () => {
     for (let n = 1; n <= 1000; n++) {
       issues.push({
