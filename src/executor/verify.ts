@@ -4,7 +4,7 @@ import type { Db } from "../store/db.js";
 import type { Logger } from "../util/logger.js";
 import { detectMasking, type MaskingFlag } from "./masking.js";
 import { isTestPath } from "./masking-rules.js";
-import { commandKey, getCachedBaseRun, putCachedBaseRun } from "./verify-cache.js";
+import { commandKey, getCachedBaseRun, pruneVerifyCache, putCachedBaseRun } from "./verify-cache.js";
 import { type Comparison, compareRuns, type Proof, proveFix } from "./verify-compare.js";
 import { planVerification, type VerifyPlan, type VerifyPlanConfig } from "./verify-detect.js";
 import { runSuite, runUnsandboxed, type SuiteRun, type VerifyRunner } from "./verify-suite.js";
@@ -16,6 +16,9 @@ import { checkoutTree, gitTreeFiles, restoreTree, snapshotTree, treeChanges, tre
  * against the base commit, for "fails before, passes after". A result is `passed` (the only one
  * called verified) only when the suite passed after and nothing was flagged.
  */
+
+/** How long a cached base run is kept (ms): 14 days, longer than most pull requests stay open. */
+export const CACHE_TTL_MS = 14 * 24 * 3600_000;
 
 /** The outcome in one word. */
 export type VerifyStatus =
@@ -142,6 +145,8 @@ export async function verifyChange(deps: VerifyDeps, request: VerifyRequest): Pr
       await checkoutTree(worktree, baseSha, baseDir);
       base = await suite(baseDir, "base");
       await putCachedBaseRun(deps.db, request.repositoryId, baseSha, key, base);
+      // Bases age out as branches move on; pruning here, when a new one is stored, keeps the table small without a timer.
+      await pruneVerifyCache(deps.db, new Date(Date.now() - CACHE_TTL_MS).toISOString());
     }
     const comparison: Comparison = compareRuns(head, base, masking);
     const tests = changes.filter((c) => c.status !== "D" && isTestPath(c.path)).map((c) => c.path);

@@ -110,9 +110,13 @@ describe("verifyChange on a Node repository (npm test, node:test)", () => {
     const first = recordingRunner();
     const a = worktreeOf(repo);
     edit(a, { "src/calc.js": FIXED_SUB });
+    const stale = { repository_id: id, base_sha: "stale", command_key: "k", result: "{}", created_at: "2020-01-01T00:00:00.000Z" };
+    await db.insertInto("verify_cache").values(stale).execute();
     const v1 = await verifyChange({ db, runner: first.runner }, request(repo, a, {}, id));
     expect(v1.baseCached).toBe(false);
     expect(first.calls.filter((c) => c.cwd !== a)).toHaveLength(1);
+    // Storing a new base pruned the entry older than the cache's 14 days.
+    expect(await db.selectFrom("verify_cache").select("base_sha").where("base_sha", "=", "stale").execute()).toEqual([]);
 
     const second = recordingRunner();
     const b = worktreeOf(repo);
