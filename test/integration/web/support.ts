@@ -11,6 +11,7 @@ import { createGitHubRepoAccess } from "../../../src/web/auth/access.js";
 import type { WebDeps } from "../../../src/web/deps.js";
 import { createWebHandler } from "../../../src/web/index.js";
 import { createTaskRequests } from "../../../src/web/requests.js";
+import type { Backend } from "../../support/backends.js";
 
 /** Roles of the stub's people per repository (absent: no access). */
 export const PEOPLE: Record<string, Record<string, "admin" | "write" | "read">> = {
@@ -91,9 +92,17 @@ export async function startGitHubStub(): Promise<{
 }
 
 /** A store with three repositories (o/a, o/b, o/c), findings, and a task with a run and its transcript. */
-export async function seedStore(): Promise<{ db: Db; dir: string; ids: Record<string, number> }> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-web-"));
-  const db = await openDb(dir);
+export async function seedStore(
+  backend?: Backend,
+): Promise<{ db: Db; dir: string; ids: Record<string, number>; remove?: () => Promise<void> }> {
+  let dir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-web-"));
+  let db: Db;
+  let remove: (() => Promise<void>) | undefined;
+  if (backend) {
+    const store = await backend.fresh({ cleanup: false });
+    ({ db, remove } = store);
+    dir = store.dataDir;
+  } else db = await openDb(dir);
   const at = new Date().toISOString();
   const repo = async (full_name: string, config: unknown = { prHourlyLimit: 0, prConcurrentLimit: 0 }) =>
     (
@@ -189,7 +198,7 @@ export async function seedStore(): Promise<{ db: Db; dir: string; ids: Record<st
       .returning("id")
       .executeTakeFirstOrThrow()
   ).id;
-  return { db, dir, ids };
+  return { db, dir, ids, ...(remove && { remove }) };
 }
 
 /** A web server under test: the handler on a plain node:http server; unknown paths 404 like the server's last handler. */
@@ -202,9 +211,10 @@ export interface WebUnderTest {
   close(): Promise<void>;
 }
 
-export async function startWeb(overrides: Partial<WebDeps> = {}): Promise<WebUnderTest> {
+/** Starts the handler over a seeded store (SQLite in a temp directory, or a `backend` from test/support/backends.ts). */
+export async function startWeb(overrides: Partial<WebDeps> = {}, backend?: Backend): Promise<WebUnderTest> {
   const github = await startGitHubStub();
-  const { db, ids } = await seedStore();
+  const { db, ids, remove } = await seedStore(backend);
   const log = createLogger({ level: "silent" });
   const enqueued: number[] = [];
   const requestDeps: RequestDeps = {
@@ -251,7 +261,8 @@ export async function startWeb(overrides: Partial<WebDeps> = {}): Promise<WebUnd
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
       await github.close();
-      await db.destroy();
+      if (remove) await remove();
+      else await db.destroy();
     },
   };
 }

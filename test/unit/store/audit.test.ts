@@ -1,23 +1,10 @@
-import { mkdtempSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { listAudit, recordAudit } from "../../../src/store/audit.js";
-import { type Db, openDb } from "../../../src/store/db.js";
+import { backends } from "../../support/backends.js";
 
-const open: Db[] = [];
-afterEach(async () => {
-  for (const db of open.splice(0)) await db.destroy();
-});
-async function fresh(): Promise<Db> {
-  const db = await openDb(mkdtempSync(path.join(os.tmpdir(), "backlog-bot-audit-")));
-  open.push(db);
-  return db;
-}
-
-describe("audit log", () => {
+describe.each(backends())("audit log on $name", (backend) => {
   it("records acts with their detail and lists them newest first", async () => {
-    const db = await fresh();
+    const { db } = await backend.fresh();
     await recordAudit(db, {
       actor: "alice",
       action: "task.start",
@@ -43,7 +30,7 @@ describe("audit log", () => {
   });
 
   it("pages with a keyset cursor and filters by repository, actor and outcome", async () => {
-    const db = await fresh();
+    const { db } = await backend.fresh();
     for (let i = 0; i < 7; i++) {
       await recordAudit(db, {
         actor: i % 2 ? "alice" : "bob",
