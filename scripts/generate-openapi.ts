@@ -1,6 +1,6 @@
 /**
- * Writes docs/openapi.json from the API's route table and zod schemas (`npm run openapi`, or
- * `npx tsx scripts/generate-openapi.ts`). With `--check`, writes nothing and exits 1 when stale.
+ * Writes docs/openapi.json from the API's route table and zod schemas
+ * (`npx tsx scripts/generate-openapi.ts`). With `--check`, writes nothing and exits 1 when stale.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
