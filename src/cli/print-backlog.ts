@@ -34,9 +34,9 @@ async function openRows(db: Db, repositoryId?: number): Promise<FindingRow[]> {
  * streamed JSON (`writeJson`). Returns the number of rows in the whole backlog.
  */
 export async function printBacklog(db: Db, options: PrintOptions): Promise<number> {
-  const [rows, repositories] = await Promise.all([openRows(db, options.repositoryId), listRepositories(db)]);
-  const names = new Map(repositories.map((r) => [r.id, r.full_name]));
-  const ranked = rankBacklog(rows, new Date());
+  const names = new Map((await listRepositories(db)).map((r) => [r.id, r.full_name]));
+  // No variable keeps the rows: the ranking copies what it needs, and the rows can be collected while the JSON streams.
+  const ranked = rankBacklog(await openRows(db, options.repositoryId), new Date());
   if (options.json) await writeJson(ranked, names, process.stdout);
   else console.log(formatTable(ranked.slice(0, options.limit), names, ranked.length));
   return ranked.length;
