@@ -1,5 +1,6 @@
-import { type Db, immediate, now } from "../store/db.js";
+import { type Db, now, rawSqlite } from "../store/db.js";
 import type { JobsTable } from "../store/schema.js";
+import { BacklogBotError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { isDeadLocalOwner, localOwnerPrefix, newOwnerId } from "../util/owner.js";
 import type { DeadJob, JobContext, JobHandler, JobSpec, JobStats, Jobs } from "./types.js";
@@ -39,6 +40,8 @@ type JobRow = Omit<JobsTable, "id" | "attempts"> & { id: number; attempts: numbe
  */
 export function createSqliteJobs(options: SqliteJobsOptions): Jobs {
   const { db, log } = options;
+  const sqlite = rawSqlite(db);
+  if (!sqlite) throw new BacklogBotError("INVALID_SETTINGS", "the SQLite jobs backend needs a SQLite store");
   const owner = newOwnerId();
   const pollMs = options.pollMs ?? 500;
   const leaseMs = options.leaseMs ?? 60_000;
@@ -53,6 +56,57 @@ export function createSqliteJobs(options: SqliteJobsOptions): Jobs {
   let again = false;
   const waiters: Array<() => void> = [];
 
+  // The hot path's statements, prepared once on the raw handle (Kysely would build and better-sqlite3
+  // prepare each on every call: most of the per-delivery cost in bench/ingest.ts).
+  const st = {
+    sweep: sqlite.prepare(
+      "update jobs set state = 'waiting', locked_by = null, locked_until = null, updated_at = ? where state = 'running' and locked_until < ?",
+    ),
+    candidates: sqlite.prepare(
+      `select id, kind, payload, queue, attempts, max_attempts from jobs
+       where state = 'waiting' and run_at <= ? and kind in (select value from json_each(?))
+         and (queue is null or queue not in (select queue from jobs where state = 'running' and queue is not null))
+       order by run_at, id limit ?`,
+    ),
+    lock: sqlite.prepare(
+      "update jobs set state = 'running', attempts = attempts + 1, locked_by = ?, locked_until = ?, updated_at = ? where id = ? and state = 'waiting'",
+    ),
+    renew: sqlite.prepare("update jobs set locked_until = ? where id = ? and locked_by = ? and state = 'running'"),
+    done: sqlite.prepare("delete from jobs where id = ? and locked_by = ?"),
+    busy: sqlite
+      .prepare(
+        `select count(*) from jobs where state = 'running'
+           or (state = 'waiting' and kind in (select value from json_each(?)) and (run_at <= ? or attempts > 0))`,
+      )
+      .pluck(),
+  };
+
+  /** Moves every expired lease back to waiting (their process died or hung); on the poll timer, not per claim. */
+  const sweep = (): void => {
+    const at = now();
+    st.sweep.run(at, at);
+  };
+
+  /** Claims up to `limit` due jobs of the `kinds` with free slots, in one `BEGIN IMMEDIATE` transaction. */
+  const claim = sqlite.transaction((kinds: string[], limit: number, slots: Map<string, number>): JobRow[] => {
+    const at = now();
+    const until = leaseUntil();
+    const rows = st.candidates.all(at, JSON.stringify(kinds), limit * 4) as JobRow[];
+    const take: JobRow[] = [];
+    const queues = new Set<string>();
+    for (const row of rows) {
+      if (take.length >= limit) break;
+      const slot = slots.get(row.kind) ?? 0;
+      if (slot <= 0 || (row.queue && (queues.has(row.queue) || runningQueues.has(row.queue)))) continue;
+      if (st.lock.run(owner, until, at, row.id).changes === 0) continue;
+      slots.set(row.kind, slot - 1);
+      if (row.queue) queues.add(row.queue);
+      row.attempts += 1;
+      take.push(row);
+    }
+    return take;
+  });
+
   const wake = (): void => {
     if (!started || stopped) return;
     if (pumping) {
@@ -66,7 +120,7 @@ export function createSqliteJobs(options: SqliteJobsOptions): Jobs {
         if (again) {
           again = false;
           wake();
-        } else {
+        } else if (waiters.length > 0) {
           notifyIfIdle();
         }
       });
@@ -82,77 +136,18 @@ export function createSqliteJobs(options: SqliteJobsOptions): Jobs {
 
   const isIdle = async (): Promise<boolean> => {
     if (running.size > 0 || pumping) return false;
-    const row = await db
-      .selectFrom("jobs")
-      .select((eb) => eb.fn.countAll<number>().as("n"))
-      .where((eb) =>
-        eb.or([
-          eb("state", "=", "running"),
-          eb.and([
-            eb("state", "=", "waiting"),
-            eb("kind", "in", [...lanes.keys(), ""]),
-            eb.or([eb("run_at", "<=", now()), eb("attempts", ">", 0)]),
-          ]),
-        ]),
-      )
-      .executeTakeFirstOrThrow();
-    return Number(row.n) === 0;
+    return Number(st.busy.get(JSON.stringify([...lanes.keys()]), now())) === 0;
   };
 
   const pump = async (): Promise<void> => {
-    const free = [...lanes].filter(([, lane]) => lane.running < lane.concurrency).map(([kind]) => kind);
-    if (free.length === 0) return;
-    const claimed = await immediate(db, async (trx) => {
-      const at = now();
-      // Leases that ran out (their process died or hung): back to waiting, or dead when spent.
-      await trx
-        .updateTable("jobs")
-        .set({ state: "waiting", locked_by: null, locked_until: null, updated_at: at })
-        .where("state", "=", "running")
-        .where("locked_until", "<", at)
-        .execute();
-      const rows = (await trx
-        .selectFrom("jobs")
-        .selectAll()
-        .where("state", "=", "waiting")
-        .where("run_at", "<=", at)
-        .where("kind", "in", free)
-        .where((eb) =>
-          eb.or([
-            eb("queue", "is", null),
-            eb(
-              "queue",
-              "not in",
-              eb.selectFrom("jobs as r").select("r.queue").where("r.state", "=", "running").where("r.queue", "is not", null),
-            ),
-          ]),
-        )
-        .orderBy("run_at")
-        .orderBy("id")
-        .limit(64)
-        .execute()) as JobRow[];
-      const take: JobRow[] = [];
-      const slots = new Map(free.map((kind) => [kind, (lanes.get(kind)?.concurrency ?? 0) - (lanes.get(kind)?.running ?? 0)]));
-      const queues = new Set<string>();
-      for (const row of rows) {
-        const slot = slots.get(row.kind) ?? 0;
-        if (slot <= 0 || (row.queue && (queues.has(row.queue) || runningQueues.has(row.queue)))) continue;
-        slots.set(row.kind, slot - 1);
-        if (row.queue) queues.add(row.queue);
-        take.push(row);
-      }
-      for (const row of take) {
-        await trx
-          .updateTable("jobs")
-          .set({ state: "running", attempts: row.attempts + 1, locked_by: owner, locked_until: leaseUntil(), updated_at: at })
-          .where("id", "=", row.id)
-          .execute();
-        row.attempts += 1;
-      }
-      return take;
-    });
+    const slots = new Map<string, number>();
+    for (const [kind, lane] of lanes) if (lane.running < lane.concurrency) slots.set(kind, lane.concurrency - lane.running);
+    const free = [...slots.values()].reduce((a, b) => a + b, 0);
+    if (free === 0) return;
+    const claimed = claim.immediate([...slots.keys()], free, slots);
     for (const row of claimed) execute(row);
-    if (claimed.length > 0) again = true;
+    // Only a claim that filled every free slot may have left due jobs behind.
+    if (claimed.length === free) again = true;
   };
 
   const leaseUntil = () => new Date(Date.now() + leaseMs).toISOString();
@@ -165,26 +160,21 @@ export function createSqliteJobs(options: SqliteJobsOptions): Jobs {
     const controller = new AbortController();
     const jobLog = log.child({ jobId: String(row.id), kind: row.kind });
     const heartbeat = setInterval(() => {
-      db.updateTable("jobs")
-        .set({ locked_until: leaseUntil() })
-        .where("id", "=", row.id)
-        .where("locked_by", "=", owner)
-        .where("state", "=", "running")
-        .executeTakeFirst()
-        .then((r) => {
-          if (Number(r.numUpdatedRows) === 0) {
-            jobLog.warn("job lease lost; aborting its handler");
-            controller.abort(new Error("job lease lost"));
-          }
-        })
-        .catch((err: unknown) => jobLog.warn({ err }, "could not renew the job lease"));
+      try {
+        if (st.renew.run(leaseUntil(), row.id, owner).changes === 0) {
+          jobLog.warn("job lease lost; aborting its handler");
+          controller.abort(new Error("job lease lost"));
+        }
+      } catch (err) {
+        jobLog.warn({ err }, "could not renew the job lease");
+      }
     }, leaseMs / 3);
     heartbeat.unref();
     const context: JobContext = { id: String(row.id), kind: row.kind, attempt: row.attempts, signal: controller.signal, log: jobLog };
     const done = (async () => {
       try {
         await lane.handler(JSON.parse(row.payload), context);
-        await db.deleteFrom("jobs").where("id", "=", row.id).where("locked_by", "=", owner).execute();
+        st.done.run(row.id, owner);
       } catch (error) {
         await settleFailure(row, error, controller.signal.aborted && stopped, jobLog);
       }
@@ -290,7 +280,15 @@ export function createSqliteJobs(options: SqliteJobsOptions): Jobs {
       started = true;
       stopped = false;
       await releaseDeadOwners();
-      timer = setInterval(wake, pollMs);
+      sweep();
+      timer = setInterval(() => {
+        try {
+          sweep();
+        } catch (err) {
+          log.warn({ err }, "could not sweep expired job leases");
+        }
+        wake();
+      }, pollMs);
       timer.unref();
       wake();
     },
