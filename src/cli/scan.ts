@@ -61,7 +61,9 @@ export async function run(argv: string[]): Promise<number> {
           const result = await scanTodos({ cwd, cache: attributionStore(db, repo.id), onProgress: (p) => progress.update(p) });
           const summary = await syncFindings(db, repo.id, result.findings, result.scope);
           const a = result.attribution;
-          detail = ` (${summary.added} new, ${summary.resolved} resolved; ${result.filesRead} files read, ${a.cachedFiles} from the store, ${a.historyProcesses} history processes)`;
+          const partial = a.unattributedLines ? `; partial clone: ${a.unattributedLines} lines unattributed` : "";
+          const shallow = a.shallowBoundaryLines ? `; shallow clone: ${a.shallowBoundaryLines} lines at its boundary` : "";
+          detail = ` (${summary.added} new, ${summary.resolved} resolved; ${result.filesRead} files read, ${a.cachedFiles} from the store, ${a.historyProcesses} history processes${partial}${shallow})`;
         } finally {
           progress.done();
         }

@@ -46,10 +46,11 @@ const CACHE_FORMAT = 1;
 
 /**
  * The key under which a scan's cached versions are valid: the cache format, the keywords and the
- * exclude globs (which decide the TODOs found and the files read).
+ * exclude globs (which decide the TODOs found and the files read), and the ranking's age cap in
+ * days (`ageCapDays()`): a line stored as "older than the horizon" says nothing once the cap grows.
  */
-export function scanSettingsKey(keywords: readonly string[], exclude: readonly string[] = []): string {
-  const text = JSON.stringify([CACHE_FORMAT, [...keywords].sort(), [...exclude].sort()]);
+export function scanSettingsKey(keywords: readonly string[], exclude: readonly string[] = [], capDays = 0): string {
+  const text = JSON.stringify([CACHE_FORMAT, [...keywords].sort(), [...exclude].sort(), capDays]);
   return createHash("sha1").update(text).digest("hex").slice(0, 16);
 }
 

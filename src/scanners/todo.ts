@@ -2,7 +2,7 @@ import picomatch from "picomatch";
 import { type AttributionReport, emptyReport } from "./attribution.js";
 import { boundaryCommit } from "./attribution-boundary.js";
 import { type ScanCache, scanSettingsKey } from "./attribution-cache.js";
-import { attributionHorizon } from "./attribution-horizon.js";
+import { ageCapDays, attributionHorizon } from "./attribution-horizon.js";
 import { attribute, baseOf, type Collected, findingsOf, rescan, type Scan } from "./attribution-scan.js";
 import { readHistory } from "./blame-history.js";
 import { readCandidateFiles } from "./candidate-files.js";
@@ -152,7 +152,7 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const blame = options.blame !== false;
   const horizon = attributionHorizon(options.now ?? new Date());
   const cache = blame && source.hasHistory ? options.cache : undefined;
-  const settings = scanSettingsKey(keywords, options.exclude);
+  const settings = scanSettingsKey(keywords, options.exclude, ageCapDays());
   const state = await cache?.lastScan(settings);
   const probing =
     source.rev || !blame
