@@ -89,18 +89,18 @@ describe("githubMetricsPlugin", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const { port } = server.address() as import("node:net").AddressInfo;
     const octokit = new (Octokit.plugin(githubMetricsPlugin))({ baseUrl: `http://127.0.0.1:${port}`, request: { retries: 0 } });
-    const before = async (route: string, status: string) =>
+    const countOf = async (route: string, status: string) =>
       (await metrics.githubRequests.get()).values.find((v) => v.labels.route === route && v.labels.status === status)?.value ?? 0;
-    const [issues, pulls, labels] = [await before("issues", "2xx"), await before("pulls", "304"), await before("labels", "4xx")];
+    const [issues, pulls, labels] = [await countOf("issues", "2xx"), await countOf("pulls", "304"), await countOf("labels", "4xx")];
     await octokit.request("GET /repos/{owner}/{repo}/issues", { owner: "o", repo: "r" });
     await expect(
       octokit.request("GET /repos/{owner}/{repo}/pulls", { owner: "o", repo: "r", headers: { "if-none-match": '"x"' } }),
     ).rejects.toMatchObject({ status: 304 });
     await expect(octokit.request("GET /repos/{owner}/{repo}/labels", { owner: "o", repo: "r" })).rejects.toMatchObject({ status: 404 });
     server.close();
-    expect(await before("issues", "2xx")).toBe(issues + 1);
-    expect(await before("pulls", "304")).toBe(pulls + 1);
-    expect(await before("labels", "4xx")).toBe(labels + 1);
+    expect(await countOf("issues", "2xx")).toBe(issues + 1);
+    expect(await countOf("pulls", "304")).toBe(pulls + 1);
+    expect(await countOf("labels", "4xx")).toBe(labels + 1);
     expect((await metrics.githubRateLimitRemaining.get()).values.find((v) => v.labels.resource === "core")?.value).toBe(4321);
   });
 });
