@@ -1,3 +1,4 @@
+import type { Statement } from "better-sqlite3";
 import { type Db, now, rawSqlite } from "./db.js";
 import type { Delivery } from "./schema.js";
 
@@ -94,22 +95,48 @@ export function deliveryJobKey(id: string): string {
 }
 
 export async function getDelivery(db: Db, id: string): Promise<Delivery | undefined> {
+  const select = statement(db, "select * from deliveries where id = ?");
+  if (select) return select.get(id) as Delivery | undefined;
   return db.selectFrom("deliveries").selectAll().where("id", "=", id).executeTakeFirst();
 }
 
 /** Marks a delivery handled (its payload is dropped: it is no longer needed) or failed with the cause. */
 export async function finishDelivery(db: Db, id: string, status: "processed" | "failed", error?: string): Promise<void> {
+  const at = now();
+  const message = error?.slice(0, 4000) ?? null;
+  const update = statement(
+    db,
+    `update deliveries set status = ?, error = ?, processed_at = ?, attempts = attempts + 1,
+       payload = case when ? = 'processed' then null else payload end where id = ?`,
+  );
+  if (update) {
+    update.run(status, message, at, status, id);
+    return;
+  }
   await db
     .updateTable("deliveries")
     .set((eb) => ({
       status,
-      error: error?.slice(0, 4000) ?? null,
-      processed_at: now(),
+      error: message,
+      processed_at: at,
       attempts: eb("attempts", "+", 1),
       ...(status === "processed" && { payload: null }),
     }))
     .where("id", "=", id)
     .execute();
+}
+
+/** Statements of the delivery path, prepared once per SQLite store (a delivery's job runs them on every delivery). */
+const statements = new WeakMap<Db, Map<string, SQLiteStatement>>();
+type SQLiteStatement = Statement<unknown[]>;
+function statement(db: Db, text: string): SQLiteStatement | undefined {
+  const sqlite = rawSqlite(db);
+  if (!sqlite) return undefined;
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let prepared = cache.get(text);
+  if (!prepared) cache.set(text, (prepared = sqlite.prepare(text)));
+  return prepared;
 }
 
 /** Deliveries recorded but not handled (a crash, or jobs on another backend): their ids, to queue again. */
