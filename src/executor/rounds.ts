@@ -8,6 +8,7 @@ import { finishRun, latestRun } from "../store/runs.js";
 import { preparePrompt } from "./agents/prompt/index.js";
 import type { PromptSources } from "./agents/prompt/sources.js";
 import { TaskFailure, type TaskRun } from "./run-task.js";
+import { promptSourcesFor } from "./task-prompt.js";
 import { type Verification, verifyChange } from "./verify.js";
 import { verificationLine, verifyCheckRunOutput } from "./verify-report.js";
 
@@ -99,31 +100,18 @@ async function nextPrompt(run: TaskRun, round: number, maxRounds: number, v: Ver
       output: [verificationLine(v), ...flags, "", v.head?.tail ?? ""].join("\n"),
       newFailures: v.newFailures,
     },
-    task: taskSources(run),
+    task: await taskSources(run),
   });
 }
 
 /**
  * The original task's sources, so an agent that starts fresh (aider, gemini, command) sees the
- * task again before the failure: the run's own when a step recorded them, else the issue as
- * run-task's `buildPrompt` describes it.
+ * task again before the failure: the run's own when a step recorded them, else the task's (as
+ * `buildPrompt` builds them), kept on the run so later rounds reuse them.
  */
-function taskSources(run: TaskRun): Exclude<PromptSources, { kind: "verify_round" }> {
-  if (run.promptSources && run.promptSources.kind !== "verify_round") return run.promptSources;
-  const { task, github } = run;
-  return {
-    kind: "issue",
-    octokit: github.octokit,
-    owner: github.owner,
-    repo: github.name,
-    repository: run.repo.full_name,
-    issueNumber: task.issue_number,
-    title: task.title,
-    instructions: task.instructions,
-    worktree: run.worktree as string,
-    triggeredAt: task.requested_at ?? task.created_at,
-    triggerCommentId: task.trigger_comment_id,
-  };
+async function taskSources(run: TaskRun): Promise<Exclude<PromptSources, { kind: "verify_round" }>> {
+  if (!run.promptSources || run.promptSources.kind === "verify_round") run.promptSources = await promptSourcesFor(run);
+  return run.promptSources as Exclude<PromptSources, { kind: "verify_round" }>;
 }
 
 /**
