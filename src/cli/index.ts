@@ -12,6 +12,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   tasks: { summary: "List agent tasks, newest first (--repo, --state, --json)", load: () => import("./tasks.js") },
   runs: { summary: "Show a task and its agent runs: outcome, turns, tokens, cost, verification", load: () => import("./runs.js") },
   transcript: { summary: "Print an agent run's transcript as a conversation (--full, --json)", load: () => import("./transcript.js") },
+  fix: { summary: "Start agent work on a finding or #issue of a repository, as /agent fix does", load: () => import("./fix.js") },
   jobs: {
     summary: "Show the job queue, dead jobs and open circuit breakers; `jobs retry <id>` runs a dead job again",
     load: () => import("./jobs.js"),

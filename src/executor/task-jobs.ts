@@ -1,4 +1,4 @@
-import type { JobContext } from "../jobs/types.js";
+import type { JobContext, Jobs } from "../jobs/types.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { getRepositoryById } from "../store/repositories.js";
 import type { Task, TaskState } from "../store/schema.js";
@@ -13,6 +13,11 @@ import { branchName, type ExecutorDeps, LeaseLost, type RunEnd, runTaskSteps, Ta
 /** Payload of a `task.run` job. */
 export interface TaskRunJob {
   taskId: number;
+}
+
+/** Queues the run of a task (deduped per task while pending); any process with the store may call it (the CLI does). */
+export async function enqueueTaskRun(jobs: Pick<Jobs, "add">, taskId: number): Promise<void> {
+  await jobs.add<TaskRunJob>({ kind: "task.run", payload: { taskId }, key: `task:${taskId}`, maxAttempts: 20 });
 }
 
 /** Why a run's signal aborted. */
@@ -56,7 +61,7 @@ export class TaskRunner {
 
   /** Queues the run of a task (deduped per task). */
   async enqueue(taskId: number): Promise<void> {
-    await this.deps.jobs.add<TaskRunJob>({ kind: "task.run", payload: { taskId }, key: `task:${taskId}`, maxAttempts: 20 });
+    await enqueueTaskRun(this.deps.jobs, taskId);
   }
 
   /** Aborts the run of `taskId` if it runs in this process (cancel); other processes see the request on their heartbeat. */
