@@ -24,6 +24,8 @@ export interface Scan {
   cache: ScanCache | undefined;
   report: AttributionReport;
   horizon: Date | undefined;
+  /** Committed files with TODOs whose attribution was incomplete, so not stored: read again next scan. */
+  uncached: Set<string>;
   /** `git grep`, read and lex the candidate files among `paths` (all when undefined). */
   collect(paths: string[] | undefined, prefetch: string[] | undefined): Promise<Collected>;
 }
@@ -81,10 +83,15 @@ export async function attribute(
     ...(boundary && { boundary }),
   });
   const fresh: FileVersion[] = [];
-  for (const [path, lines] of found) {
-    authors.set(path, lines);
+  for (const path of targets.keys()) {
+    const lines = found.get(path) ?? new Map<number, LineAuthor>();
+    if (found.has(path)) authors.set(path, lines);
     const blob = got.blobs.get(path);
-    if (blob) fresh.push({ path, blob, hits: got.hits.get(path) ?? [], authors: lines });
+    const hits = got.hits.get(path) ?? [];
+    // Only complete answers are kept: a line git could not attribute (a failed command, a partial
+    // clone's missing blob) is asked again next time instead of being remembered as unknown.
+    if (blob && hits.every((h) => lines.has(h.line))) fresh.push({ path, blob, hits, authors: lines });
+    else if (blob) scan.uncached.add(path);
   }
   if (scan.cache && fresh.length) await scan.cache.save(scan.settings, fresh);
   return authors;
@@ -116,6 +123,6 @@ export async function rescan(scan: Scan): Promise<{ findings: Finding[]; read: n
   const authors = await attribute(scan, got);
   const files: [string, TodoHit[], Map<number, LineAuthor> | undefined][] = versions.map((v) => [v.path, v.hits, v.authors]);
   for (const [path, hits] of got.hits) files.push([path, hits, authors.get(path)]);
-  const keys = [...reuse, ...[...got.blobs].map(([path, blob]) => ({ path, blob }))];
+  const keys = [...reuse, ...[...got.blobs].filter(([path]) => !scan.uncached.has(path)).map(([path, blob]) => ({ path, blob }))];
   return { findings: findingsOf(files), read: got.read, files: keys };
 }

@@ -159,6 +159,7 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
       ? Promise.resolve({ head: source.hasHistory ? source.rev : undefined, dirty: new Set<string>() })
       : probeWorkTree(source);
   const scan: Scan = {
+    uncached: new Set(),
     collect: (paths, prefetch) => collect(scan, paths, prefetch),
     source,
     options,
@@ -178,7 +179,8 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
     const warm = await rescan(scan);
     if (warm) {
       const same = state.commit === scan.head && warm.read === 0 && !state.dirty?.length && scan.dirty.size === 0;
-      if (!same) await cache?.save(settings, [], { commit: scan.head as string, files: warm.files, dirty: [...scan.dirty] });
+      const dirty = [...scan.dirty, ...scan.uncached];
+      if (!same || dirty.length) await cache?.save(settings, [], { commit: scan.head as string, files: warm.files, dirty });
       return { findings: warm.findings, scope, attribution: scan.report, filesRead: warm.read };
     }
   }
@@ -199,8 +201,8 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const authors = await attribute(scan, got, history, boundary);
   const findings = findingsOf([...got.hits].map(([path, hits]) => [path, hits, authors.get(path)]));
   if (cache && scan.head && !options.paths) {
-    const files = [...got.blobs].map(([path, blob]) => ({ path, blob }));
-    await cache.save(settings, [], { commit: scan.head, files, dirty: [...scan.dirty] });
+    const files = [...got.blobs].filter(([path]) => !scan.uncached.has(path)).map(([path, blob]) => ({ path, blob }));
+    await cache.save(settings, [], { commit: scan.head, files, dirty: [...scan.dirty, ...scan.uncached] });
   }
   return { findings, scope, attribution: scan.report, filesRead: got.read };
 }

@@ -198,5 +198,15 @@ describe("attribution within the ranking's horizon", () => {
     expect(partialBy.get("untouched")).toMatchObject({ authoredBefore: true }); // untouched within the horizon: no blob needed
     expect(partial.attribution.unattributedLines).toBe(3); // a.go changed within the horizon: its old blobs are not here
     expect(partial.findings.map((f) => f.title).sort()).toEqual(["first", "second", "third", "untouched"]);
+
+    // With a store, what could not be attributed is not remembered as unknown: it is read again, and nothing is lost.
+    const db = await store();
+    const cache = attributionStore(db, (await upsertRepository(db, { fullName: "octo/partial" })).id);
+    const first = await scanTodos({ cwd: partialDir, now: NOW, cache });
+    const again = await scanTodos({ cwd: partialDir, now: NOW, cache });
+    expect(again.findings).toEqual(first.findings);
+    expect(first.findings).toEqual(partial.findings);
+    expect([again.filesRead, again.attribution.cachedFiles, again.attribution.unattributedLines]).toEqual([1, 1, 3]);
+    expect(objects()).toBe(before);
   });
 });
