@@ -1,6 +1,6 @@
 import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Probot } from "probot";
+import { Probot, ProbotOctokit } from "probot";
 import { createApp, registerDeliveryJobs } from "./app.js";
 import { type Environment, loadEnvironment } from "./config/environment.js";
 import { lastValidConfig } from "./config/load.js";
@@ -19,15 +19,17 @@ import { sandboxModeFromEnv, sandboxStatus, startSandbox } from "./sandbox/statu
 import { autopilotSchedules, runAutopilot } from "./scheduler/autopilot.js";
 import { handleDashboardJobs, requestDashboardSync } from "./scheduler/dashboard.js";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.js";
+import { auditGithubWrites } from "./store/audit-github.js";
 import { type Db, openDb } from "./store/db.js";
 import { createDeliveryIntake, DELIVERY_JOB, deliveryJobKey, pruneDeliveries } from "./store/deliveries.js";
 import { getRepositoryById } from "./store/repositories.js";
 import { BacklogBotError } from "./util/errors.js";
+import { githubMetricsPlugin } from "./util/github-metrics.js";
 import { createLogger, type Logger } from "./util/logger.js";
 import { initProcessRegistry, killAllChildren, killLeftovers } from "./util/process-registry.js";
 import { createGitHubRepoAccess } from "./web/auth/access.js";
 import { githubCheck, jobQueueCheck } from "./web/health.js";
-import { createWebHandler } from "./web/index.js";
+import { closeEventStreams, createWebHandler } from "./web/index.js";
 import { connectMetricSources } from "./web/metrics-sources.js";
 import { createTaskRequests } from "./web/requests.js";
 
@@ -77,7 +79,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   const db = await openDb(settings.dataDir, { ...(settings.databaseUrl && { databaseUrl: settings.databaseUrl }) });
   const jobs = createJobs({ db, databaseUrl: settings.databaseUrl, log });
   const agents = createAgentRegistry(loadAgentSettings(env));
-  const probot = createProbot(environment, log);
+  const probot = createProbot(environment, db, log);
   const github = createAppAccess(probot);
   const breakers = new CircuitBreakers(db, settings.breaker, log);
   const runner = new TaskRunner({ db, settings, agents, github, jobs, breakers, log });
@@ -189,6 +191,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
       clearInterval(prune);
       const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeIdleConnections();
+      closeEventStreams();
       runner.stop();
       await scheduler.stop();
       await autopilot.stop();
@@ -203,20 +206,36 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   return { http, port, db, jobs, runner, scheduler, log, stop };
 }
 
-/** The one Probot instance of the process: app authentication and event routing (its own HTTP server is not used). */
-function createProbot(environment: Environment, log: Logger): Probot {
+/**
+ * The one Probot instance of the process: app authentication and event routing (its own HTTP server
+ * is not used). Its Octokit counts GitHub requests for `/metrics` and audits every write it makes.
+ */
+function createProbot(environment: Environment, db: Db, log: Logger): Probot {
   const app = environment.app as NonNullable<Environment["app"]>;
+  const Octokit = ProbotOctokit.plugin(
+    githubMetricsPlugin,
+    auditGithubWrites(db, (err) => log.warn({ err }, "could not write an audit row")),
+  );
   return new Probot({
     appId: app.appId,
     privateKey: app.privateKey,
     secret: app.webhookSecret,
     baseUrl: environment.apiBaseUrl,
     log: log.child({ name: "probot" }),
+    Octokit,
   });
 }
 
 /** Runs the server until SIGINT/SIGTERM; a stray rejected promise is logged, never fatal. */
 export async function runServer(options: { role?: string } = {}): Promise<void> {
+  if (!process.env.APP_ID) {
+    // First start: register the app in the browser from app.yml, as `probot run` does; the
+    // credentials land in .env and the next start is the real server.
+    const log = createLogger({ level: process.env.LOG_LEVEL ?? "info" });
+    const { startSetupServer } = await import("./web/setup.js");
+    await startSetupServer(process.env, { log });
+    return;
+  }
   const running = await start(process.env, options);
   process.on("unhandledRejection", (reason) => running.log.error({ err: reason }, "unhandled rejection (a bug): the process goes on"));
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
