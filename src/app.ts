@@ -1,6 +1,6 @@
 import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import type { ApplicationFunction, Context, Probot } from "probot";
-import { handlers } from "./handlers/index.js";
+import { HANDLER_FILTERS, handlers } from "./handlers/index.js";
 import { payloadProblem } from "./handlers/payloads.js";
 import type { HandlerDeps } from "./handlers/types.js";
 import type { Jobs } from "./jobs/types.js";
@@ -28,6 +28,13 @@ export function createApp(deps: HandlerDeps & { log: Logger }): ApplicationFunct
       await handler(context as Context, deps, deps.log.child({ deliveryId: context.id, event: key, repo }));
     });
   };
+}
+
+/** Whether a handler would act on this delivery: it has one, and its filter (if any) passes. */
+function wanted(key: string, payload: unknown): boolean {
+  if (!(key in handlers)) return false;
+  const filter = HANDLER_FILTERS[key];
+  return filter ? filter(payload) : true;
 }
 
 /** Payload of a `delivery` job. */
@@ -58,6 +65,13 @@ export async function registerDeliveryJobs(deps: { jobs: Jobs; probot: Probot; d
         payload = null as never;
       }
       const key = payload ? eventKey(delivery.event, payload) : delivery.event;
+      if (payload && !wanted(key, payload)) {
+        // No handler reads it (or its cheap filter says no): done without building a Probot context,
+        // whose installation-authenticated Octokit costs more than everything else a delivery needs.
+        await finishDelivery(db, deliveryId, "processed");
+        metrics.deliveries.inc({ event: delivery.event, outcome: "ignored" });
+        return;
+      }
       const problem = payload ? payloadProblem(key, payload) : "the payload is missing";
       if (problem) {
         log.warn({ problem, key }, "delivery refused: its payload lacks what the handler reads");

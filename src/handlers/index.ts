@@ -1,5 +1,6 @@
 import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import { onCheckRunCompleted, onCheckSuiteCompleted, onWorkflowRunCompleted } from "./checks.js";
+import { parseAgentCommand } from "./commands.js";
 import { onRepositoriesAdded, onRepositoriesRemoved } from "./installation.js";
 import { onIssueCommentCreated } from "./issue-comment.js";
 import { onIssues } from "./issues.js";
@@ -30,4 +31,12 @@ export const handlers: Partial<{ [E in EmitterWebhookEventName]: Handler<E> }> =
   "issues.unlabeled": onIssues,
   "issues.closed": onIssues,
   "issues.reopened": onIssues,
+};
+
+/**
+ * Cheap checks on a payload before its handler runs, for events most of whose deliveries need
+ * nothing: a comment that is not an `/agent` command is the common case on a busy repository.
+ */
+export const HANDLER_FILTERS: Partial<Record<string, (payload: unknown) => boolean>> = {
+  "issue_comment.created": (payload) => parseAgentCommand((payload as { comment?: { body?: string | null } }).comment?.body) !== null,
 };
