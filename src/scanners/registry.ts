@@ -1,8 +1,8 @@
 import type { RepoConfig, ScannerName } from "../config/schema.js";
 import { syncMirror } from "../git/workspace.js";
 import type { Api, ConditionalResponse, RequestBudget } from "../github/http.js";
-import type { Db } from "../store/db.js";
 import { attributionStore } from "../store/attribution.js";
+import type { Db } from "../store/db.js";
 import { upsertRepository } from "../store/repositories.js";
 import type { Repository } from "../store/schema.js";
 import type { Logger } from "../util/logger.js";
