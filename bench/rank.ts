@@ -110,7 +110,9 @@ console.log("| --- | --------: | -----: | -----: | ---: |");
 console.log(`| cold (first in process) | ${fmt(cold.ms)} | ${fmt(cold.ms)} | ${fmt(cold.ms)} | 1 |`);
 console.log(`| warm | ${fmt(median(warm))} | ${fmt(Math.min(...warm))} | ${fmt(Math.max(...warm))} | ${warm.length} |`);
 console.log(`| cold, CPU time | ${fmt(cold.cpuMs)} | ${fmt(cold.cpuMs)} | ${fmt(cold.cpuMs)} | 1 |`);
-console.log(`| warm, CPU time | ${fmt(median(warmCpu))} | ${fmt(Math.min(...warmCpu))} | ${fmt(Math.max(...warmCpu))} | ${warmCpu.length} |`);
+console.log(
+  `| warm, CPU time | ${fmt(median(warmCpu))} | ${fmt(Math.min(...warmCpu))} | ${fmt(Math.max(...warmCpu))} | ${warmCpu.length} |`,
+);
 const loaded = (loadavg()[0] ?? 0) > cpus().length;
 const measured = loaded ? median(warmCpu) : median(warm);
 const pass = measured <= TARGET_MS;

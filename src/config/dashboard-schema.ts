@@ -8,7 +8,10 @@ import { z } from "zod";
  */
 export const dashboardConfigShape = {
   /** Renovate's `dependencyDashboard`: keep one issue with the ranked backlog and the agents' work. */
-  dashboard: z.boolean().default(true).describe("Keep one issue with the ranked backlog and the agents' work, with checkboxes to start work."),
+  dashboard: z
+    .boolean()
+    .default(true)
+    .describe("Keep one issue with the ranked backlog and the agents' work, with checkboxes to start work."),
   /** Renovate's `dependencyDashboardTitle`. */
   dashboardTitle: z.string().min(1).max(200).default("Backlog dashboard").describe("Title of the dashboard issue."),
   /** Renovate's `dependencyDashboardLabels`. */

@@ -109,7 +109,13 @@ export const repoConfigSchema = z
       .default(3)
       .describe("Most tasks open here at once: queued, running, or with their draft pull request open. 0: no limit."),
     /** Renovate's `prHourlyLimit` (https://docs.renovatebot.com/configuration-options/#prhourlylimit): tasks started per clock hour. */
-    prHourlyLimit: z.number().int().min(0).max(1000).default(2).describe("Most tasks started here in any hour (Renovate's `prHourlyLimit`). 0: no limit."),
+    prHourlyLimit: z
+      .number()
+      .int()
+      .min(0)
+      .max(1000)
+      .default(2)
+      .describe("Most tasks started here in any hour (Renovate's `prHourlyLimit`). 0: no limit."),
     /** Agent runs (attempts, rounds, follow-ups) per repository per 24 hours. */
     dailyRunLimit: z.number().int().min(0).max(10_000).default(20).describe("Most agent runs here in any 24 hours. 0: no limit."),
     /** Bot accounts (logins) allowed to trigger agent work. Default: none. */

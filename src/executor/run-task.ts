@@ -15,6 +15,7 @@ import { renewLease } from "../store/tasks.js";
 import { BacklogBotError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { redactSecrets } from "../util/logger.js";
+import { metrics, recordRunMetrics } from "../util/metrics.js";
 import { preparePrompt } from "./agents/prompt/index.js";
 import type { PromptSources } from "./agents/prompt/sources.js";
 import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
@@ -24,6 +25,7 @@ import type { CircuitBreakers } from "./circuit-breaker.js";
 import { type ChangedFile, changedFiles, checkDiffPolicy } from "./guard.js";
 import { openDraftPullRequest } from "./pull-request.js";
 import { publishVerification, verifyRounds } from "./rounds.js";
+import { promptSourcesFor } from "./task-prompt.js";
 import type { Verification } from "./verify.js";
 import { failureHeadline, verificationSection } from "./verify-report.js";
 import { DEFAULT_WORKFLOW, runWorkflow, workflowFor } from "./workflows.js";
@@ -159,19 +161,10 @@ export async function prepareWorkspace(run: TaskRun): Promise<void> {
 /** Mints the installation token right before the git call that needs it. */
 const tokenFor = (run: TaskRun) => () => run.deps.github.token(run.repo.installation_id);
 
-/** The prompt, from the issue as it was when the person asked. */
+/** The prompt, from the issue as it was when the person asked (its title, body and writers' comments then). */
 export async function buildPrompt(run: TaskRun): Promise<void> {
-  const { task, repo, github } = run;
-  run.prompt = await preparePrompt({
-    octokit: github.octokit,
-    owner: github.owner,
-    repo: github.name,
-    repository: repo.full_name,
-    issueNumber: task.issue_number,
-    title: task.title,
-    instructions: task.instructions,
-    worktree: run.worktree as string,
-  });
+  run.promptSources = await promptSourcesFor(run);
+  run.prompt = await preparePrompt(run.promptSources);
 }
 
 /**
@@ -222,6 +215,7 @@ async function runAgent(run: TaskRun, agent: Agent): Promise<AgentRunResult> {
   const { deps, task } = run;
   const { dataDir } = deps.settings;
   const runId = await startRun(deps.db, task.id, agent.name);
+  const started = Date.now();
   await mkdir(path.join(dataDir, "homes"), { recursive: true });
   await mkdir(path.join(dataDir, "transcripts"), { recursive: true });
   const home = await mkdtemp(path.join(dataDir, "homes", `task-${task.id}-run-${runId}-`));
@@ -237,9 +231,10 @@ async function runAgent(run: TaskRun, agent: Agent): Promise<AgentRunResult> {
       signal: run.signal,
     });
     const files = result.outcome === "finished" ? await changedFiles(run.worktree as string) : [];
+    const outcome = result.outcome === "finished" ? (files.length > 0 ? "changes" : "no_changes") : result.outcome;
     await finishRun(deps.db, runId, {
       exit_code: result.exitCode,
-      outcome: result.outcome === "finished" ? (files.length > 0 ? "changes" : "no_changes") : result.outcome,
+      outcome,
       summary: redactSecrets(result.summary).slice(0, 20_000),
       turns: result.turns,
       input_tokens: result.inputTokens,
@@ -249,6 +244,17 @@ async function runAgent(run: TaskRun, agent: Agent): Promise<AgentRunResult> {
       diff_stat: files.length > 0 ? `${files.length} file(s)` : null,
       transcript_path: result.transcriptPath,
       error: result.error ? redactSecrets(result.error).slice(0, 4000) : null,
+      sandbox_denials: result.denials ?? null,
+    });
+    if (result.denials) metrics.sandboxDenials.inc({ kind: "network" }, result.denials);
+    recordRunMetrics({
+      agent: agent.name,
+      outcome,
+      durationMs: Date.now() - started,
+      turns: result.turns,
+      inputTokens: result.inputTokens,
+      outputTokens: result.outputTokens,
+      costUsd: result.costUsd,
     });
     return result;
   } finally {

@@ -1,5 +1,5 @@
-import { type ApiCheckRun, type CheckOutcome, type CheckTarget, outcomeOfCheckRun, recordCheckOutcome } from "../scanners/checks.js";
 import { PER_PAGE } from "../github/http.js";
+import { type ApiCheckRun, type CheckOutcome, type CheckTarget, outcomeOfCheckRun, recordCheckOutcome } from "../scanners/checks.js";
 import { upsertRepository } from "../store/repositories.js";
 import type { Logger } from "../util/logger.js";
 import { followUpRedSuite } from "./pr-checks.js";

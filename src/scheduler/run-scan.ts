@@ -1,11 +1,11 @@
 import { loadConfig } from "../config/load.js";
 import type { RepoConfig, ScannerName } from "../config/schema.js";
+import { type Api, conditionalGet, RequestBudget } from "../github/http.js";
 import { enabledScanners, type ScanContext } from "../scanners/registry.js";
 import type { Db } from "../store/db.js";
 import { type SyncSummary, syncFindings } from "../store/findings.js";
 import type { Repository } from "../store/schema.js";
 import type { Logger } from "../util/logger.js";
-import { type Api, conditionalGet, RequestBudget } from "../github/http.js";
 
 /** Requests one scheduled scan of one repository may make (reads and writes): a 10,000-issue repository's full listing fits. */
 export const DEFAULT_SCAN_BUDGET = 250;

@@ -133,9 +133,15 @@ function statement(db: Db, text: string): SQLiteStatement | undefined {
   const sqlite = rawSqlite(db);
   if (!sqlite) return undefined;
   let cache = statements.get(db);
-  if (!cache) statements.set(db, (cache = new Map()));
+  if (!cache) {
+    cache = new Map();
+    statements.set(db, cache);
+  }
   let prepared = cache.get(text);
-  if (!prepared) cache.set(text, (prepared = sqlite.prepare(text)));
+  if (!prepared) {
+    prepared = sqlite.prepare(text);
+    cache.set(text, prepared);
+  }
   return prepared;
 }
 

@@ -81,7 +81,7 @@ console.log(findings.join("\\n"));
     );
     expect(task.state, `${task.error}\n${server.output().slice(-3000)}`).toBe("pr_open");
     const [pr] = calls(stub, "POST", /\/pulls$/);
-    const prBody = (pr?.body as { body: string }).body;
+    const prBody = (pr?.body as { body: string } | undefined)?.body ?? "";
     expect(prBody).toContain("webhook secret in /proc: none");
     expect(prBody).toContain("store: ENOENT");
     expect(prBody).toContain("operator secret: ENOENT");

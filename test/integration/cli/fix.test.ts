@@ -28,7 +28,17 @@ describe("backlog-bot fix", () => {
     const at = new Date().toISOString();
     const { id } = await db
       .insertInto("findings")
-      .values({ repository_id: repo.id, fingerprint: "f1", kind: "todo", title: "TODO: handle empty input", path: "a.js", line: 3, signals: "{}", first_seen_at: at, last_seen_at: at })
+      .values({
+        repository_id: repo.id,
+        fingerprint: "f1",
+        kind: "todo",
+        title: "TODO: handle empty input",
+        path: "a.js",
+        line: 3,
+        signals: "{}",
+        first_seen_at: at,
+        last_seen_at: at,
+      })
       .returning("id")
       .executeTakeFirstOrThrow();
     await db.destroy();

@@ -75,9 +75,10 @@ describe("issue_comment.created", () => {
   it("refuses a bot without asking GitHub for its permission", async () => {
     await app.receive(
       "issue_comment",
-      command("/agent fix", (p) =>
-        Object.assign(p, { comment: { ...(p as { comment: object }).comment, user: { login: "dependabot[bot]", type: "Bot" } } }),
-      ),
+      payload("issue_comment.created", (p) => {
+        p.comment.body = "/agent fix";
+        p.comment.user = { login: "dependabot[bot]", type: "Bot" };
+      }),
     );
     expect(replies()).toEqual([expect.stringContaining("bots cannot trigger agent work")]);
     expect(await tasks()).toEqual([]);
@@ -100,11 +101,15 @@ describe("issue_comment.created", () => {
     permit("write");
     await app.receive(
       "issue_comment",
-      payload("issue_comment.created", (p) => void (p.issue.state = "closed")),
+      payload("issue_comment.created", (p) => {
+        p.issue.state = "closed";
+      }),
     );
     await app.receive(
       "issue_comment",
-      payload("issue_comment.created", (p) => void (p.issue.pull_request = { url: "x" })),
+      payload("issue_comment.created", (p) => {
+        p.issue.pull_request = { url: "x" };
+      }),
     );
     expect(replies()).toEqual([
       expect.stringContaining("This issue is closed"),
@@ -203,7 +208,9 @@ describe("issue_comment.created", () => {
     for (let n = 1; n <= 30; n++)
       await app.receive(
         "issue_comment",
-        payload("issue_comment.created", (p) => void (p.issue.number = 100 + n)),
+        payload("issue_comment.created", (p) => {
+          p.issue.number = 100 + n;
+        }),
       );
     expect(await tasks()).toHaveLength(2);
     expect(app.enqueued()).toBe(2);

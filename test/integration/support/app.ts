@@ -27,7 +27,8 @@ export async function createTestProbot(options: { baseUrl: string; db: Db; sched
     db: options.db,
     settings: loadSettings({ BACKLOG_BOT_DATA_DIR: ":memory:" }),
     agents: {} as AgentRegistry,
-    enqueue: () => {},
+    // These tests deliver scan and check events only; a task request here is a test bug.
+    requests: {} as HandlerDeps["requests"],
     ...(options.scheduler && { scheduler: options.scheduler }),
   };
   await probot.load(createApp({ ...deps, log: silentLog }));
