@@ -15,6 +15,7 @@ export {
   type ScorePart,
   scoreFinding,
 } from "./rank.js";
+export { AGE_CAP_DAYS } from "./score.js";
 export { WEIGHTS } from "./weights.js";
 
 /** A stored finding in the prioritizer's shape (signals parsed). */

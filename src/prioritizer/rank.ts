@@ -1,6 +1,6 @@
 import { type OutcomeFactor, type OutcomeRecord, outcomeFactors } from "./outcomes.js";
 import { type PathClass, type PathPolicy, pathClassifier } from "./paths.js";
-import { type RankInput, type ScorePart, sinceMs, tally } from "./score.js";
+import { AGE_CAP_DAYS, type RankInput, type ScorePart, sinceMs, tally } from "./score.js";
 import { WEIGHTS } from "./weights.js";
 
 export { type RankInput, type ScorePart, scoreFinding } from "./score.js";
@@ -70,11 +70,15 @@ function byLocation(a: RankInput, b: RankInput): number {
   return cmp(a.path, b.path) || cmp(a.line, b.line) || cmp(a.issueNumber, b.issueNumber) || cmp(a.fingerprint, b.fingerprint);
 }
 
-/** Higher score first; then older (NaN ages last); then location. A total order: same input, same output. */
-function byRank<T extends RankInput>(a: Row<T>, b: Row<T>): number {
-  const sa = Number.isNaN(a.since) ? Number.POSITIVE_INFINITY : a.since;
-  const sb = Number.isNaN(b.since) ? Number.POSITIVE_INFINITY : b.since;
-  return b.score - a.score || sa - sb || byLocation(a.item, b.item);
+/**
+ * Higher score first; then older (NaN ages last), counting ages only up to the age cap — beyond it
+ * the ranking cannot see age, so neither may the tie-break (a scan that attributes old lines only
+ * to the cap then ranks exactly as full `git blame` would); then location. A total order.
+ */
+function byRank(oldest: number) {
+  const tieAge = (since: number) => (Number.isNaN(since) ? Number.POSITIVE_INFINITY : Math.max(since, oldest));
+  return <T extends RankInput>(a: Row<T>, b: Row<T>): number =>
+    b.score - a.score || tieAge(a.since) - tieAge(b.since) || byLocation(a.item, b.item);
 }
 
 const FIRST_PARTY: PathClass = { class: "first_party" };
@@ -91,6 +95,7 @@ export function rankFindings<T extends RankInput>(findings: readonly T[], now: D
   const outcomeOf = outcomeFactors(options.outcomes ?? []);
   const grouping = options.group !== false;
   const at = now.getTime();
+  const compare = byRank(at - (AGE_CAP_DAYS + 1) * 86_400_000);
   const rows: Row<T>[] = [];
   /** Group rows by kind and path class, then by normalised text: no key strings concatenated per finding. */
   const groups = new Map<string, Map<string, Row<T>>>();
@@ -121,7 +126,7 @@ export function rankFindings<T extends RankInput>(findings: readonly T[], now: D
   }
   for (const row of rows) {
     if (!row.members) continue;
-    row.members.sort(byRank);
+    row.members.sort(compare);
     const head = row.members[0] as Row<T>;
     row.item = head.item;
     row.score = head.score + repeatedPoints(row.members.length);
@@ -129,7 +134,7 @@ export function rankFindings<T extends RankInput>(findings: readonly T[], now: D
     row.pathClass = head.pathClass;
     row.outcome = head.outcome;
   }
-  rows.sort(byRank);
+  rows.sort(compare);
   return rows.map((row, i) => {
     const { item, members } = row;
     const breakdown: ScorePart[] = [];

@@ -37,6 +37,12 @@ export interface ScoreContext {
 
 const DAY_MS = 86_400_000;
 
+/**
+ * Days after which the age part stops growing (it is `round(log2(1 + days) × perDoubling)`, capped
+ * at `max`): about 228 days with the default weights. Older findings all score the same age.
+ */
+export const AGE_CAP_DAYS = Math.ceil(2 ** ((WEIGHTS.age.max - 0.5) / WEIGHTS.age.perDoubling) - 1);
+
 /** Epoch ms the finding's age counts from: authored (TODO), created (issue), else first seen; NaN if none parses. */
 export function sinceMs(finding: RankInput): number {
   const s = finding.signals;
