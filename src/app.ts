@@ -30,6 +30,11 @@ export function createApp(deps: HandlerDeps & { log: Logger }): ApplicationFunct
   };
 }
 
+/** Whether a handler would act on a delivery of `event` with this payload (the inbox records the others as handled, with no job). */
+export function deliveryWanted(event: string, payload: unknown): boolean {
+  return wanted(eventKey(event, (payload ?? {}) as { action?: unknown }), payload);
+}
+
 /** Whether a handler would act on this delivery: it has one, and its filter (if any) passes. */
 function wanted(key: string, payload: unknown): boolean {
   if (!(key in handlers)) return false;

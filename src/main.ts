@@ -1,7 +1,7 @@
 import { createServer, type Server as HttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Probot, ProbotOctokit } from "probot";
-import { createApp, registerDeliveryJobs } from "./app.js";
+import { createApp, deliveryWanted, registerDeliveryJobs } from "./app.js";
 import { type Environment, loadEnvironment } from "./config/environment.js";
 import { lastValidConfig } from "./config/load.js";
 import { createAgentRegistry } from "./executor/agents/registry.js";
@@ -144,7 +144,14 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
     },
   });
   const routes: Array<(req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>> = [
-    createWebhookInbox({ secret: app.webhookSecret, intake, onRecorded: () => jobs.notify(), log, bodyTimeoutMs: settings.bodyTimeoutMs }),
+    createWebhookInbox({
+      secret: app.webhookSecret,
+      intake,
+      wanted: deliveryWanted,
+      onRecorded: () => jobs.notify(),
+      log,
+      bodyTimeoutMs: settings.bodyTimeoutMs,
+    }),
     web,
     (req, res) => {
       if (req.url !== "/ping") return false;

@@ -24,6 +24,8 @@ export interface InboxOptions {
   secret: string;
   /** Records the delivery and its job in one write; resolves before the answer goes out. */
   intake: (delivery: IncomingDelivery) => Promise<IntakeResult>;
+  /** Whether any handler wants this delivery (a pure check of the payload); unwanted ones are recorded as handled, with no job. */
+  wanted?: (event: string, payload: unknown) => boolean;
   /** Called after a delivery was recorded (wakes the job worker). */
   onRecorded?: () => void;
   log: Logger;
@@ -114,6 +116,7 @@ export function createWebhookInbox(options: InboxOptions): (req: IncomingMessage
       return answer(res, 400, { error: "the body is not JSON" });
     }
     if (typeof payload !== "object" || payload === null) return answer(res, 400, { error: "the body is not a JSON object" });
+    const ignored = options.wanted ? !options.wanted(headers.event, payload) : false;
     const result = await options.intake({
       id: headers.id,
       event: headers.event,
@@ -121,8 +124,10 @@ export function createWebhookInbox(options: InboxOptions): (req: IncomingMessage
       installationId: typeof payload.installation?.id === "number" ? payload.installation.id : null,
       repository: typeof payload.repository?.full_name === "string" ? payload.repository.full_name : null,
       payload: text,
+      ignored,
     });
-    options.onRecorded?.();
+    if (ignored) metrics.deliveries.inc({ event: headers.event, outcome: "ignored" });
+    else options.onRecorded?.();
     if (result === "duplicate") {
       metrics.deliveries.inc({ event: headers.event, outcome: "duplicate" });
       return answer(res, 200, { ok: true, duplicate: true });

@@ -13,6 +13,11 @@ export interface IncomingDelivery {
   repository: string | null;
   /** The raw JSON body, kept until the delivery is handled. */
   payload: string;
+  /**
+   * No handler wants it (decided from the payload alone, e.g. a comment that is not a command): it is
+   * recorded as handled at once, without its payload and without a job.
+   */
+  ignored?: boolean;
 }
 
 /** What recording a delivery came to: first seen, a redelivery of one not yet handled (resumed), or of a handled one (no-op). */
@@ -40,6 +45,10 @@ export function createDeliveryIntake(db: Db, enqueue: (id: string) => Promise<vo
       `insert into deliveries (id, event, action, installation_id, repository, status, received_at, payload, attempts)
        values (?, ?, ?, ?, ?, 'received', ?, ?, 0) on conflict (id) do nothing`,
     );
+    const insertIgnored = sqlite.prepare(
+      `insert into deliveries (id, event, action, installation_id, repository, status, received_at, processed_at, payload, attempts)
+       values (?, ?, ?, ?, ?, 'processed', ?, ?, null, 0) on conflict (id) do nothing`,
+    );
     const statusOf = sqlite.prepare("select status from deliveries where id = ?").pluck();
     const reopen = sqlite.prepare("update deliveries set status = 'received', error = null where id = ? and status = 'failed'");
     const insertJob = sqlite.prepare(
@@ -47,6 +56,9 @@ export function createDeliveryIntake(db: Db, enqueue: (id: string) => Promise<vo
        values ('${DELIVERY_JOB}', ?, null, ?, 'waiting', ?, 0, ${DELIVERY_MAX_ATTEMPTS}, ?, ?) on conflict do nothing`,
     );
     const intake = sqlite.transaction((d: IncomingDelivery, at: string): IntakeResult => {
+      if (d.ignored) {
+        return insertIgnored.run(d.id, d.event, d.action, d.installationId, d.repository, at, at).changes > 0 ? "new" : "duplicate";
+      }
       const fresh = insertDelivery.run(d.id, d.event, d.action, d.installationId, d.repository, at, d.payload).changes > 0;
       if (!fresh) {
         const status = statusOf.get(d.id) as string | undefined;
@@ -59,6 +71,7 @@ export function createDeliveryIntake(db: Db, enqueue: (id: string) => Promise<vo
     return async (d) => intake.immediate(d, now());
   }
   return async (d) => {
+    const at = now();
     const inserted = await db
       .insertInto("deliveries")
       .values({
@@ -67,13 +80,15 @@ export function createDeliveryIntake(db: Db, enqueue: (id: string) => Promise<vo
         action: d.action,
         installation_id: d.installationId,
         repository: d.repository,
-        status: "received",
-        received_at: now(),
-        payload: d.payload,
+        status: d.ignored ? "processed" : "received",
+        received_at: at,
+        processed_at: d.ignored ? at : null,
+        payload: d.ignored ? null : d.payload,
       })
       .onConflict((oc) => oc.column("id").doNothing())
       .returning("id")
       .executeTakeFirst();
+    if (d.ignored) return inserted ? "new" : "duplicate";
     if (!inserted) {
       const row = await db.selectFrom("deliveries").select("status").where("id", "=", d.id).executeTakeFirst();
       if (row?.status === "processed") return "duplicate";

@@ -83,7 +83,17 @@ describe.each(backends())("tasks and deliveries on $name", (backend) => {
       status: "processed",
       payload: null,
     });
+    // One no handler wants is recorded as handled at once, without payload or job; its redelivery is a no-op.
+    const ignored = { ...d, id: "d2", ignored: true };
+    expect(await intake(ignored)).toBe("new");
+    expect(await intake(ignored)).toBe("duplicate");
+    expect(await db.selectFrom("deliveries").selectAll().where("id", "=", "d2").executeTakeFirst()).toMatchObject({
+      status: "processed",
+      payload: null,
+    });
+    if (backend.name === "sqlite") expect(await db.selectFrom("jobs").select("key").where("key", "=", "delivery:d2").execute()).toEqual([]);
+    else expect(enqueued).not.toContain("d2");
     expect(await pruneDeliveries(db, 60_000)).toBe(0);
-    expect(await pruneDeliveries(db, -1)).toBe(1);
+    expect(await pruneDeliveries(db, -1)).toBe(2);
   });
 });
