@@ -43,6 +43,8 @@ const schema = z.object({
    * and a kept id is what makes such a redelivery a no-op.
    */
   BACKLOG_BOT_DELIVERY_RETENTION_DAYS: z.coerce.number().min(3).default(14),
+  /** Hosts verify setup commands may reach at most (comma-separated; `*.domain` allowed); a repository's `verify.allowedHosts` is narrowed to them. Default: the package registries of npm, PyPI, Go, crates.io and Maven Central. */
+  BACKLOG_BOT_VERIFY_ALLOWED_HOSTS: z.string().optional(),
   /** How long (s) a webhook request may take to send its body before it is dropped. */
   BACKLOG_BOT_BODY_TIMEOUT_S: z.coerce.number().min(1).max(300).default(10),
 });
@@ -60,6 +62,8 @@ export interface Settings {
   breaker: { failures: number; cooldownMs: number };
   deliveryRetentionMs: number;
   bodyTimeoutMs: number;
+  /** The operator's ceiling on verify hosts; undefined means the default registries. */
+  verifyAllowedHosts?: string[];
 }
 
 /**
@@ -84,5 +88,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     breaker: { failures: s.BACKLOG_BOT_BREAKER_FAILURES, cooldownMs: s.BACKLOG_BOT_BREAKER_COOLDOWN_S * 1000 },
     deliveryRetentionMs: s.BACKLOG_BOT_DELIVERY_RETENTION_DAYS * 86_400_000,
     bodyTimeoutMs: s.BACKLOG_BOT_BODY_TIMEOUT_S * 1000,
+    ...(s.BACKLOG_BOT_VERIFY_ALLOWED_HOSTS !== undefined && {
+      verifyAllowedHosts: s.BACKLOG_BOT_VERIFY_ALLOWED_HOSTS.split(",")
+        .map((h) => h.trim())
+        .filter(Boolean),
+    }),
   };
 }

@@ -65,7 +65,7 @@ async function verifyRound(run: TaskRun, round: number, config: VerifyConfig): P
       repositoryId: run.repo.id,
       worktree: run.worktree as string,
       baseSha: run.verifyBase ?? (run.baseCommit as string),
-      config,
+      config: { ...config, operatorHosts: deps.settings.verifyAllowedHosts },
       scratchDir: path.join(deps.settings.dataDir, "verify"),
       maxOutputBytes: deps.settings.maxOutputBytes,
       signal: run.signal,

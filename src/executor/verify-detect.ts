@@ -1,3 +1,4 @@
+import { intersectHosts } from "../sandbox/policy.js";
 import { splitArgs } from "./agents/split-args.js";
 
 /**
@@ -39,6 +40,11 @@ export interface VerifyPlanConfig {
   command?: string | undefined;
   setup?: string | undefined;
   allowedHosts?: readonly string[] | undefined;
+  /**
+   * The operator's ceiling (`BACKLOG_BOT_VERIFY_ALLOWED_HOSTS`): a repository's hosts are narrowed to
+   * it, never widened (issue 11). Absent: every ecosystem's registries (`DEFAULT_VERIFY_HOSTS`).
+   */
+  operatorHosts?: readonly string[] | undefined;
 }
 
 /** Registries each ecosystem's installs need (their documented public endpoints). */
@@ -50,6 +56,9 @@ const REGISTRY_HOSTS = {
   maven: ["repo.maven.apache.org", "repo1.maven.org"],
   none: [] as string[],
 };
+
+/** The hosts verify setup may reach unless the operator says otherwise: the registries above. */
+export const DEFAULT_VERIFY_HOSTS: readonly string[] = Object.values(REGISTRY_HOSTS).flat();
 
 /** npm's placeholder script from `npm init`: no tests at all. */
 const NPM_INIT_TEST = /no test specified/;
@@ -71,6 +80,11 @@ export function displayCommand(argv: readonly string[]): string {
  * @throws BacklogBotError `INVALID_SETTINGS` when `verify.command` or `verify.setup` has an unterminated quote.
  */
 export async function planVerification(config: VerifyPlanConfig, files: RepoFiles): Promise<VerifyPlan> {
+  const plan = await planUnbounded(config, files);
+  return { ...plan, allowedHosts: intersectHosts(plan.allowedHosts, config.operatorHosts ?? DEFAULT_VERIFY_HOSTS) };
+}
+
+async function planUnbounded(config: VerifyPlanConfig, files: RepoFiles): Promise<VerifyPlan> {
   if (config.command?.trim()) {
     const command = splitArgs(config.command);
     return {

@@ -94,3 +94,18 @@ describe("displayCommand", () => {
     expect(displayCommand(["sh", "-c", "a && b", "it's"])).toBe("sh -c 'a && b' 'it'\\''s'");
   });
 });
+
+describe("the operator's ceiling on verify hosts", () => {
+  it("narrows a repository's hosts to the operator's list, never widens it", async () => {
+    const repo = files({ "package.json": pkg({ test: "node --test" }), "package-lock.json": "{}" });
+    const asked = await planVerification({ command: "npm test", allowedHosts: ["registry.npmjs.org", "evil.example.com"] }, repo);
+    expect(asked.allowedHosts).toEqual(["registry.npmjs.org"]);
+    const narrowed = await planVerification(
+      { command: "npm test", allowedHosts: ["registry.npmjs.org", "npm.internal.example"], operatorHosts: ["*.internal.example"] },
+      repo,
+    );
+    expect(narrowed.allowedHosts).toEqual(["npm.internal.example"]);
+    // Detected commands get their ecosystem's registries, within the default ceiling.
+    expect((await planVerification({}, repo)).allowedHosts).toContain("registry.npmjs.org");
+  });
+});
