@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { sandboxStatus } from "../sandbox/status.js";
 import { renderMetrics } from "../util/metrics.js";
 import { handleApi, tokenViewer } from "./api/index.js";
 import type { Viewer } from "./auth/access.js";
@@ -38,7 +39,8 @@ export function createWebHandler(deps: WebDeps): WebHandler {
     const isApi = path === "/api/v1" || path.startsWith("/api/v1/");
     try {
       if (req.method === "GET" && path === "/health") {
-        sendJson(res, 200, { status: "ok" });
+        // The process is alive; the sandbox's mode is said here too, so an operator sees `off` at a glance.
+        sendJson(res, 200, { status: "ok", sandbox: sandboxStatus() });
         return true;
       }
       if (req.method === "GET" && path === "/ready") {

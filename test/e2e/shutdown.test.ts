@@ -31,6 +31,9 @@ describe("SIGTERM during a running task", () => {
     // The agent marks its first start outside its worktree, which the sandbox forbids.
     const env = { BACKLOG_BOT_AGENT_COMMAND: agent, BACKLOG_BOT_SANDBOX: "off" };
     server = await startServer(stub, dataDir, env);
+    // With the sandbox off, /health says so (and the start-up log warned).
+    expect(await (await fetch(`${server.url}/health`)).json()).toMatchObject({ status: "ok", sandbox: { mode: "off" } });
+    expect(server.output()).toContain("BACKLOG_BOT_SANDBOX=off");
     const body = payload("issue_comment.created", (p) => {
       p.repository.clone_url = `file://${remote}`;
     });
