@@ -2,14 +2,14 @@ import type { Octokit } from "@octokit/rest";
 import { loadRepositoryConfig } from "../config/load.js";
 import { DASHBOARD_MARKER, readTicks, untick } from "../dashboard/index.js";
 import { commentOnce } from "../github/comments.js";
-import { issueSignals } from "../scanners/issue-listing.js";
+import { type ApiIssue, issueSignals, toSnapshot } from "../scanners/issue-listing.js";
 import { cleanLabel } from "../scanners/stale.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { recordAudit } from "../store/audit.js";
 import { recordDashboard, repositoryOfDashboard } from "../store/dashboard.js";
 import { now } from "../store/db.js";
 import { syncFindings } from "../store/findings.js";
-import { applyIssueListing, type IssueSnapshot } from "../store/issue-snapshots.js";
+import { applyIssueListing } from "../store/issue-snapshots.js";
 import { upsertRepository } from "../store/repositories.js";
 import type { Repository } from "../store/schema.js";
 import { applyTicks } from "./dashboard-ticks.js";
@@ -19,38 +19,8 @@ import type { Handler, HandlerDeps } from "./types.js";
 type IssuesAction = "opened" | "edited" | "labeled" | "unlabeled" | "closed" | "reopened";
 type IssuesEvent = `issues.${IssuesAction}`;
 
-interface IssuePayload {
-  number: number;
-  title: string;
-  body?: string | null;
-  html_url: string;
-  state?: string;
-  user?: { login: string } | null;
-  created_at: string;
-  updated_at: string;
-  labels?: ({ name?: string } | string)[];
-  assignees?: { login: string }[] | null;
-  milestone?: { title: string } | null;
-  reactions?: { total_count?: number };
-  comments?: number;
-  pull_request?: unknown;
-}
-
-function snapshot(issue: IssuePayload): IssueSnapshot {
-  return {
-    number: issue.number,
-    title: issue.title,
-    url: issue.html_url,
-    author: issue.user?.login ?? null,
-    createdAt: issue.created_at,
-    updatedAt: issue.updated_at,
-    labels: (issue.labels ?? []).map((l) => (typeof l === "string" ? l : (l.name ?? ""))).filter(Boolean),
-    assignees: (issue.assignees ?? []).map((a) => a.login),
-    milestone: issue.milestone?.title ?? null,
-    reactions: issue.reactions?.total_count ?? 0,
-    comments: issue.comments ?? 0,
-  };
-}
+/** The issue of an `issues` webhook: the REST fields plus its body. */
+type IssuePayload = ApiIssue & { body?: string | null };
 
 /**
  * Keeps the issue findings of one issue in step with GitHub at once, without waiting for a scan:
@@ -59,7 +29,7 @@ function snapshot(issue: IssuePayload): IssueSnapshot {
  */
 async function updateIssueFindings(deps: HandlerDeps, repository: Repository, issue: IssuePayload, labels: string[]): Promise<void> {
   const open = issue.state !== "closed";
-  const snap = snapshot(issue);
+  const snap = toSnapshot(issue);
   await applyIssueListing(deps.db, repository.id, { open: open ? [snap] : [], closed: open ? [] : [issue.number], replaceAll: false });
   const wanted = new Set(labels.map(cleanLabel));
   const labelled = open && snap.labels.some((l) => wanted.has(cleanLabel(l)));

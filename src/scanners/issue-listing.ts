@@ -9,8 +9,8 @@ export const FULL_LISTING_EVERY_MS = 7 * 24 * 60 * 60 * 1000;
 const SINCE = "issues.since";
 const FULL_AT = "issues.fullListingAt";
 
-/** The fields of a REST issue the scanners read (https://docs.github.com/en/rest/issues/issues#list-repository-issues). */
-interface ApiIssue {
+/** The fields of a REST issue (or an `issues` webhook's issue) the scanners read (https://docs.github.com/en/rest/issues/issues#list-repository-issues). */
+export interface ApiIssue {
   number: number;
   title: string;
   html_url: string;
@@ -26,7 +26,8 @@ interface ApiIssue {
   pull_request?: unknown;
 }
 
-function toSnapshot(issue: ApiIssue): IssueSnapshot {
+/** What the store keeps of an issue, from the REST or webhook shape. */
+export function toSnapshot(issue: ApiIssue): IssueSnapshot {
   return {
     number: issue.number,
     title: issue.title,
