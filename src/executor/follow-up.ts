@@ -1,9 +1,9 @@
 import { git } from "../git/git.js";
-import { createWorktree, removeWorktree, syncMirror } from "../git/workspace.js";
+import { createWorktree, removeWorktree } from "../git/workspace.js";
 import { preparePrompt } from "./agents/prompt/index.js";
 import type { FollowUpPromptSources, FollowUpReason, RoundRecord } from "./agents/prompt/sources.js";
 import { publishVerification, verifyRounds } from "./rounds.js";
-import { commit, inspectChanges, push, type RunEnd, runAgents, TaskFailure, type TaskRun } from "./run-task.js";
+import { commit, fetchMirror, inspectChanges, push, type RunEnd, runAgents, TaskFailure, type TaskRun } from "./run-task.js";
 import type { Verification } from "./verify.js";
 import { verificationLine } from "./verify-report.js";
 
@@ -178,26 +178,15 @@ export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Prom
 
 /** Fetches, and makes a fresh worktree at the PR branch's current tip; verification compares against the fork point with `baseBranch`. */
 async function prepareFollowUpWorkspace(run: TaskRun, baseBranch: string): Promise<void> {
-  const { repo, deps } = run;
-  if (!repo.clone_url) throw new TaskFailure(`no clone URL is known for ${repo.full_name}`);
-  try {
-    run.mirror = await syncMirror({
-      dataDir: deps.settings.dataDir,
-      fullName: repo.full_name,
-      cloneUrl: repo.clone_url,
-      defaultBranch: repo.default_branch,
-      token: () => deps.github.token(repo.installation_id),
-    });
-  } catch (error) {
-    throw new TaskFailure(`could not fetch ${repo.full_name}: ${(error as Error).message}`, { cause: error, infrastructure: true });
-  }
-  const created = await createWorktree(run.mirror, deps.settings.dataDir, run.task.id, run.branch, run.branch, run.task.attempts).catch(
+  const { deps } = run;
+  const mirror = await fetchMirror(run);
+  const created = await createWorktree(mirror, deps.settings.dataDir, run.task.id, run.branch, run.branch, run.task.attempts).catch(
     (error: Error) => {
       throw new TaskFailure(`the pull request's branch \`${run.branch}\` is gone, so there is nothing to follow up on`, { cause: error });
     },
   );
   run.worktree = created.worktree;
   run.baseCommit = created.baseCommit;
-  const { stdout } = await git(["merge-base", `refs/remotes/origin/${baseBranch}`, created.baseCommit], { cwd: run.mirror });
+  const { stdout } = await git(["merge-base", `refs/remotes/origin/${baseBranch}`, created.baseCommit], { cwd: mirror });
   run.verifyBase = stdout.trim();
 }

@@ -139,6 +139,25 @@ export async function runTaskSteps(run: TaskRun): Promise<RunEnd> {
 
 /** Mirror fetched (the installation token minted for it), and a fresh worktree for this attempt on the task's branch. */
 export async function prepareWorkspace(run: TaskRun): Promise<void> {
+  const mirror = await fetchMirror(run);
+  // A fresh worktree per attempt: an agent of a dead earlier attempt can never write into this one.
+  const created = await createWorktree(
+    mirror,
+    run.deps.settings.dataDir,
+    run.task.id,
+    run.branch,
+    run.repo.default_branch,
+    run.task.attempts,
+  );
+  run.worktree = created.worktree;
+  run.baseCommit = created.baseCommit;
+}
+
+/**
+ * Brings the repository's mirror up to date (the token minted right before the fetch) and sets `run.mirror`.
+ * @throws TaskFailure (infrastructure) when there is no clone URL or the fetch fails.
+ */
+export async function fetchMirror(run: TaskRun): Promise<string> {
   const { repo, deps } = run;
   if (!repo.clone_url) throw new TaskFailure(`no clone URL is known for ${repo.full_name}`);
   try {
@@ -149,13 +168,10 @@ export async function prepareWorkspace(run: TaskRun): Promise<void> {
       defaultBranch: repo.default_branch,
       token: tokenFor(run),
     });
+    return run.mirror;
   } catch (error) {
     throw new TaskFailure(`could not fetch ${repo.full_name}: ${(error as Error).message}`, { cause: error, infrastructure: true });
   }
-  // A fresh worktree per attempt: an agent of a dead earlier attempt can never write into this one.
-  const created = await createWorktree(run.mirror, deps.settings.dataDir, run.task.id, run.branch, repo.default_branch, run.task.attempts);
-  run.worktree = created.worktree;
-  run.baseCommit = created.baseCommit;
 }
 
 /** Mints the installation token right before the git call that needs it. */
