@@ -50,7 +50,8 @@ export function reportError(error: unknown, usage: string): number {
 /** Opens the store in `BACKLOG_BOT_DATA_DIR` for `fn`, and closes it after. */
 export async function withDb<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const [{ loadSettings }, { openDb }] = await Promise.all([import("../config/env.js"), import("../store/db.js")]);
-  const db = await openDb(loadSettings().dataDir);
+  const settings = loadSettings();
+  const db = await openDb(settings.dataDir, { ...(settings.databaseUrl && { databaseUrl: settings.databaseUrl }) });
   try {
     return await fn(db);
   } finally {

@@ -116,7 +116,9 @@ async function startFix(
   });
   if (result.kind === "refused") return void (await c.reply(result.refusal.message));
   const task = result.task;
-  if (result.kind === "exists") {
+  // The same comment's job run again (a crash after the task was created): answer as the first run would have.
+  const ours = result.kind === "exists" && task.trigger_comment_id === c.commentId && task.requested_by === c.login;
+  if (result.kind === "exists" && !ours) {
     const where = task.pr_url ? `: its draft pull request is ${task.pr_url}` : "";
     await c.reply(`Task #${task.id} for this issue is already ${task.state.replace("_", " ")}${where}. No second one was started.`);
     return;

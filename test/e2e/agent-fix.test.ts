@@ -107,7 +107,14 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
     await handled(dataDir, first.id);
     // The same delivery again (GitHub's redelivery of a handled one: a no-op), and a second request while the first task runs.
     expect((await deliver(server, "issue_comment", body, { id: first.id })).status).toBe(200);
-    const again = await deliver(server, "issue_comment", payload("issue_comment.created", withRemote));
+    const again = await deliver(
+      server,
+      "issue_comment",
+      payload("issue_comment.created", (p) => {
+        withRemote(p);
+        p.comment.id = 3002;
+      }),
+    );
     expect(again.status).toBe(202);
 
     const task = await waitFor(() => tasks().find((t) => t.state === "pr_open" || t.state === "failed"), 60_000, "the task to finish");

@@ -142,7 +142,11 @@ describe("issue_comment.created", () => {
       { actor: "worker", owner: "w" },
       { pr_number: 7, pr_url: "https://github.com/octo-org/widgets/pull/7" },
     );
-    await app.receive("issue_comment", payload("issue_comment.created"));
+    // A new comment (a new id) asking again.
+    await app.receive(
+      "issue_comment",
+      payload("issue_comment.created", (p) => void Object.assign(p.comment, { id: 3002 })),
+    );
     expect(replies()[1]).toBe(
       "Task #1 for this issue is already pr open: its draft pull request is https://github.com/octo-org/widgets/pull/7. No second one was started.",
     );
@@ -200,6 +204,31 @@ describe("issue_comment.created", () => {
     await app.receive("issue_comment", payload("issue_comment.created"), "same-id");
     expect((await tasks()).length).toBe(1);
     expect(replies()).toEqual([expect.stringMatching(/^Queued task #1/)]);
+  });
+
+  it("answers 'Queued' when its job runs again after the task was created but before the answer was posted", async () => {
+    permit("write");
+    let failNext = true;
+    stub.route("POST /repos/:owner/:repo/issues/:number/comments", (req) => {
+      if (failNext) {
+        failNext = false;
+        return { status: 502, body: { message: "Bad Gateway" } };
+      }
+      const comment = { id: posted.length + 1, body: (req.body as { body: string }).body };
+      posted.push(comment);
+      return { status: 201, body: comment };
+    });
+    await expect(app.receive("issue_comment", payload("issue_comment.created"), "d-1")).rejects.toThrow();
+    expect(await tasks()).toHaveLength(1);
+    await app.receive("issue_comment", payload("issue_comment.created"), "d-1");
+    expect(replies()).toEqual([expect.stringMatching(/^Queued task #1: `command`/)]);
+    // A different comment asking again is told the task exists.
+    await app.receive(
+      "issue_comment",
+      payload("issue_comment.created", (p) => void Object.assign(p.comment, { id: 4000 })),
+      "d-2",
+    );
+    expect(replies()[1]).toMatch(/^Task #1 for this issue is already queued/);
   });
 
   it("holds back a flood of requests at prHourlyLimit and says so to each", async () => {
