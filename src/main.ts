@@ -13,7 +13,7 @@ import type { RequestDeps } from "./executor/requests.js";
 import { TaskRunner } from "./executor/task-jobs.js";
 import { createAppAccess } from "./github/access.js";
 import { createWebhookInbox } from "./handlers/inbox.js";
-import { createJobs } from "./jobs/index.js";
+import { createJobs, createLeadership } from "./jobs/index.js";
 import type { Jobs } from "./jobs/types.js";
 import { sandboxModeFromEnv, sandboxStatus, startSandbox } from "./sandbox/status.js";
 import { autopilotSchedules, runAutopilot } from "./scheduler/autopilot.js";
@@ -85,9 +85,12 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   const runner = new TaskRunner({ db, settings, agents, github, jobs, breakers, log });
   const followUps = new FollowUpRunner({ db, settings, agents, github, jobs, breakers, log });
   const requests: RequestDeps = { db, agents, runner, jobs, log };
+  // One process of all those on a PostgreSQL store fires the scheduled slots (SQLite: this one).
+  const leadership = createLeadership({ ...(settings.databaseUrl && { databaseUrl: settings.databaseUrl }), name: "scheduler", log });
   const scheduler = createScheduler({
     db,
     access: github,
+    isLeader: () => leadership.isLeader(),
     dataDir: settings.dataDir,
     log,
     // A scan may change the backlog (dashboard) and read a new config (autopilot's schedule).
@@ -100,6 +103,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
     db,
     log,
     run: async (repository) => {
+      if (!leadership.isLeader()) return;
       const fresh = (await getRepositoryById(db, repository.id)) ?? repository;
       const started = await runAutopilot({ db, requests, log }, fresh, lastValidConfig(fresh));
       if (started.length > 0) await requestDashboardSync(jobs, fresh);
@@ -177,6 +181,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
 
   if (worker) {
     await jobs.start();
+    await leadership.start();
     await scheduler.start();
     await autopilot.sync();
   }
@@ -201,6 +206,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
       closeEventStreams();
       runner.stop();
       await scheduler.stop();
+      await leadership.stop();
       await autopilot.stop();
       await jobs.stop(graceMs);
       killAllChildren();

@@ -24,6 +24,12 @@ export interface SchedulerOptions {
   runScan?: (repository: Repository) => Promise<ScanReport | undefined>;
   /** Called after each full or push scan that completed (the dashboard re-renders); a rejection is logged. */
   afterScan?: (repository: Repository) => Promise<void>;
+  /**
+   * Whether this process fires scheduled scans: with several worker processes on one PostgreSQL, only
+   * the one holding the scheduler's advisory lock does, so each slot fires once (src/jobs/leader.ts).
+   * Default: always.
+   */
+  isLeader?: () => boolean;
 }
 
 /** Runs each repository's scans on its schedule and the webhooks' background work, one repository at a time per installation. */
@@ -113,6 +119,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   };
 
   const scheduledScan = (fullName: string) => async () => {
+    if (options.isLeader && !options.isLeader()) return;
     const repository = await getRepository(db, fullName);
     if (!repository || stopped) return;
     if (scanning.has(repository.id)) {
