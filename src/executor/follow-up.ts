@@ -1,5 +1,6 @@
 import { git } from "../git/git.js";
 import { createWorktree, removeWorktree } from "../git/workspace.js";
+import { BacklogBotError } from "../util/errors.js";
 import { preparePrompt } from "./agents/prompt/index.js";
 import type { FollowUpPromptSources, FollowUpReason, RoundRecord } from "./agents/prompt/sources.js";
 import { publishVerification, verifyRounds } from "./rounds.js";
@@ -154,7 +155,7 @@ export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Prom
     const noChanges = (): RunEnd => ({ state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" });
     if ((await inspectChanges(run)).length === 0) return noChanges();
     await verifyRounds(run, runAgents);
-    if (run.signal.aborted) throw new Error("shutdown");
+    if (run.signal.aborted) throw new BacklogBotError("INTERRUPTED", "shutdown");
     if ((await inspectChanges(run)).length === 0) return noChanges();
     await commit(run);
     // Lease on the tip this commit builds on: if anyone pushed since the fetch, the push fails instead of overwriting.

@@ -124,7 +124,7 @@ export async function runTaskSteps(run: TaskRun): Promise<RunEnd> {
       if ((await inspectChanges(run)).length === 0) return noChanges();
       await verifyRounds(run, runAgents);
     }
-    if (run.signal.aborted) throw new Error("shutdown");
+    if (run.signal.aborted) throw new BacklogBotError("INTERRUPTED", "shutdown");
     // A later round may have undone everything, or touched what the diff policy forbids.
     if ((await inspectChanges(run)).length === 0) return noChanges();
     await commit(run);

@@ -1,5 +1,6 @@
 import type { Db } from "../store/db.js";
 import { type DialectName, dialectOf } from "../store/dialect.js";
+import { BacklogBotError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { createGraphileJobs } from "./graphile.js";
 import { createSqliteJobs } from "./sqlite.js";
@@ -21,7 +22,7 @@ export interface JobsOptions {
 const backends: Record<DialectName, (options: JobsOptions) => Jobs> = {
   sqlite: ({ db, log }) => createSqliteJobs({ db, log }),
   postgres: ({ databaseUrl, log }) => {
-    if (!databaseUrl) throw new Error("the PostgreSQL jobs backend needs the store's databaseUrl");
+    if (!databaseUrl) throw new BacklogBotError("INVALID_SETTINGS", "the PostgreSQL jobs backend needs the store's databaseUrl");
     return createGraphileJobs({ connectionString: databaseUrl, log });
   },
 };

@@ -1,3 +1,4 @@
+import { BacklogBotError } from "../util/errors.js";
 import { runCommand } from "../util/exec.js";
 import { type Hunk, lineBefore } from "./blame-history.js";
 import { type GitSource, git } from "./git-source.js";
@@ -64,7 +65,8 @@ export async function changesSinceHorizon(
         }
       },
     });
-    if (result.exitCode !== 0) throw new Error(`git diff failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    if (result.exitCode !== 0)
+      throw new BacklogBotError("COMMAND_FAILED", `git diff failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
   }
   return { boundary, changes };
 }

@@ -1,3 +1,4 @@
+import { BacklogBotError } from "../util/errors.js";
 import { runCommand } from "../util/exec.js";
 import { type GitSource, git } from "./git-source.js";
 
@@ -116,7 +117,8 @@ async function streamLog(
   const args = ["-c", "core.quotePath=false", "log", "--no-renames", "--no-color", ...options];
   args.push("--format=%x01%H%x00%aN%x00%at%x00%P", ...range, "--", ...pathspecs);
   const result = await runCommand("git", args, { cwd: source.dir, env: source.env, maxOutputBytes: 64 * 1024, onStdoutLine: onLine });
-  if (result.exitCode !== 0) throw new Error(`git log failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  if (result.exitCode !== 0)
+    throw new BacklogBotError("COMMAND_FAILED", `git log failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
 }
 
 /** Up to this many paths are named one by one; more are named by their directories. */

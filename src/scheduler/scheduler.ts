@@ -5,6 +5,7 @@ import type { GitHubAccess } from "../github/access.js";
 import type { Db } from "../store/db.js";
 import { getRepository, getRepositoryById, listRepositories } from "../store/repositories.js";
 import type { Repository } from "../store/schema.js";
+import { BacklogBotError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { scheduleOf } from "./cron.js";
 import { type PushScan, scanPush } from "./push-scan.js";
@@ -178,7 +179,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     },
     async scanNow(repository) {
       const row = typeof repository === "string" ? await getRepository(db, repository) : repository;
-      if (!row) throw new Error(`unknown repository ${String(repository)}`);
+      if (!row) throw new BacklogBotError("INVALID_SETTINGS", `unknown repository ${String(repository)}`);
       return queueOf(row).add(() => fullScan(row), { throwOnTimeout: true });
     },
     enqueuePushScan(repository, push) {

@@ -24,7 +24,7 @@ export function createCommandAgent(
   allowedHosts: readonly string[] = [],
 ): Agent {
   const [file, ...args] = splitArgs(commandLine);
-  if (!file) throw new Error("the command agent needs a command line (BACKLOG_BOT_AGENT_COMMAND)");
+  if (!file) throw new BacklogBotError("INVALID_SETTINGS", "the command agent needs a command line (BACKLOG_BOT_AGENT_COMMAND)");
   return {
     name: "command",
     async run(input: AgentRunInput): Promise<AgentRunResult> {
