@@ -4,6 +4,7 @@ import { endFollowUp, listFollowUps, startFollowUp } from "../store/follow-ups.j
 import { getRepositoryById } from "../store/repositories.js";
 import { claimTask, getTask, renewLease, transition } from "../store/tasks.js";
 import { redactSecrets } from "../util/logger.js";
+import { metrics } from "../util/metrics.js";
 import { newOwnerId } from "../util/owner.js";
 import type { FollowUpReason } from "./agents/prompt/sources.js";
 import {
@@ -126,6 +127,7 @@ export class FollowUpRunner {
       notes: [],
     };
     let outcome = "failed";
+    let completed = false;
     try {
       const end = await runFollowUpSteps(run, {
         pullNumber: task.pr_number,
@@ -135,6 +137,7 @@ export class FollowUpRunner {
         earlierRounds: done.map((d, i) => ({ round: i + 1, trigger: d.trigger, outcome: d.outcome })),
       });
       outcome = outcomeSignature(run.verification ?? null, end.state === "pr_open");
+      completed = true;
       if (end.state === "no_changes") {
         await octokit.rest.issues.createComment({
           owner,
@@ -151,6 +154,7 @@ export class FollowUpRunner {
         .catch((err: unknown) => log.warn({ err }, "could not say that the follow-up failed"));
     } finally {
       clearInterval(heartbeat);
+      metrics.followUps.inc({ reason: job.trigger.type, outcome: completed ? (run.verification?.status ?? "no_verification") : "failed" });
       await endFollowUp(deps.db, id, outcome);
       await transition(deps.db, task.id, "pr_open", { actor: "worker", owner: this.owner, log });
     }

@@ -5,6 +5,7 @@ import type { VerifyConfig } from "../config/schema.js";
 import { publishCheckRun } from "../github/check-runs.js";
 import { runSandboxed } from "../sandbox/run.js";
 import { finishRun, latestRun } from "../store/runs.js";
+import { metrics } from "../util/metrics.js";
 import { preparePrompt } from "./agents/prompt/index.js";
 import type { PromptSources } from "./agents/prompt/sources.js";
 import { TaskFailure, type TaskRun } from "./run-task.js";
@@ -81,6 +82,7 @@ async function verifyRound(run: TaskRun, round: number, config: VerifyConfig): P
     });
   }
   run.log.info({ round, status: verification.status, reason: verification.reason }, "round verified");
+  metrics.verifications.inc({ phase: "after", outcome: verification.masking.length > 0 ? "masking" : verification.status });
   return verification;
 }
 

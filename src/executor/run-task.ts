@@ -8,6 +8,7 @@ import { git } from "../git/git.js";
 import { createWorktree, protectMirrorConfig, removeWorktree, syncMirror } from "../git/workspace.js";
 import type { GitHubAccess } from "../github/access.js";
 import type { Jobs } from "../jobs/types.js";
+import { recordAudit } from "../store/audit.js";
 import type { Db } from "../store/db.js";
 import { finishRun, startRun } from "../store/runs.js";
 import type { Repository, Task } from "../store/schema.js";
@@ -312,9 +313,20 @@ export async function push(run: TaskRun): Promise<void> {
   const { deps, task, repo } = run;
   if (!(await renewLease(deps.db, task.id, run.owner, deps.settings.leaseMs))) throw new LeaseLost(task.id);
   const lease = task.pushed_sha ?? (await ownRemoteTip(run));
+  const audit = (outcome: string, detail: unknown) =>
+    recordAudit(deps.db, {
+      actor: "backlog-bot",
+      action: "git.push",
+      repository: repo.full_name,
+      target: run.branch,
+      outcome,
+      detail,
+    }).catch((err: unknown) => run.log.warn({ err }, "could not write an audit row"));
   try {
     await pushCommit(run.mirror as string, repo.clone_url as string, run.commitSha as string, run.branch, tokenFor(run), lease || null);
+    await audit("ok", { commit: run.commitSha, task: task.id });
   } catch (error) {
+    await audit("failed", { commit: run.commitSha, task: task.id, error: redactSecrets((error as Error).message).slice(0, 500) });
     if (/stale info|rejected|failed to push/i.test((error as Error).message)) {
       throw new TaskFailure(
         `the branch \`${run.branch}\` changed on GitHub since backlog-bot last pushed to it, so nothing was overwritten. Delete the branch or merge what is there, then \`/agent retry\`.`,

@@ -3,6 +3,7 @@ import { loadRepositoryConfig } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import { cancelTask, requestTask, retryIssueTask } from "../executor/requests.js";
 import { commentOnce } from "../github/comments.js";
+import { recordAudit } from "../store/audit.js";
 import { upsertRepository } from "../store/repositories.js";
 import { findOpenTask, findTaskByPullRequest, latestTaskOfIssue } from "../store/tasks.js";
 import { type AgentCommand, parseAgentCommand } from "./commands.js";
@@ -32,6 +33,14 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (co
   });
   const config = await loadRepositoryConfig(context, deps.db, stored, log);
   const permission = await checkWritePermission(octokit, { owner, repo }, login, comment.user?.type ?? "User", config.allowedBots);
+  await recordAudit(deps.db, {
+    actor: login,
+    action: `command.${command.name}`,
+    repository: repository.full_name,
+    target: `${issue.pull_request ? "pr" : "issue"}#${issue.number}`,
+    outcome: permission.allowed ? "accepted" : "refused",
+    detail: { role: permission.role, ...(!permission.allowed && { reason: permission.reason }), deliveryId: context.id },
+  }).catch((err: unknown) => log.warn({ err }, "could not write an audit row"));
   if (!permission.allowed) {
     log.info({ login, role: permission.role, command: command.name }, "agent command refused");
     await reply(

@@ -6,6 +6,7 @@ import type { Db } from "../store/db.js";
 import { type SyncSummary, syncFindings } from "../store/findings.js";
 import type { Repository } from "../store/schema.js";
 import type { Logger } from "../util/logger.js";
+import { metrics } from "../util/metrics.js";
 
 /** Requests one scheduled scan of one repository may make (reads and writes): a 10,000-issue repository's full listing fits. */
 export const DEFAULT_SCAN_BUDGET = 250;
@@ -73,9 +74,13 @@ export async function scanRepository(options: ScanRepositoryOptions): Promise<Sc
         ? await syncFindings(db, repository.id, result.findings, result.scope)
         : { stored: "by scanner" };
       log.info({ scanner: scanner.name, ms: Date.now() - started, ...report.scanners[scanner.name] }, "scanner finished");
+      metrics.scans.inc({ kind: scanner.name, outcome: "ok" });
     } catch (error) {
+      metrics.scans.inc({ kind: scanner.name, outcome: "failed" });
       report.scanners[scanner.name] = { error: (error as Error).message };
       log.error({ err: error, scanner: scanner.name }, "scanner failed; the next scan retries it");
+    } finally {
+      metrics.scanDuration.observe({ kind: scanner.name }, (Date.now() - started) / 1000);
     }
   }
   report.requests = budget.used;

@@ -95,6 +95,13 @@ describe("issue_comment.created", () => {
     await app.receive("issue_comment", payload("issue_comment.created"));
     expect(replies()[1]).toContain("@maintainer is not a collaborator");
     expect(await tasks()).toEqual([]);
+    // Each refusal is one audit row: who, what, where, why.
+    expect(await app.db.selectFrom("audit").select(["actor", "action", "repository", "target", "outcome"]).orderBy("id").execute()).toEqual(
+      [
+        { actor: "maintainer", action: "command.fix", repository: "octo-org/widgets", target: "issue#42", outcome: "refused" },
+        { actor: "maintainer", action: "command.fix", repository: "octo-org/widgets", target: "issue#42", outcome: "refused" },
+      ],
+    );
   });
 
   it("answers on a closed issue and on a pull request without creating a task", async () => {
