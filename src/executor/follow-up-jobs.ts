@@ -1,4 +1,5 @@
 import { lastValidConfig } from "../config/load.js";
+import { commentOnce } from "../github/comments.js";
 import type { JobContext } from "../jobs/types.js";
 import { endFollowUp, listFollowUps, startFollowUp } from "../store/follow-ups.js";
 import { getRepositoryById } from "../store/repositories.js";
@@ -139,19 +140,24 @@ export class FollowUpRunner {
       outcome = outcomeSignature(run.verification ?? null, end.state === "pr_open");
       completed = true;
       if (end.state === "no_changes") {
-        await octokit.rest.issues.createComment({
+        await commentOnce(octokit, {
           owner,
           repo: name,
-          issue_number: task.pr_number,
+          issueNumber: task.pr_number,
           body: `Follow-up by \`${end.agent}\`: no change was needed or made.`,
+          marker: `follow-up-${id}:no_changes`,
         });
       }
     } catch (error) {
       const message = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 2000);
       log.error({ err: error }, "follow-up failed");
-      await octokit.rest.issues
-        .createComment({ owner, repo: name, issue_number: task.pr_number, body: `The follow-up failed: ${message}` })
-        .catch((err: unknown) => log.warn({ err }, "could not say that the follow-up failed"));
+      await commentOnce(octokit, {
+        owner,
+        repo: name,
+        issueNumber: task.pr_number,
+        body: `The follow-up failed: ${message}`,
+        marker: `follow-up-${id}:failed`,
+      }).catch((err: unknown) => log.warn({ err }, "could not say that the follow-up failed"));
     } finally {
       clearInterval(heartbeat);
       metrics.followUps.inc({ reason: job.trigger.type, outcome: completed ? (run.verification?.status ?? "no_verification") : "failed" });
