@@ -3,9 +3,10 @@ import { upsertRepository } from "../../../src/store/repositories.js";
 import { claimTask, createTask, getTask, transition } from "../../../src/store/tasks.js";
 import { payload } from "../../e2e/harness.js";
 import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
+import { backends } from "../../support/backends.js";
 import { type AppUnderTest, loadApp } from "./probot-harness.js";
 
-describe("issue_comment.created", () => {
+describe.each(backends())("issue_comment.created on $name", (backend) => {
   let stub: GitHubStub;
   let app: AppUnderTest;
   let posted: Array<{ id: number; body: string }>;
@@ -28,7 +29,7 @@ describe("issue_comment.created", () => {
       },
       "POST /repos/:owner/:repo/issues/comments/:id/reactions": () => ({ status: 201, body: {} }),
     });
-    app = await loadApp(stub);
+    app = await loadApp(stub, undefined, {}, await backend.fresh());
   });
   afterEach(async () => {
     await app.db.destroy();

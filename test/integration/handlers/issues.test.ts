@@ -7,12 +7,13 @@ import { upsertRepository } from "../../../src/store/repositories.js";
 import type { Repository } from "../../../src/store/schema.js";
 import { type KeptIssue, keepIssues } from "../../fixtures/github-issue-state.js";
 import { type GitHubStub, type StubRequest, startGitHubStub } from "../../fixtures/github-stub.js";
+import { backends } from "../../support/backends.js";
 import { fastOctokit, silentLog } from "../support/env.js";
 import { type AppUnderTest, loadApp } from "./probot-harness.js";
 
 const BOT = "backlog-bot[bot]";
 
-describe("issues events", () => {
+describe.each(backends())("issues events on $name", (backend) => {
   let stub: GitHubStub;
   let app: AppUnderTest;
   let issues: KeptIssue[];
@@ -70,7 +71,7 @@ describe("issues events", () => {
       },
     });
     issues = keepIssues(stub, { botLogin: BOT });
-    app = await loadApp(stub);
+    app = await loadApp(stub, undefined, {}, await backend.fresh());
     repository = await upsertRepository(app.db, { fullName: "o/r", installationId: 1, defaultBranch: "main" });
     const todo = (n: number, title: string, path = `src/a${n}.ts`) => ({
       kind: "todo" as const,

@@ -3,16 +3,17 @@ import { upsertRepository } from "../../../src/store/repositories.js";
 import { claimTask, createTask, getTask, transition } from "../../../src/store/tasks.js";
 import { payload } from "../../e2e/harness.js";
 import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
+import { backends } from "../../support/backends.js";
 import { type AppUnderTest, loadApp } from "./probot-harness.js";
 
-describe("pull_request.closed", () => {
+describe.each(backends())("pull_request.closed on $name", (backend) => {
   let stub: GitHubStub;
   let app: AppUnderTest;
   let taskId: number;
 
   beforeEach(async () => {
     stub = await startGitHubStub();
-    app = await loadApp(stub);
+    app = await loadApp(stub, undefined, {}, await backend.fresh());
     const repo = await upsertRepository(app.db, { fullName: "octo-org/widgets", installationId: 77 });
     const { task } = await createTask(app.db, { repositoryId: repo.id, issueNumber: 42, title: "t", requestedBy: "m", trigger: "comment" });
     await claimTask(app.db, task.id, "worker", 60_000);

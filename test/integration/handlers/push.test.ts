@@ -7,15 +7,16 @@ import { listOpenFindings } from "../../../src/store/findings.js";
 import { getRepository } from "../../../src/store/repositories.js";
 import { commitAll, deleteFiles, git, initRepo, makeTempDir, removeDir, writeFiles } from "../../fixtures/git-repo.js";
 import { type GitHubStub, type StubRequest, startGitHubStub } from "../../fixtures/github-stub.js";
+import { backends, type TestStore } from "../../support/backends.js";
 import { createTestProbot, deliver, webhookFixture } from "../support/app.js";
-import { fastOctokit, silentLog, tempStore } from "../support/env.js";
+import { fastOctokit, silentLog } from "../support/env.js";
 import { withEtag } from "../support/issue-routes.js";
 
 const ZERO = "0".repeat(40);
 
-describe("push to the default branch rescans only the changed files for TODOs", () => {
+describe.each(backends())("push to the default branch rescans only the changed files for TODOs on $name", (backend) => {
   let stub: GitHubStub;
-  let store: Awaited<ReturnType<typeof tempStore>>;
+  let store: TestStore;
   let work: string;
   let originDir: string;
   let origin: string;
@@ -26,7 +27,7 @@ describe("push to the default branch rescans only the changed files for TODOs", 
 
   beforeEach(async () => {
     stub = await startGitHubStub();
-    store = await tempStore();
+    store = await backend.fresh();
     work = initRepo();
     originDir = makeTempDir();
     origin = path.join(originDir, "origin.git");
@@ -53,13 +54,12 @@ describe("push to the default branch rescans only the changed files for TODOs", 
       },
       botIdentity: async () => ({ name: "bot", email: "bot@example.com" }),
     };
-    scheduler = createScheduler({ db: store.db, access, dataDir: store.dir, log: silentLog });
+    scheduler = createScheduler({ db: store.db, access, dataDir: store.dataDir, log: silentLog });
     probot = await createTestProbot({ baseUrl: stub.baseUrl, db: store.db, scheduler });
   });
   afterEach(async () => {
     await scheduler.stop();
     await stub.close();
-    await store.cleanup();
     removeDir(work);
     removeDir(originDir);
   });

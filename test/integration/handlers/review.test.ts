@@ -4,10 +4,11 @@ import { upsertRepository } from "../../../src/store/repositories.js";
 import { claimTask, createTask, transition } from "../../../src/store/tasks.js";
 import { payload } from "../../e2e/harness.js";
 import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
+import { backends } from "../../support/backends.js";
 import { type AppUnderTest, loadApp } from "./probot-harness.js";
 
 /** Reviews and `/agent` comments on the bot's own pull request queue follow-ups (issue 10); everything else does not. */
-describe("follow-up triggers on the bot's pull request", () => {
+describe.each(backends())("follow-up triggers on the bot's pull request on $name", (backend) => {
   let stub: GitHubStub;
   let app: AppUnderTest;
   let queued: { job: FollowUpJob; key: string }[];
@@ -30,7 +31,12 @@ describe("follow-up triggers on the bot's pull request", () => {
       },
       "POST /repos/:owner/:repo/issues/comments/:id/reactions": () => ({ status: 201, body: {} }),
     });
-    app = await loadApp(stub, undefined, { followUps: { enqueue: async (job, key) => void queued.push({ job, key }) } });
+    app = await loadApp(
+      stub,
+      undefined,
+      { followUps: { enqueue: async (job, key) => void queued.push({ job, key }) } },
+      await backend.fresh(),
+    );
     const repo = await upsertRepository(app.db, { fullName: "octo-org/widgets", installationId: 77 });
     const { task } = await createTask(app.db, { repositoryId: repo.id, issueNumber: 42, title: "t", requestedBy: "m", trigger: "comment" });
     await claimTask(app.db, task.id, "worker", 60_000);
