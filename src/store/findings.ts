@@ -63,13 +63,17 @@ export async function syncFindings(db: Db, repositoryId: number, findings: Findi
     }
 
     const pathSet = scope.paths ? new Set(scope.paths) : undefined;
-    const open = await trx
-      .selectFrom("findings")
-      .select(["id", "fingerprint", "path"])
-      .where("repository_id", "=", repositoryId)
-      .where("kind", "in", scope.kinds)
-      .where("resolved_at", "is", null)
-      .execute();
+    // No kinds in scope: nothing can vanish. (`in ()` is a syntax error on PostgreSQL; SQLite accepts it.)
+    const open =
+      scope.kinds.length === 0
+        ? []
+        : await trx
+            .selectFrom("findings")
+            .select(["id", "fingerprint", "path"])
+            .where("repository_id", "=", repositoryId)
+            .where("kind", "in", scope.kinds)
+            .where("resolved_at", "is", null)
+            .execute();
     const vanished = open
       .filter((r) => !seen.has(r.fingerprint) && (!pathSet || (r.path !== null && pathSet.has(r.path))))
       .map((r) => r.id);
