@@ -84,7 +84,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   const breakers = new CircuitBreakers(db, settings.breaker, log);
   const runner = new TaskRunner({ db, settings, agents, github, jobs, breakers, log });
   const followUps = new FollowUpRunner({ db, settings, agents, github, jobs, breakers, log });
-  const requests: RequestDeps = { db, agents, runner, jobs, log };
+  const requests: RequestDeps = { db, agents, runner, jobs, log, budget: settings.budget };
   // One process of all those on a PostgreSQL store fires the scheduled slots (SQLite: this one).
   const leadership = createLeadership({ ...(settings.databaseUrl && { databaseUrl: settings.databaseUrl }), name: "scheduler", log });
   const scheduler = createScheduler({

@@ -45,6 +45,10 @@ const schema = z.object({
   BACKLOG_BOT_DELIVERY_RETENTION_DAYS: z.coerce.number().min(3).default(14),
   /** Hosts verify setup commands may reach at most (comma-separated; `*.domain` allowed); a repository's `verify.allowedHosts` is narrowed to them. Default: the package registries of npm, PyPI, Go, crates.io and Maven Central. */
   BACKLOG_BOT_VERIFY_ALLOWED_HOSTS: z.string().optional(),
+  /** Agent runs per 24 hours across every repository (0: no limit), shared fairly between repositories with work. */
+  BACKLOG_BOT_MAX_RUNS_PER_DAY: z.coerce.number().int().min(0).default(0),
+  /** Reported agent cost (US dollars) per 24 hours across every repository (0: no limit). */
+  BACKLOG_BOT_MAX_COST_USD_PER_DAY: z.coerce.number().min(0).default(0),
   /** How long (s) a webhook request may take to send its body before it is dropped. */
   BACKLOG_BOT_BODY_TIMEOUT_S: z.coerce.number().min(1).max(300).default(10),
 });
@@ -62,6 +66,8 @@ export interface Settings {
   breaker: { failures: number; cooldownMs: number };
   deliveryRetentionMs: number;
   bodyTimeoutMs: number;
+  /** The operator's daily budget across repositories (0: no limit). */
+  budget: { maxRunsPerDay: number; maxCostUsdPerDay: number };
   /** The operator's ceiling on verify hosts; undefined means the default registries. */
   verifyAllowedHosts?: string[];
 }
@@ -88,6 +94,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     breaker: { failures: s.BACKLOG_BOT_BREAKER_FAILURES, cooldownMs: s.BACKLOG_BOT_BREAKER_COOLDOWN_S * 1000 },
     deliveryRetentionMs: s.BACKLOG_BOT_DELIVERY_RETENTION_DAYS * 86_400_000,
     bodyTimeoutMs: s.BACKLOG_BOT_BODY_TIMEOUT_S * 1000,
+    budget: { maxRunsPerDay: s.BACKLOG_BOT_MAX_RUNS_PER_DAY, maxCostUsdPerDay: s.BACKLOG_BOT_MAX_COST_USD_PER_DAY },
     ...(s.BACKLOG_BOT_VERIFY_ALLOWED_HOSTS !== undefined && {
       verifyAllowedHosts: s.BACKLOG_BOT_VERIFY_ALLOWED_HOSTS.split(",")
         .map((h) => h.trim())

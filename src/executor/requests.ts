@@ -13,6 +13,7 @@ import {
 } from "../store/tasks.js";
 import type { Logger } from "../util/logger.js";
 import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
+import { type BudgetHold, checkOperatorBudget, type OperatorBudget } from "./budget.js";
 import { addReplyJob } from "./replies.js";
 import type { TaskRunner } from "./task-jobs.js";
 
@@ -27,6 +28,8 @@ export interface RequestDeps {
   runner: Pick<TaskRunner, "enqueue" | "abortLocal">;
   jobs: Parameters<typeof addReplyJob>[0];
   log: Logger;
+  /** The operator's daily budget across repositories; absent: none. */
+  budget?: OperatorBudget;
 }
 
 /** A request for agent work on an issue or a finding. */
@@ -47,7 +50,7 @@ export interface TaskRequest {
 }
 
 /** Why a request was refused, with a sentence for the person. */
-export type Refusal = { code: "agent" | "concurrent_limit" | "hourly_limit" | "daily_limit"; message: string };
+export type Refusal = { code: "agent" | "concurrent_limit" | "hourly_limit" | "daily_limit" | BudgetHold["code"]; message: string };
 
 /** What became of a request. */
 export type RequestResult = { kind: "queued"; task: Task } | { kind: "exists"; task: Task } | { kind: "refused"; refusal: Refusal };
@@ -60,7 +63,7 @@ const HOUR_MS = 3_600_000;
  * `dailyRunLimit` (agent runs in the last 24 hours). 0 means no limit, as in Renovate.
  * @returns the refusal, or null when the task may start.
  */
-export async function checkLimits(db: Db, repository: Repository, config: RepoConfig): Promise<Refusal | null> {
+export async function checkLimits(db: Db, repository: Repository, config: RepoConfig, budget?: OperatorBudget): Promise<Refusal | null> {
   const open = await countOpenTasks(db, repository.id);
   if (config.prConcurrentLimit > 0 && open >= config.prConcurrentLimit) {
     return {
@@ -82,7 +85,8 @@ export async function checkLimits(db: Db, repository: Repository, config: RepoCo
       message: `agents ran ${runs} times here in the last 24 hours (\`dailyRunLimit\`: ${config.dailyRunLimit}). Ask again tomorrow.`,
     };
   }
-  return null;
+  const hold = await checkOperatorBudget(db, repository.id, budget);
+  return hold ? { code: hold.code, message: hold.message } : null;
 }
 
 /**
@@ -95,7 +99,7 @@ export async function requestTask(deps: RequestDeps, request: TaskRequest): Prom
   if (open) return { kind: "exists", task: open };
   const choice = resolveAgent(deps.agents, request.agent, request.config.agent);
   if ("error" in choice) return { kind: "refused", refusal: { code: "agent", message: choice.error } };
-  const refusal = await checkLimits(db, request.repository, request.config);
+  const refusal = await checkLimits(db, request.repository, request.config, deps.budget);
   if (refusal) return { kind: "refused", refusal };
   const { task, created } = await createTask(db, {
     repositoryId: request.repository.id,
@@ -183,7 +187,7 @@ export async function retryIssueTask(
       task: last,
     };
   }
-  const refusal = await checkLimits(deps.db, repository, config);
+  const refusal = await checkLimits(deps.db, repository, config, deps.budget);
   if (refusal) return { ok: false, message: refusal.message, task: last };
   const moved = await transition(
     deps.db,

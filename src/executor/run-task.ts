@@ -247,6 +247,12 @@ async function runAgent(run: TaskRun, agent: Agent): Promise<AgentRunResult> {
       maxOutputBytes: deps.settings.maxOutputBytes,
       signal: run.signal,
     });
+    const cap = deps.agents.maxCostUsdPerRun;
+    if (cap !== undefined && result.costUsd !== null && result.costUsd > cap && result.outcome === "finished") {
+      // Enforced from the reported cost for agents without a cap of their own: the change is not used.
+      result.outcome = "failed";
+      result.error = `the run cost $${result.costUsd.toFixed(2)}, over the per-run cap of $${cap} (BACKLOG_BOT_MAX_COST_USD_PER_RUN); its change was not used`;
+    }
     const files = result.outcome === "finished" ? await changedFiles(run.worktree as string) : [];
     const outcome = result.outcome === "finished" ? (files.length > 0 ? "changes" : "no_changes") : result.outcome;
     await finishRun(deps.db, runId, {

@@ -61,7 +61,7 @@ export function createTaskRequests(deps: RequestDeps): TaskRequests {
       // A finding's task: the same steps as retryIssueTask, for the task itself.
       if (!["failed", "no_changes", "cancelled"].includes(task.state))
         throw refused(`Task #${task.id} is ${task.state}; only a failed, cancelled or no-change task can be retried.`);
-      const limit = await checkLimits(deps.db, repository, config);
+      const limit = await checkLimits(deps.db, repository, config, deps.budget);
       if (limit) throw refused(limit.message);
       const moved = await transition(
         deps.db,

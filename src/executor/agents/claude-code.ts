@@ -12,6 +12,7 @@ export function claudeArgs(settings: ClaudeSettings): string[] {
   const args = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", settings.permissionMode];
   if (settings.model) args.push("--model", settings.model);
   if (settings.maxTurns) args.push("--max-turns", String(settings.maxTurns));
+  if (settings.maxBudgetUsd) args.push("--max-budget-usd", String(settings.maxBudgetUsd));
   // --allowedTools is variadic: one comma-joined value, followed by an option, so it eats nothing else.
   args.push("--allowedTools", settings.allowedTools.join(","));
   return [...args, ...settings.extraArgs];

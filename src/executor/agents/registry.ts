@@ -15,6 +15,8 @@ export interface AgentRegistry {
   /** Agents tried, in order, after the chosen one fails for a reason that is not the task's fault. */
   readonly fallback?: readonly string[];
   get(name: string): Agent | undefined;
+  /** Per-run cost cap in US dollars; a run that reports more is not used (its change is dropped). */
+  readonly maxCostUsdPerRun?: number | undefined;
 }
 
 /** One line per agent family: adding an agent is a new file and a line here. */
@@ -35,7 +37,12 @@ const FACTORIES: Record<AgentName, (settings: AgentSettings) => Agent> = {
 export function createAgentRegistry(settings: AgentSettings, overrides: Partial<Record<AgentName, Agent>> = {}): AgentRegistry {
   const agents = new Map<string, Agent>();
   for (const name of settings.enabled) agents.set(name, overrides[name] ?? FACTORIES[name](settings));
-  return { enabled: [...settings.enabled], fallback: [...settings.fallback], get: (name) => agents.get(name) };
+  return {
+    enabled: [...settings.enabled],
+    fallback: [...settings.fallback],
+    get: (name) => agents.get(name),
+    maxCostUsdPerRun: settings.maxCostUsdPerRun,
+  };
 }
 
 /**

@@ -32,7 +32,9 @@ export interface AgentSettings {
   enabled: AgentName[];
   /** Agents to try, in order, when the chosen one fails for a reason that is not the task's fault. */
   fallback: AgentName[];
-  claude: CliAgentSettings & { allowedTools: string[]; permissionMode: string };
+  claude: CliAgentSettings & { allowedTools: string[]; permissionMode: string; maxBudgetUsd: number | undefined };
+  /** Per-run cost cap in US dollars (`BACKLOG_BOT_MAX_COST_USD_PER_RUN`): passed to agents that take one, enforced from the reported cost for the others. */
+  maxCostUsdPerRun: number | undefined;
   /** `baseUrl` set: Codex talks to that Responses API through a custom model provider. */
   codex: CliAgentSettings & { baseUrl: string | undefined; apiKeyEnv: string };
   aider: CliAgentSettings;
@@ -77,6 +79,8 @@ const schema = z.object({
   BACKLOG_BOT_CLAUDE_PATH: z.string().min(1).default("claude"),
   BACKLOG_BOT_CLAUDE_MODEL: optionalText,
   BACKLOG_BOT_CLAUDE_MAX_TURNS: turns,
+  /** Per-run cost cap in US dollars (all agents); Claude Code gets it as `--max-budget-usd`. */
+  BACKLOG_BOT_MAX_COST_USD_PER_RUN: z.preprocess((v) => (v === "" ? undefined : v), z.coerce.number().positive().optional()),
   BACKLOG_BOT_CLAUDE_ARGS: optionalText,
   BACKLOG_BOT_CLAUDE_ENV: list,
   BACKLOG_BOT_CLAUDE_ALLOWED_TOOLS: list,
@@ -212,10 +216,12 @@ export function loadAgentSettings(env: NodeJS.ProcessEnv = process.env): AgentSe
   return {
     enabled,
     fallback,
+    maxCostUsdPerRun: s.BACKLOG_BOT_MAX_COST_USD_PER_RUN,
     claude: {
       ...claude,
       allowedHosts: hosts["claude-code"],
       maxTurns: s.BACKLOG_BOT_CLAUDE_MAX_TURNS,
+      maxBudgetUsd: s.BACKLOG_BOT_MAX_COST_USD_PER_RUN,
       allowedTools: s.BACKLOG_BOT_CLAUDE_ALLOWED_TOOLS.length ? s.BACKLOG_BOT_CLAUDE_ALLOWED_TOOLS : DEFAULT_CLAUDE_TOOLS,
       permissionMode: s.BACKLOG_BOT_CLAUDE_PERMISSION_MODE,
     },
