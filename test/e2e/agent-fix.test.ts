@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GitHubStub } from "../fixtures/github-stub.js";
+import { type Backend, backends } from "../support/backends.js";
 import {
   CANARY_TOKEN,
   calls,
@@ -16,9 +17,22 @@ import {
   type ServerProcess,
   startServer,
   startStub,
+  usePostgres,
   WEBHOOK_SECRET,
   waitFor,
 } from "./harness.js";
+
+/**
+ * The server's store on `backend` (issue 13): SQLite in `dataDir` as before; on PostgreSQL a fresh
+ * database, passed as `DATABASE_URL` and read by `query`/`handled`, dropped by `remove()`.
+ */
+async function serverStore(backend: Backend, dataDir: string): Promise<{ env: Record<string, string>; remove(): Promise<void> }> {
+  if (backend.name === "sqlite") return { env: {}, remove: async () => undefined };
+  const store = await backend.fresh({ cleanup: false });
+  const databaseUrl = store.databaseUrl as string;
+  usePostgres(dataDir, databaseUrl);
+  return { env: { DATABASE_URL: databaseUrl }, remove: store.remove };
+}
 
 interface TaskRow {
   id: number;
@@ -31,15 +45,17 @@ interface TaskRow {
 }
 
 /** The whole path on 127.0.0.1: signed webhook -> real server -> task -> agent -> push -> draft PR. */
-describe("/agent fix, end to end", () => {
+describe.each(backends())("/agent fix, end to end on $name", (backend) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-e2e-"));
   const dataDir = path.join(dir, "data");
   const record = path.join(dir, "record");
   let remote: string;
   let stub: GitHubStub;
   let server: ServerProcess;
+  let store: Awaited<ReturnType<typeof serverStore>> | undefined;
 
   beforeAll(async () => {
+    store = await serverStore(backend, dataDir);
     remote = makeRemote(dir, { "greet.js": 'export const greet = () => console.log("Hello world");\n', "README.md": "# widgets\n" });
     const agent = path.join(dir, "agent.mjs");
     // The agent records what it was given (stdin, prompt file, environment, git config) where the test can read it.
@@ -64,13 +80,18 @@ console.log("Changed greet.js: the greeting now reads Hello, world!");
     // This agent records what it was given outside its worktree, which the sandbox forbids (the
     // sandbox has its own tests: test/integration/sandbox, test/e2e/sandboxed-agents); here the
     // pipeline around the agent is under test.
-    server = await startServer(stub, dataDir, { BACKLOG_BOT_AGENT_COMMAND: `${process.execPath} ${agent}`, BACKLOG_BOT_SANDBOX: "off" });
+    server = await startServer(stub, dataDir, {
+      BACKLOG_BOT_AGENT_COMMAND: `${process.execPath} ${agent}`,
+      BACKLOG_BOT_SANDBOX: "off",
+      ...store.env,
+    });
   });
 
   afterAll(async () => {
     await server?.stop();
     if (process.env.E2E_LOG) writeFileSync(process.env.E2E_LOG, server?.output() ?? "");
     await stub?.close();
+    await store?.remove();
   });
 
   const tasks = () => query<TaskRow>(dataDir, "select * from tasks order by id");
@@ -194,14 +215,16 @@ function filesUnder(dir: string): string[] {
 }
 
 /** An agent that hangs (and forks a child that would outlive it) is killed at the timeout; the task fails and says why. */
-describe("/agent fix with an agent that hangs", () => {
+describe.each(backends())("/agent fix with an agent that hangs on $name", (backend) => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-e2e-hang-"));
   const dataDir = path.join(dir, "data");
   const pidFile = path.join(dir, "child.pid");
   let stub: GitHubStub;
   let server: ServerProcess;
+  let store: Awaited<ReturnType<typeof serverStore>> | undefined;
 
   beforeAll(async () => {
+    store = await serverStore(backend, dataDir);
     const remote = makeRemote(dir, { "README.md": "# widgets\n" });
     const agent = path.join(dir, "hang.sh");
     writeFileSync(agent, `#!/bin/sh\nsleep 600 &\necho $! > ${pidFile}\necho "thinking..."\nwait\n`, { mode: 0o755 });
@@ -210,6 +233,7 @@ describe("/agent fix with an agent that hangs", () => {
       BACKLOG_BOT_AGENT_COMMAND: agent,
       BACKLOG_BOT_AGENT_TIMEOUT_S: "1",
       BACKLOG_BOT_SANDBOX: "off",
+      ...store.env,
     });
     await deliver(
       server,
@@ -222,6 +246,7 @@ describe("/agent fix with an agent that hangs", () => {
   afterAll(async () => {
     await server?.stop();
     await stub?.close();
+    await store?.remove();
   });
 
   it("kills the agent's process tree and ends the task failed with the reason on the issue", async () => {

@@ -248,8 +248,43 @@ export async function handled(
   );
 }
 
-/** Reads the store the server writes (a second connection, as an operator's sqlite3 shell would). */
+/** PostgreSQL stores of servers, by the server's data directory (see `usePostgres`). */
+const postgresStores = new Map<string, string>();
+
+/**
+ * Tells `query` and `handled` that the server using `dataDir` keeps its store in PostgreSQL at
+ * `databaseUrl` (the test passed it as `DATABASE_URL`); without this they read `<dataDir>/backlog-bot.sqlite`.
+ */
+export function usePostgres(dataDir: string, databaseUrl: string): void {
+  postgresStores.set(dataDir, databaseUrl);
+}
+
+/** A value as a PostgreSQL literal (test-only: values come from the test, never from outside). */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (typeof value === "boolean") return value ? "true" : "false";
+  return `'${String(value).replaceAll("'", "''")}'`;
+}
+
+/**
+ * Reads the store the server writes (a second connection, as an operator's sqlite3 or psql shell would).
+ * On PostgreSQL (`usePostgres`) it runs `psql` synchronously, with the `?` parameters inlined as literals
+ * (so no `?` may appear inside the SQL's own string literals); rows come back through `json_agg`.
+ */
 export function query<T>(dataDir: string, sql: string, ...params: unknown[]): T[] {
+  const databaseUrl = postgresStores.get(dataDir);
+  if (databaseUrl) {
+    const parts = sql.split("?");
+    if (parts.length !== params.length + 1) throw new Error(`query: ${parts.length - 1} placeholders, ${params.length} parameters`);
+    const inlined = parts.reduce((text, part, i) => text + literal(params[i - 1]) + part);
+    const json = execFileSync(
+      "psql",
+      [databaseUrl, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-c", `select coalesce(json_agg(t), '[]') from (${inlined}) t`],
+      { encoding: "utf8" },
+    );
+    return JSON.parse(json) as T[];
+  }
   const db = new Database(path.join(dataDir, "backlog-bot.sqlite"), { readonly: true, fileMustExist: true });
   try {
     return db.prepare(sql).all(...params) as T[];
