@@ -1,11 +1,12 @@
 /**
  * The slash commands a maintainer writes as the first line of an issue comment:
- * `/agent fix [--agent NAME] [instructions...]`, `/agent retry`, `/agent cancel`, `/agent help`
+ * `/agent fix [--agent NAME] [instructions...]`, `/agent retry`, `/agent cancel`, `/agent dismiss`, `/agent help`
  * (bare `/agent` too). Further lines of the comment are instructions.
  */
 export type AgentCommand =
   | { name: "fix" | "retry"; agent?: string; instructions: string }
   | { name: "cancel" }
+  | { name: "dismiss" }
   | { name: "help" }
   | { name: "unknown"; word: string };
 
@@ -25,6 +26,7 @@ export function parseAgentCommand(body: string | null | undefined): AgentCommand
   if (!match) return null;
   const word = (match[1] ?? "").toLowerCase();
   if (word === "cancel") return { name: "cancel" };
+  if (word === "dismiss") return { name: "dismiss" };
   if (word === "" || word === "help") return { name: "help" };
   if (word !== "fix" && word !== "retry") return { name: "unknown", word };
   let args = (match[2] ?? "").trim();

@@ -4,6 +4,7 @@ import type { RepoConfig } from "../config/schema.js";
 import { cancelTask, requestTask, retryIssueTask } from "../executor/requests.js";
 import { commentOnce } from "../github/comments.js";
 import { recordAudit } from "../store/audit.js";
+import { dismissFindings } from "../store/dashboard.js";
 import { upsertRepository } from "../store/repositories.js";
 import { findOpenTask, findTaskByPullRequest, latestTaskOfIssue } from "../store/tasks.js";
 import { type AgentCommand, parseAgentCommand } from "./commands.js";
@@ -82,6 +83,27 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (co
     if (!result.ok || task.state === "running") await reply(result.message);
     return;
   }
+  if (command.name === "dismiss") {
+    // The issue leaves the backlog for good: its findings are dismissed, and autopilot never picks them.
+    const rows = await deps.db
+      .selectFrom("findings")
+      .select("fingerprint")
+      .where("repository_id", "=", stored.id)
+      .where("issue_number", "=", issue.number)
+      .execute();
+    const dismissed = await dismissFindings(
+      deps.db,
+      stored.id,
+      rows.map((r) => r.fingerprint),
+      login,
+    );
+    await reply(
+      dismissed > 0
+        ? "Dismissed: this issue is out of backlog-bot's backlog and autopilot will not pick it. `/agent fix` here still asks for work on it."
+        : "This issue is not in backlog-bot's backlog (or was dismissed already); nothing changed.",
+    );
+    return;
+  }
   if (issue.state !== "open") return void (await reply("This issue is closed; reopen it to ask for agent work."));
   if (command.name === "retry") {
     const result = await retryIssueTask(requests, stored, config, issue.number, login, comment.created_at);
@@ -144,6 +166,7 @@ export function helpText(deps: HandlerDeps, config: RepoConfig): string {
     "- `/agent fix [--agent NAME] [instructions]`: an agent works on this issue and opens a draft pull request",
     "- `/agent retry`: a new attempt of this issue's last failed, cancelled or no-change task",
     "- `/agent cancel`: stops this issue's queued or running task and everything its agent started",
+    "- `/agent dismiss`: takes this issue out of the ranked backlog for good (autopilot never picks it)",
     "- `/agent help`: this text",
     "",
     `Agents enabled here: ${deps.agents.enabled.map((a) => `\`${a}\``).join(", ") || "none"}${config.agent ? ` (default here: \`${config.agent}\`)` : ""}.`,

@@ -194,6 +194,32 @@ describe.each(backends())("issue_comment.created on $name", (backend) => {
     expect(app.enqueued()).toBe(2);
   });
 
+  it("dismisses the issue's findings for good with /agent dismiss", async () => {
+    permit("write");
+    const repo = await upsertRepository(app.db, { fullName: "octo-org/widgets", installationId: 77 });
+    const at = new Date().toISOString();
+    await app.db
+      .insertInto("findings")
+      .values({
+        repository_id: repo.id,
+        fingerprint: "issue:42",
+        kind: "stale_issue",
+        title: "t",
+        issue_number: 42,
+        signals: "{}",
+        first_seen_at: at,
+        last_seen_at: at,
+      })
+      .execute();
+    await app.receive("issue_comment", command("/agent dismiss"));
+    expect(await app.db.selectFrom("findings").select(["dismissed_by"]).where("fingerprint", "=", "issue:42").execute()).toEqual([
+      { dismissed_by: "maintainer" },
+    ]);
+    expect(replies()[0]).toMatch(/^Dismissed: this issue is out of backlog-bot's backlog/);
+    await app.receive("issue_comment", command("/agent dismiss"));
+    expect(replies()[1]).toContain("nothing changed");
+  });
+
   it("lists the commands, agents and limits for /agent and /agent help", async () => {
     permit("write");
     await app.receive("issue_comment", command("/agent"));
