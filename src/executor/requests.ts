@@ -1,4 +1,5 @@
 import type { RepoConfig } from "../config/schema.js";
+import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { type Db, now } from "../store/db.js";
 import type { Repository, Task, TaskTrigger } from "../store/schema.js";
 import {
@@ -116,6 +117,8 @@ export async function requestTask(deps: RequestDeps, request: TaskRequest): Prom
   if (!created) return { kind: "exists", task };
   await deps.runner.enqueue(task.id);
   log.info({ taskId: task.id, agent: task.agent, by: request.requestedBy, trigger: request.trigger }, "task queued");
+  // The dashboard's "In progress" shows it (debounced render).
+  await requestDashboardSync(deps.jobs, request.repository, request.config);
   return { kind: "queued", task };
 }
 
@@ -205,5 +208,6 @@ export async function retryIssueTask(
   );
   if (!moved) return { ok: false, message: `Task #${last.id} changed state meanwhile; nothing was retried.`, task: last };
   await deps.runner.enqueue(moved.id);
+  await requestDashboardSync(deps.jobs, repository, config);
   return { ok: true, message: `Retrying task #${moved.id}.`, task: moved };
 }

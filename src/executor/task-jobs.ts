@@ -116,6 +116,8 @@ export class TaskRunner {
       return;
     }
 
+    // The dashboard's "In progress" moves it to running (debounced render).
+    await requestDashboardSync(deps.jobs, repo);
     const controller = new AbortController();
     const stopWith = (reason: StopReason) => controller.abort(reason);
     const onShutdown = () => stopWith("shutdown");
