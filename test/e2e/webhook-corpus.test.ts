@@ -53,8 +53,8 @@ async function closedPort(): Promise<number> {
  * The whole `@octokit/webhooks-examples` corpus, signed and sent over HTTP to the real server
  * (`node dist/main.js`), with a GitHub API stub on which every corpus clone URL fails (HTTP 500 on
  * the smart-HTTP discovery, or a refused connection). Plus three deliveries that are not in the
- * corpus, as controls that the failing paths were really reached: a push whose clone works (its
- * TODO must be found), and `/agent help` from an admin and from a non-collaborator (each answered).
+ * corpus, as controls that the failing paths were really reached: a push whose clone works (the marker
+ * comment it adds must be found), and `/agent help` from an admin and from a non-collaborator (each answered).
  */
 describe("the @octokit/webhooks-examples corpus against the real server", () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-corpus-"));
