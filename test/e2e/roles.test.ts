@@ -2,6 +2,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { sql } from "kysely";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { DEFAULT_CONFIG } from "../../src/config/schema.js";
+import { upsertRepository } from "../../src/store/repositories.js";
 import { backends } from "../support/backends.js";
 import { calls, deliver, makeRemote, payload, startStub } from "./harness.js";
 import { type RoleProcess, startRole } from "./processes.js";
@@ -11,6 +13,8 @@ import { type RoleProcess, startRole } from "./processes.js";
  * process takes `/agent fix` deliveries over HTTP and only enqueues; workers run the tasks with a
  * command agent that takes about a second. On PostgreSQL: one web, three workers, 50 issues, and
  * one worker killed with SIGKILL mid-run. On SQLite (one machine): one web, one worker, 5 issues.
+ * On PostgreSQL a repository scanned every minute also shows that only the leading worker fires
+ * the scheduler's slots (src/jobs/leader.ts): each minute's slot is scanned once, not once per worker.
  */
 describe.each(backends())("web and worker processes on $name", (backend) => {
   const big = backend.name === "postgres";
@@ -51,6 +55,25 @@ console.log("Changed greet.js");
         ...(posted.get(`${req.params.repo}#${req.params.number}`) ?? []),
       ],
     }));
+    // A repository on a one-minute schedule (its config served as GitHub would, and already stored,
+    // so every worker schedules it from its first sync).
+    const SCHEDULED = "octo-org/scheduled";
+    if (big) {
+      stub.route("GET /repos/:owner/:repo/contents/:path", (req) =>
+        req.params.repo === "scheduled" ? { body: 'schedule: "* * * * *"\n' } : { status: 404, body: { message: "Not Found" } },
+      );
+      const repo = await upsertRepository(store.db, {
+        fullName: SCHEDULED,
+        installationId: 77,
+        defaultBranch: "main",
+        cloneUrl: `file://${remote}`,
+      });
+      await store.db
+        .updateTable("repositories")
+        .set({ config: JSON.stringify({ ...DEFAULT_CONFIG, schedule: "* * * * *" }) })
+        .where("id", "=", repo.id)
+        .execute();
+    }
     const processes: RoleProcess[] = [];
     onTestFinished(async () => {
       for (const p of processes) await p.kill9();
@@ -160,6 +183,25 @@ console.log("Changed greet.js");
         bodies,
         `issue #${task.issue_number} (task ${task.id}, attempts ${task.attempts}, killed worker's task ${victimTask}): ${JSON.stringify(bodies)}`,
       ).toHaveLength(1);
+    }
+    if (big) {
+      // The scheduler fired each slot once: the TODO scanner's scans of the scheduled repository,
+      // by the minute they started in, across all four processes (the killed one's output included).
+      const slots = () => {
+        const perMinute = new Map<number, number>();
+        for (const line of processes.flatMap((p) => p.output().split("\n"))) {
+          // Only whole lines (the last one may still be arriving).
+          if (!line.includes('"scanner finished"') || !line.includes(SCHEDULED) || !line.endsWith("}")) continue;
+          const entry = JSON.parse(line) as { msg: string; scanner: string; repo: string; time: number; ms: number };
+          if (entry.msg !== "scanner finished" || entry.scanner !== "todo" || entry.repo !== SCHEDULED) continue;
+          const minute = Math.floor((entry.time - entry.ms) / 60_000);
+          perMinute.set(minute, (perMinute.get(minute) ?? 0) + 1);
+        }
+        return perMinute;
+      };
+      await until("a scheduled scan", async () => slots().size >= 1, 150_000);
+      const counts = [...slots().values()];
+      expect(counts, `scans per minute: ${JSON.stringify([...slots()])}`).toEqual(counts.map(() => 1));
     }
   }, 600_000);
 });
