@@ -17,6 +17,7 @@ import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
 import { type BudgetHold, checkOperatorBudget, type OperatorBudget } from "./budget.js";
 import { addReplyJob } from "./replies.js";
 import type { TaskRunner } from "./task-jobs.js";
+import { resolveWorkflow } from "./workflows.js";
 
 /**
  * What the request service needs. Every surface (the `/agent` commands, dashboard ticks, the web
@@ -48,10 +49,15 @@ export interface TaskRequest {
   /** When the person asked (ISO); default now. */
   requestedAt?: string;
   triggerCommentId?: number | null;
+  /** A workflow of the repository's config to run instead of its default (`--workflow`). */
+  workflow?: string | null;
 }
 
 /** Why a request was refused, with a sentence for the person. */
-export type Refusal = { code: "agent" | "concurrent_limit" | "hourly_limit" | "daily_limit" | BudgetHold["code"]; message: string };
+export type Refusal = {
+  code: "agent" | "workflow" | "concurrent_limit" | "hourly_limit" | "daily_limit" | BudgetHold["code"];
+  message: string;
+};
 
 /** What became of a request. */
 export type RequestResult = { kind: "queued"; task: Task } | { kind: "exists"; task: Task } | { kind: "refused"; refusal: Refusal };
@@ -100,6 +106,10 @@ export async function requestTask(deps: RequestDeps, request: TaskRequest): Prom
   if (open) return { kind: "exists", task: open };
   const choice = resolveAgent(deps.agents, request.agent, request.config.agent);
   if ("error" in choice) return { kind: "refused", refusal: { code: "agent", message: choice.error } };
+  if (request.workflow) {
+    const workflow = resolveWorkflow(request.config, request.workflow);
+    if ("error" in workflow) return { kind: "refused", refusal: { code: "workflow", message: workflow.error } };
+  }
   const refusal = await checkLimits(db, request.repository, request.config, deps.budget);
   if (refusal) return { kind: "refused", refusal };
   const { task, created } = await createTask(db, {
@@ -113,6 +123,7 @@ export async function requestTask(deps: RequestDeps, request: TaskRequest): Prom
     trigger: request.trigger,
     requestedAt: request.requestedAt ?? now(),
     triggerCommentId: request.triggerCommentId ?? null,
+    workflow: request.workflow ?? null,
   });
   if (!created) return { kind: "exists", task };
   await deps.runner.enqueue(task.id);

@@ -117,7 +117,7 @@ export async function runTaskSteps(run: TaskRun): Promise<RunEnd> {
     await prepareWorkspace(run);
     await buildPrompt(run);
     const noChanges = (): RunEnd => ({ state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" });
-    const workflow = workflowFor(run);
+    const workflow = workflowFor(run, run.task.workflow);
     if (lastValidConfig(run.repo).strategy === "parallel") await runParallelAttempts(run);
     else if (workflow !== DEFAULT_WORKFLOW) await runWorkflow(run, workflow);
     else {

@@ -1,10 +1,10 @@
 /**
  * The slash commands a maintainer writes as the first line of an issue comment:
- * `/agent fix [--agent NAME] [instructions...]`, `/agent retry`, `/agent cancel`, `/agent dismiss`, `/agent help`
+ * `/agent fix [--agent NAME] [--workflow NAME] [instructions...]`, `/agent retry`, `/agent cancel`, `/agent dismiss`, `/agent help`
  * (bare `/agent` too). Further lines of the comment are instructions.
  */
 export type AgentCommand =
-  | { name: "fix" | "retry"; agent?: string; instructions: string }
+  | { name: "fix" | "retry"; agent?: string; workflow?: string; instructions: string }
   | { name: "cancel" }
   | { name: "dismiss" }
   | { name: "help" }
@@ -31,12 +31,15 @@ export function parseAgentCommand(body: string | null | undefined): AgentCommand
   if (word !== "fix" && word !== "retry") return { name: "unknown", word };
   let args = (match[2] ?? "").trim();
   let agent: string | undefined;
-  const flag = /^--agent(?:=|\s+)(\S+)\s*/.exec(args);
-  if (flag?.[1]) {
-    agent = flag[1].toLowerCase();
+  let workflow: string | undefined;
+  // `--agent NAME` and `--workflow NAME`, in any order, before the instructions.
+  for (let flag = /^--(agent|workflow)(?:=|\s+)(\S+)\s*/.exec(args); flag; flag = /^--(agent|workflow)(?:=|\s+)(\S+)\s*/.exec(args)) {
+    const value = (flag[2] ?? "").toLowerCase();
+    if (!AGENT_NAME.test(value)) return { name: "unknown", word: `--${flag[1]} ${value}` };
+    if (flag[1] === "agent") agent = value;
+    else workflow = value;
     args = args.slice(flag[0].length);
   }
-  if (agent !== undefined && !AGENT_NAME.test(agent)) return { name: "unknown", word: `--agent ${agent}` };
   const instructions = [args, ...rest].join("\n").trim().slice(0, MAX_INSTRUCTIONS);
-  return { name: word, ...(agent !== undefined && { agent }), instructions };
+  return { name: word, ...(agent !== undefined && { agent }), ...(workflow !== undefined && { workflow }), instructions };
 }

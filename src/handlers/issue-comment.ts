@@ -140,6 +140,7 @@ async function startFix(
     title: c.issue.title,
     instructions: command.instructions || null,
     ...(command.agent !== undefined && { agent: command.agent }),
+    ...(command.workflow !== undefined && { workflow: command.workflow }),
     requestedBy: c.login,
     trigger: "comment",
     ...(c.at !== undefined && { requestedAt: c.at }),
@@ -163,7 +164,7 @@ export function helpText(deps: HandlerDeps, config: RepoConfig): string {
   return [
     "**backlog-bot commands** (people with write access, on an issue):",
     "",
-    "- `/agent fix [--agent NAME] [instructions]`: an agent works on this issue and opens a draft pull request",
+    "- `/agent fix [--agent NAME] [--workflow NAME] [instructions]`: an agent works on this issue and opens a draft pull request",
     "- `/agent retry`: a new attempt of this issue's last failed, cancelled or no-change task",
     "- `/agent cancel`: stops this issue's queued or running task and everything its agent started",
     "- `/agent dismiss`: takes this issue out of the ranked backlog for good (autopilot never picks it)",

@@ -105,6 +105,8 @@ export interface TasksTable {
   /** Who asked to cancel a queued or running task; the worker running it stops at its next check. */
   cancel_requested_by: string | null;
   ended_at: string | null;
+  /** The workflow named with `/agent fix --workflow NAME`; null: the repository's default. */
+  workflow: string | null;
   /** The reply owed on the issue for the last state change (JSON `{ body, marker }`), until posted. */
   reply_pending: string | null;
 }

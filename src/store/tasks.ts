@@ -21,6 +21,8 @@ export interface TaskInput {
   /** When the person asked (ISO); default now. The prompt is built from the issue as it was then. */
   requestedAt?: string;
   triggerCommentId?: number | null;
+  /** A workflow named by the person (`--workflow`). */
+  workflow?: string | null;
 }
 
 /**
@@ -44,6 +46,7 @@ export async function createTask(db: Db, input: TaskInput): Promise<{ task: Task
       trigger: input.trigger,
       requested_at: input.requestedAt ?? at,
       trigger_comment_id: input.triggerCommentId ?? null,
+      workflow: input.workflow ?? null,
       created_at: at,
       updated_at: at,
     })

@@ -49,6 +49,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.alterTable("tasks").addColumn("pushed_sha", "text").execute();
   await db.schema.alterTable("tasks").addColumn("cancel_requested_by", "text").execute();
   await db.schema.alterTable("tasks").addColumn("ended_at", "text").execute();
+  // The workflow the person named (`/agent fix --workflow NAME`); null: the repository's default.
+  await db.schema.alterTable("tasks").addColumn("workflow", "text").execute();
   // The reply owed on the issue (JSON { body, marker }), written in the same statement as the state
   // change it reports, so a crash between the two can never lose it (an outbox of one row).
   await db.schema.alterTable("tasks").addColumn("reply_pending", "text").execute();

@@ -220,6 +220,18 @@ describe.each(backends())("issue_comment.created on $name", (backend) => {
     expect(replies()[1]).toContain("nothing changed");
   });
 
+  it("records the workflow named with --workflow, and refuses one the repository does not define", async () => {
+    permit("write");
+    await app.receive("issue_comment", command("/agent fix --workflow thorough"));
+    expect(replies()[0]).toBe("Workflow `thorough` is not defined in .github/backlog-bot.yml. Defined workflows: none.");
+    expect(await tasks()).toEqual([]);
+    stub.route("GET /repos/:owner/:repo/contents/:path", () => ({
+      body: "workflows:\n  thorough:\n    steps:\n      - agent: command\n        role: implement\n",
+    }));
+    await app.receive("issue_comment", command("/agent fix --workflow thorough --agent codex keep it small"));
+    expect(await tasks()).toMatchObject([{ workflow: "thorough", agent: "codex", instructions: "keep it small" }]);
+  });
+
   it("lists the commands, agents and limits for /agent and /agent help", async () => {
     permit("write");
     await app.receive("issue_comment", command("/agent"));

@@ -41,3 +41,16 @@ describe("parseAgentCommand", () => {
     expect(parsed && "instructions" in parsed ? parsed.instructions.length : 0).toBe(4000);
   });
 });
+
+describe("parseAgentCommand flags", () => {
+  it("takes --agent and --workflow in either order before the instructions", () => {
+    expect(parseAgentCommand("/agent fix --workflow thorough --agent codex be brief")).toEqual({
+      name: "fix",
+      agent: "codex",
+      workflow: "thorough",
+      instructions: "be brief",
+    });
+    expect(parseAgentCommand("/agent fix --workflow=Quick")).toEqual({ name: "fix", workflow: "quick", instructions: "" });
+    expect(parseAgentCommand("/agent fix --workflow $(rm)")).toEqual({ name: "unknown", word: "--workflow $(rm)" });
+  });
+});
