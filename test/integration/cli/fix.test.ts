@@ -53,7 +53,11 @@ describe("backlog-bot fix", () => {
     expect(await check.selectFrom("tasks").select(["finding_id", "trigger", "state", "title"]).execute()).toEqual([
       { finding_id: id, trigger: "cli", state: "queued", title: "TODO: handle empty input" },
     ]);
-    expect(await check.selectFrom("jobs").select(["kind", "key"]).execute()).toEqual([{ kind: "task.run", key: "task:1" }]);
+    // The task's run, and the dashboard's re-render that shows it queued.
+    expect(await check.selectFrom("jobs").select(["kind", "key"]).orderBy("id").execute()).toEqual([
+      { kind: "task.run", key: "task:1" },
+      { kind: "dashboard.sync", key: "dashboard:1" },
+    ]);
     await check.destroy();
 
     expect(cli(dataDir, "999", "--repo", "octo-org/widgets").status).toBe(2);

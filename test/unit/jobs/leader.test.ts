@@ -29,10 +29,15 @@ describe.each(backends())("scheduler leadership on $name", (backend) => {
     // The leader's connection dies as a killed process's would: terminated by the server.
     const admin = new pg.Client({ connectionString: store.databaseUrl });
     await admin.connect();
-    await admin.query("select pg_terminate_backend(pid) from pg_locks where locktype = 'advisory' and classid = $1::int::oid", [
-      LEADER_LOCK_CLASS,
-    ]);
+    // Only this test's database: other suites' servers hold the same lock class in their own databases.
+    await admin.query(
+      `select pg_terminate_backend(pid) from pg_locks
+        where locktype = 'advisory' and classid = $1::int::oid and database = (select oid from pg_database where datname = current_database())`,
+      [LEADER_LOCK_CLASS],
+    );
     await admin.end();
+    // A killed process never tries again; this one is alive and would, so it stops trying now.
+    await a.stop();
     await until(() => !a.isLeader() && (b.isLeader() || c.isLeader()));
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect([a, b, c].filter((l) => l.isLeader())).toHaveLength(1);
