@@ -24,13 +24,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    const limit = (() => {
-      try {
-        return parseLimit(values.limit);
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-    })();
+    const limit = parseLimit(values.limit);
     return await withDb(async (db) => {
       let repositoryId: number | undefined;
       if (values.repo) {

@@ -3,6 +3,7 @@ import { type Db, rawSqlite } from "../store/db.js";
 import { listOpenFindings } from "../store/findings.js";
 import { listRepositories } from "../store/repositories.js";
 import type { FindingRow } from "../store/schema.js";
+import { UsageError } from "./command.js";
 import { formatTable, writeJson } from "./format.js";
 
 /** How to print the backlog. */
@@ -49,6 +50,6 @@ export async function printBacklog(db: Db, options: PrintOptions): Promise<numbe
 export function parseLimit(value: string | undefined, fallback = 50): number {
   if (value === undefined) return fallback;
   const limit = Number(value);
-  if (!Number.isInteger(limit) || limit < 1) throw new Error(`--limit must be a positive integer, got "${value}"`);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive integer, got "${value}"`);
   return limit;
 }

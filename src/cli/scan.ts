@@ -34,12 +34,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
-    let limit: number;
-    try {
-      limit = parseLimit(values.limit);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
+    const limit = parseLimit(values.limit);
     const started = performance.now();
     return await withDb(async (db) => {
       let repositoryId: number;

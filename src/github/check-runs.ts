@@ -77,19 +77,7 @@ export async function startCheckRun(octokit: Octokit, input: CheckRunInput): Pro
     started_at: new Date().toISOString(),
     ...(input.detailsUrl && { details_url: input.detailsUrl }),
   };
-  if (existing !== undefined) {
-    await octokit.rest.checks.update({ owner: input.owner, repo: input.repo, check_run_id: existing, ...fields });
-    return existing;
-  }
-  const { data } = await octokit.rest.checks.create({
-    owner: input.owner,
-    repo: input.repo,
-    name,
-    head_sha: input.headSha,
-    external_id: input.externalId,
-    ...fields,
-  });
-  return data.id;
+  return writeCheckRun(octokit, input, name, existing, fields);
 }
 
 /**
@@ -129,6 +117,17 @@ export async function publishCheckRun(octokit: Octokit, input: CompletedCheckRun
     ...(input.detailsUrl && { details_url: input.detailsUrl }),
   };
   const existing = await findExisting(octokit, { ...input, name });
+  return writeCheckRun(octokit, input, name, existing, fields);
+}
+
+/** Updates the run a retried job already wrote (`existing`), or creates it: one check run per name and external id. */
+async function writeCheckRun(
+  octokit: Octokit,
+  input: CheckRunInput,
+  name: string,
+  existing: number | undefined,
+  fields: Omit<Parameters<Octokit["rest"]["checks"]["create"]>[0] & object, "owner" | "repo" | "name" | "head_sha" | "external_id">,
+): Promise<number> {
   if (existing !== undefined) {
     await octokit.rest.checks.update({ owner: input.owner, repo: input.repo, check_run_id: existing, ...fields });
     return existing;
