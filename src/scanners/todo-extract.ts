@@ -107,7 +107,11 @@ export function extractTodos(text: string, syntax: CommentSyntax, pattern: RegEx
       start = end + 1;
     }
     let title = rest.replace(/^[\s:!.-]+/, "").trim();
-    if (!title && lines.length) title = lines.shift() ?? "";
+    if (!title) {
+      // A bare heading ("TODO" over a "----" underline, as in redis's ebuckets.h) takes its first worded line.
+      while (lines.length && !HAS_WORD.test(lines[0] ?? "")) lines.shift();
+      title = (lines.shift() ?? "").replace(/^[\s:!.*-]+/, "");
+    }
     hits.push({
       line,
       marker: utf8(marker).toUpperCase(),

@@ -73,6 +73,15 @@ describe("scanTodos", () => {
     ]);
   });
 
+  it("titles a bare heading marker by its first worded line, skipping an underline", async () => {
+    const dir = repo();
+    commitFiles(dir, {
+      "a.h": ["/*", " * TODO", " * ----", " * - ebRemove() merge small segments.", " * - ebAdd() fix cascades.", " */"].join("\n"),
+    });
+    const { findings } = await scanTodos({ now: NOW, cwd: dir, blame: false });
+    expect(findings.map((f) => [f.line, f.title, f.body])).toEqual([[2, "ebRemove() merge small segments.", "- ebAdd() fix cascades."]]);
+  });
+
   it("decodes UTF-8 text around markers", async () => {
     const dir = repo();
     commitFiles(dir, { "a.py": "x = 'é' # TODO(zoë): café ✓ 日本\n# 続き\n" });
