@@ -3,7 +3,6 @@ import type { AddressInfo } from "node:net";
 import { Probot, ProbotOctokit } from "probot";
 import { createApp, deliveryWanted, registerDeliveryJobs } from "./app.js";
 import { type Environment, loadEnvironment } from "./config/environment.js";
-import { lastValidConfig } from "./config/load.js";
 import { createAgentRegistry } from "./executor/agents/registry.js";
 import { loadAgentSettings } from "./executor/agents/settings.js";
 import { CircuitBreakers } from "./executor/circuit-breaker.js";
@@ -16,13 +15,13 @@ import { createWebhookInbox } from "./handlers/inbox.js";
 import { createJobs, createLeadership } from "./jobs/index.js";
 import type { Jobs } from "./jobs/types.js";
 import { sandboxModeFromEnv, sandboxStatus, startSandbox } from "./sandbox/status.js";
-import { autopilotSchedules, runAutopilot } from "./scheduler/autopilot.js";
+import { autopilotSchedules } from "./scheduler/autopilot.js";
+import { enqueueAutopilot, handleAutopilotJobs } from "./scheduler/autopilot-jobs.js";
 import { handleDashboardJobs, requestDashboardSync } from "./scheduler/dashboard.js";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.js";
 import { auditGithubWrites } from "./store/audit-github.js";
 import { type Db, openDb } from "./store/db.js";
 import { createDeliveryIntake, DELIVERY_JOB, deliveryJobKey, pruneDeliveries } from "./store/deliveries.js";
-import { getRepositoryById } from "./store/repositories.js";
 import { BacklogBotError } from "./util/errors.js";
 import { githubMetricsPlugin } from "./util/github-metrics.js";
 import { createLogger, type Logger } from "./util/logger.js";
@@ -102,11 +101,9 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   const autopilot = autopilotSchedules({
     db,
     log,
-    run: async (repository) => {
-      if (!leadership.isLeader()) return;
-      const fresh = (await getRepositoryById(db, repository.id)) ?? repository;
-      const started = await runAutopilot({ db, requests, log }, fresh, lastValidConfig(fresh));
-      if (started.length > 0) await requestDashboardSync(jobs, fresh);
+    // The tick only enqueues the slot's job (deduplicated per slot); the job picks, and retries after a crash.
+    run: async (repository, slot) => {
+      if (leadership.isLeader()) await enqueueAutopilot(jobs, repository, slot);
     },
   });
   await probot.load(createApp({ db, settings, agents, requests, scheduler, followUps, log }));
@@ -116,6 +113,7 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
     await registerDeliveryJobs({ jobs, probot, db, log });
     await registerReplyJobs({ db, jobs, github, log });
     handleDashboardJobs(jobs, { db, access: github, log });
+    handleAutopilotJobs(jobs, { db, requests });
     await runner.start();
     followUps.start();
   }

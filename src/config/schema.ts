@@ -77,6 +77,22 @@ export const todoConfigSchema = z
       .describe("Markers that make a comment a TODO, matched case-sensitively as whole words."),
     /** JasonEtco/todo `exclude`, as glob patterns: files never scanned for TODOs. */
     exclude: names(100).default([]).describe("Glob patterns of files never scanned for TODOs (e.g. `vendor/**`)."),
+    /**
+     * The ranking's counterpart of `exclude` (src/prioritizer/paths.ts `PathPolicy.include`): paths
+     * that are first-party even inside a vendored tree, a `linguist-vendored` or `linguist-generated` rule, or a generated file name.
+     */
+    include: names(100)
+      .default([])
+      .describe(
+        "Glob patterns of paths ranked as your own code even inside a vendored tree or a `linguist-vendored`/`linguist-generated` rule (e.g. `third_party/ours/**`). `exclude` still wins.",
+      ),
+    /** `PathPolicy.vendored`: what the ranking does with vendored code (Linguist's vendor.yml trees and `linguist-vendored`). */
+    vendored: z
+      .enum(["demote", "skip"])
+      .default("demote")
+      .describe(
+        "Findings in vendored code (`linguist-vendored` in `.gitattributes`, or trees such as `vendor/`, `third_party/`, `deps/`): `demote` ranks them below your own code, `skip` leaves them out of the backlog.",
+      ),
   })
   .strict();
 

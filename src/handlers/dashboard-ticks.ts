@@ -2,10 +2,10 @@ import type { RepoConfig } from "../config/schema.js";
 import { type DashboardAction, inlineText } from "../dashboard/index.js";
 import { requestTask, retryIssueTask } from "../executor/requests.js";
 import { contentHash } from "../prioritizer/content-hash.js";
-import { rankBacklog } from "../prioritizer/index.js";
+import { rankRepositoryBacklog } from "../scheduler/ranked-backlog.js";
 import { recordAudit } from "../store/audit.js";
 import { dismissFindings, recordFindingOutcome } from "../store/dashboard.js";
-import { getFinding, listOpenFindings } from "../store/findings.js";
+import { getFinding } from "../store/findings.js";
 import type { Repository } from "../store/schema.js";
 import { getTask } from "../store/tasks.js";
 import type { Logger } from "../util/logger.js";
@@ -68,8 +68,8 @@ export async function applyTicks(deps: HandlerDeps, request: TickRequest): Promi
     const finding = await getFinding(db, action.findingId);
     if (!finding || finding.repository_id !== repository.id || finding.resolved_at !== null || finding.dismissed_at !== null) continue;
     if (action.kind === "dismiss") {
-      // A row stands for its whole group ("add test" ×277): dismissing it dismisses them all.
-      const ranked = rankBacklog(await listOpenFindings(db, repository.id), new Date(), { exclude: config.todo.exclude });
+      // A row stands for its whole group ("add test" ×277), as the dashboard ranked it: dismissing it dismisses them all.
+      const ranked = await rankRepositoryBacklog(db, repository, config, new Date());
       const group = ranked.find((r) => r.group.fingerprints.includes(finding.fingerprint))?.group.fingerprints ?? [finding.fingerprint];
       const count = await dismissFindings(db, repository.id, group, login);
       log.info({ findingId: finding.id, count, by: login }, "findings dismissed from the dashboard");

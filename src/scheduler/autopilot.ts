@@ -3,15 +3,14 @@ import { lastValidConfig } from "../config/load.js";
 import type { RepoConfig } from "../config/schema.js";
 import { type RequestDeps, requestTask } from "../executor/requests.js";
 import { contentHash } from "../prioritizer/content-hash.js";
-import { type BacklogItem, type Ranked, rankBacklog } from "../prioritizer/index.js";
+import type { BacklogItem, Ranked } from "../prioritizer/index.js";
 import { recordAudit } from "../store/audit.js";
 import { recordFindingOutcome } from "../store/dashboard.js";
 import type { Db } from "../store/db.js";
-import { listOpenFindings } from "../store/findings.js";
 import { listRepositories } from "../store/repositories.js";
 import type { Repository, Task } from "../store/schema.js";
 import type { Logger } from "../util/logger.js";
-import { outcomeHistory } from "./dashboard-state.js";
+import { rankRepositoryBacklog } from "./ranked-backlog.js";
 
 /** Ends after which a finding is not picked again until its content changes (a merged fix resolves it at the next scan). */
 const NOT_AGAIN = new Set(["failed", "no_changes", "closed", "cancelled", "merged"]);
@@ -59,7 +58,8 @@ function dayStart(now: Date): string {
 }
 
 /**
- * One autopilot slot for a repository: ranks its backlog, picks (see `pickForAutopilot`) and asks
+ * One autopilot slot for a repository: ranks its backlog as every surface does
+ * (`rankRepositoryBacklog`), picks (see `pickForAutopilot`) and asks
  * the request service for each pick, as trigger `autopilot`, so every limit holds; stops at the
  * first refusal (a limit is full). Does nothing when `autopilot.enabled` is false.
  * @returns the tasks queued.
@@ -72,9 +72,8 @@ export async function runAutopilot(
 ): Promise<Task[]> {
   if (!config.autopilot.enabled) return [];
   const { db, log } = deps;
-  const [findings, outcomes, tasks] = await Promise.all([
-    listOpenFindings(db, repository.id),
-    outcomeHistory(db, repository.id),
+  const [ranked, tasks] = await Promise.all([
+    rankRepositoryBacklog(db, repository, config, now),
     db
       .selectFrom("tasks")
       .select(["id", "finding_id", "state", "trigger", "created_at"])
@@ -86,8 +85,6 @@ export async function runAutopilot(
   for (const t of tasks) if (t.finding_id !== null) lastTasks.set(t.finding_id, { state: t.state });
   const since = dayStart(now);
   const startedToday = tasks.filter((t) => t.trigger === "autopilot" && t.created_at >= since).length;
-  const own = findings.filter((f) => f.issue_number === null || f.issue_number !== repository.dashboard_issue_number);
-  const ranked = rankBacklog(own, now, { exclude: config.todo.exclude, outcomes });
   const queued: Task[] = [];
   for (const pick of pickForAutopilot(ranked, lastTasks, config.autopilot, startedToday)) {
     const result = await requestTask(deps.requests, {
@@ -129,10 +126,15 @@ export interface AutopilotSchedules {
 }
 
 /**
- * Cron jobs for autopilot, one per repository with `autopilot.enabled`. Each slot calls `run`
- * (normally `runAutopilot` through a job); a failure is logged and the next slot tries again.
+ * Cron jobs for autopilot, one per repository with `autopilot.enabled`. Each slot calls `run` with
+ * the slot's scheduled time (normally: enqueue an `autopilot` job for that slot, src/scheduler/autopilot-jobs.ts,
+ * so the picking itself is durable and deduplicated); a failure is logged and the next slot tries again.
  */
-export function autopilotSchedules(deps: { db: Db; log: Logger; run: (repository: Repository) => Promise<unknown> }): AutopilotSchedules {
+export function autopilotSchedules(deps: {
+  db: Db;
+  log: Logger;
+  run: (repository: Repository, slot: Date) => Promise<unknown>;
+}): AutopilotSchedules {
   const jobs = new Map<string, { task: ScheduledTask; key: string }>();
   return {
     async sync() {
@@ -146,9 +148,9 @@ export function autopilotSchedules(deps: { db: Db; log: Logger; run: (repository
         await jobs.get(repository.full_name)?.task.destroy();
         const task = cron.createTask(
           config.autopilot.schedule,
-          () =>
+          (context) =>
             void deps
-              .run(repository)
+              .run(repository, context.date)
               .catch((error: unknown) => deps.log.error({ err: error, repo: repository.full_name }, "autopilot slot failed")),
           { timezone: config.timezone, name: `autopilot:${repository.full_name}` },
         );

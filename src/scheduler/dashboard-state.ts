@@ -1,31 +1,17 @@
 import type { RepoConfig } from "../config/schema.js";
 import type { DashboardState, DashboardTask } from "../dashboard/index.js";
-import { type OutcomeRecord, rankBacklog, type TaskOutcomeKind } from "../prioritizer/index.js";
 import type { Db } from "../store/db.js";
 import { listOpenFindings } from "../store/findings.js";
 import type { Repository, Task } from "../store/schema.js";
 import { countRunsSince, countTasksSince, listTasks } from "../store/tasks.js";
+import { rankRepositoryBacklog } from "./ranked-backlog.js";
+
+/** Moved to ranked-backlog.ts with the rest of the ranking inputs; re-exported for existing importers. */
+export { outcomeHistory } from "./ranked-backlog.js";
 
 const HOUR_MS = 3_600_000;
 /** Tasks read for the dashboard: every open one and the most recent ended ones. */
 const TASKS_READ = 200;
-const OUTCOMES: Record<string, TaskOutcomeKind> = { merged: "merged", closed: "closed", failed: "failed", no_changes: "no_changes" };
-
-/** The repository's past bot tasks on findings, for the ranking's outcome feedback. */
-export async function outcomeHistory(db: Db, repositoryId: number): Promise<OutcomeRecord[]> {
-  const rows = await db
-    .selectFrom("tasks")
-    .innerJoin("findings", "findings.id", "tasks.finding_id")
-    .select(["findings.kind", "findings.path", "tasks.state"])
-    .where("tasks.repository_id", "=", repositoryId)
-    .where("tasks.state", "in", Object.keys(OUTCOMES) as Task["state"][])
-    .execute();
-  return rows.flatMap((r) => {
-    const outcome = OUTCOMES[r.state];
-    return outcome ? [{ kind: r.kind, path: r.path, outcome }] : [];
-  });
-}
-
 function toDashboardTask(task: Task, verification: string | undefined, note: string | undefined): DashboardTask {
   return {
     id: task.id,
@@ -83,19 +69,17 @@ async function verifications(db: Db, taskIds: number[]): Promise<Map<number, str
 }
 
 /**
- * Everything the dashboard of `repository` shows, read from the store: the ranked backlog (with
- * outcome feedback and `todo.exclude`), the tasks, the limits in force and the config error.
+ * Everything the dashboard of `repository` shows, read from the store: the ranked backlog
+ * (`rankRepositoryBacklog`), the tasks, the limits in force and the config error.
  * Reads only the store: no GitHub call.
  */
 export async function loadDashboardState(db: Db, repository: Repository, config: RepoConfig, now: Date): Promise<DashboardState> {
-  const [findings, outcomes, tasks] = await Promise.all([
+  const [findings, tasks] = await Promise.all([
     listOpenFindings(db, repository.id),
-    outcomeHistory(db, repository.id),
     listTasks(db, { repositoryId: repository.id, limit: TASKS_READ }),
   ]);
-  // The dashboard issue is the bot's own: never work (it would turn stale when nothing changes for weeks).
-  const own = findings.filter((f) => f.issue_number === null || f.issue_number !== repository.dashboard_issue_number);
-  const backlog = rankBacklog(own, now, { exclude: config.todo.exclude, outcomes });
+  // The one ranking every surface shows (without the dashboard issue itself).
+  const backlog = await rankRepositoryBacklog(db, repository, config, now, findings);
   const pulls = tasks.filter((t) => t.state === "pr_open");
   const reasons = tasks.some((t) => t.trigger === "autopilot")
     ? await autopilotReasons(db, repository.full_name)

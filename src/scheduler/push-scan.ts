@@ -6,6 +6,7 @@ import { scanTodos } from "../scanners/todo.js";
 import { attributionStore } from "../store/attribution.js";
 import { type SyncSummary, syncFindings } from "../store/findings.js";
 import { BacklogBotError } from "../util/errors.js";
+import { attributesStale, refreshGitAttributes } from "./git-attributes.js";
 import { type ScanReport, type ScanRepositoryOptions, scanRepository } from "./run-scan.js";
 
 /**
@@ -73,7 +74,8 @@ export interface PushScanOptions extends Omit<ScanRepositoryOptions, "only"> {
  * Acts on a push to the default branch: re-reads the config when the push changed it (reporting a
  * new error, or a fix, as a check run on the pushed commit), then rescans for TODOs only the files
  * the push touched, at the pushed commit, in the repository's mirror; a TODO a commit removed is
- * resolved at once. A full push scan runs the TODO scanner on the whole branch instead.
+ * resolved at once; a push that changed `.gitattributes` (or the first push scan since none was
+ * read) stores it again for the ranking. A full push scan runs the TODO scanner on the whole branch instead.
  * @throws CommandError when the mirror cannot be fetched; BacklogBotError `SCAN_FAILED` when a full push scan's TODO scanner failed.
  */
 export async function scanPush(options: PushScanOptions): Promise<SyncSummary | ScanReport | undefined> {
@@ -102,6 +104,7 @@ export async function scanPush(options: PushScanOptions): Promise<SyncSummary | 
     defaultBranch: repository.default_branch,
     ...(token && { token }),
   });
+  if (await attributesStale(db, repository.id, push.touched)) await refreshGitAttributes(db, repository, mirror, push.after, log);
   // An empty `paths` would mean "everything" to scanTodos: with only removals there is nothing to read.
   const findings =
     push.present.length === 0

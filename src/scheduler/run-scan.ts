@@ -1,5 +1,6 @@
 import { loadConfig } from "../config/load.js";
 import type { RepoConfig, ScannerName } from "../config/schema.js";
+import { mirrorPath } from "../git/workspace.js";
 import { type Api, conditionalGet, RequestBudget } from "../github/http.js";
 import { enabledScanners, type ScanContext } from "../scanners/registry.js";
 import type { Db } from "../store/db.js";
@@ -7,6 +8,7 @@ import { type SyncSummary, syncFindings } from "../store/findings.js";
 import type { Repository } from "../store/schema.js";
 import type { Logger } from "../util/logger.js";
 import { metrics } from "../util/metrics.js";
+import { refreshGitAttributes } from "./git-attributes.js";
 
 /** Requests one scheduled scan of one repository may make (reads and writes): a 10,000-issue repository's full listing fits. */
 export const DEFAULT_SCAN_BUDGET = 250;
@@ -39,7 +41,8 @@ export interface ScanReport {
 /**
  * Reads the repository's config, runs the scanners it enables and stores their findings. A scanner
  * that fails is logged with its cause and reported; the others still run (it is retried next time).
- * Never throws for a scanner failure or a bad config.
+ * After a TODO scan, the scanned branch's `.gitattributes` is read from the same mirror and stored
+ * for the ranking (`refreshGitAttributes`). Never throws for a scanner failure or a bad config.
  */
 export async function scanRepository(options: ScanRepositoryOptions): Promise<ScanReport> {
   const { db, api, repository, log } = options;
@@ -82,6 +85,14 @@ export async function scanRepository(options: ScanRepositoryOptions): Promise<Sc
     } finally {
       metrics.scanDuration.observe({ kind: scanner.name }, (Date.now() - started) / 1000);
     }
+  }
+  const todo = report.scanners.todo;
+  if (todo && !("error" in todo)) {
+    // The TODO scanner fetched the mirror and scanned this ref (src/scanners/registry.ts); its
+    // `ctx.repository` may carry a default branch learnt during the scan.
+    const scanned = ctx.repository;
+    const mirror = mirrorPath(options.dataDir, scanned.full_name);
+    await refreshGitAttributes(db, scanned, mirror, `refs/remotes/origin/${scanned.default_branch}`, log);
   }
   report.requests = budget.used;
   report.notModified = budget.notModified;

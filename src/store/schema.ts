@@ -18,6 +18,7 @@ export interface Database {
   circuit_breakers: CircuitBreakersTable;
   verify_cache: VerifyCacheTable;
   follow_ups: FollowUpsTable;
+  git_attributes: GitAttributesTable;
 }
 
 export interface RepositoriesTable {
@@ -255,4 +256,13 @@ export interface FollowUpsTable {
   outcome: string | null;
   created_at: string;
   ended_at: string | null;
+}
+
+/** Issue 9: the root `.gitattributes` of a repository's default branch, as its last scan read it (src/store/git-attributes.ts). */
+export interface GitAttributesTable {
+  repository_id: number;
+  commit_id: string;
+  /** The file's text; empty when the commit has none. */
+  content: string;
+  read_at: string;
 }

@@ -1,7 +1,9 @@
-import { rankBacklog } from "../prioritizer/index.js";
+import { lastValidConfig } from "../config/load.js";
+import type { BacklogItem, Ranked } from "../prioritizer/index.js";
+import { rankRepositoryBacklog } from "../scheduler/ranked-backlog.js";
 import type { Db } from "../store/db.js";
-import { listOpenFindings } from "../store/findings.js";
-import type { FindingRow, TaskState } from "../store/schema.js";
+import { getRepositoryById } from "../store/repositories.js";
+import type { TaskState } from "../store/schema.js";
 
 /** One backlog row as the API and pages show it. */
 export interface BacklogRow {
@@ -23,53 +25,74 @@ export interface BacklogRow {
 
 /** How long (ms) a ranking is reused while the findings are unchanged: scores age by the day, so a minute is exact enough. */
 const RANK_TTL_MS = 60_000;
-type RankCache = Map<string, { version: string; at: number; ranked: ReturnType<typeof rankBacklog> }>;
+type RankCache = Map<number, { version: string; at: number; ranked: Ranked<BacklogItem>[] }>;
 /** Per store (tests and tools open several in one process). */
 const rankCaches = new WeakMap<Db, RankCache>();
 
 /**
- * The repository's ranking, reused while its findings are unchanged. Ranking 10,000 findings
- * costs a full read and sort (bench/web.ts); the version is one aggregate query over the findings
- * (count, newest id, latest sighting, dismissal and resolution), so any scan, dismiss or resolve
- * ranks again, as does a minute passing.
+ * What the repository's ranking depends on, as one string: an aggregate over its findings (count,
+ * newest id, latest sighting, dismissal and resolution), over its ended tasks (outcome feedback),
+ * the `.gitattributes` read, and the config and dashboard issue of the repository row.
  */
-async function rankedFindings(db: Db, repositoryId: number, kind: string | undefined, now: Date) {
-  const v = await db
-    .selectFrom("findings")
-    .select((eb) => [
-      eb.fn.countAll<number>().as("n"),
-      eb.fn.max("id").as("id"),
-      eb.fn.max("last_seen_at").as("seen"),
-      eb.fn.max("dismissed_at").as("dismissed"),
-      eb.fn.max("resolved_at").as("resolved"),
-    ])
-    .where("repository_id", "=", repositoryId)
-    .executeTakeFirst();
-  const version = JSON.stringify(v ?? null);
-  const key = `${repositoryId}\0${kind ?? ""}`;
+async function rankingVersion(db: Db, repositoryId: number, config: string | null, dashboardIssue: number | null): Promise<string> {
+  const [findings, tasks, attributes] = await Promise.all([
+    db
+      .selectFrom("findings")
+      .select((eb) => [
+        eb.fn.countAll<number>().as("n"),
+        eb.fn.max("id").as("id"),
+        eb.fn.max("last_seen_at").as("seen"),
+        eb.fn.max("dismissed_at").as("dismissed"),
+        eb.fn.max("resolved_at").as("resolved"),
+      ])
+      .where("repository_id", "=", repositoryId)
+      .executeTakeFirst(),
+    db
+      .selectFrom("tasks")
+      .select((eb) => [eb.fn.countAll<number>().as("n"), eb.fn.max("updated_at").as("updated")])
+      .where("repository_id", "=", repositoryId)
+      .executeTakeFirst(),
+    db.selectFrom("git_attributes").select("read_at").where("repository_id", "=", repositoryId).executeTakeFirst(),
+  ]);
+  return JSON.stringify([findings ?? null, tasks ?? null, attributes?.read_at ?? null, config, dashboardIssue]);
+}
+
+/**
+ * The repository's ranking (`rankRepositoryBacklog`: the one every surface shows), reused while
+ * nothing it depends on changed (`rankingVersion`) and for at most a minute. Ranking 10,000
+ * findings costs a full read and sort (bench/web.ts); the version is three aggregate reads, so any
+ * scan, dismiss, resolve, task end, config or `.gitattributes` change ranks again.
+ */
+async function rankedFindings(db: Db, repositoryId: number, now: Date): Promise<Ranked<BacklogItem>[]> {
+  const repository = await getRepositoryById(db, repositoryId);
+  if (!repository) return [];
+  const version = await rankingVersion(db, repositoryId, repository.config, repository.dashboard_issue_number);
   let rankCache = rankCaches.get(db);
   if (!rankCache) {
     rankCache = new Map();
     rankCaches.set(db, rankCache);
   }
-  const hit = rankCache.get(key);
+  const hit = rankCache.get(repositoryId);
   const age = hit ? now.getTime() - hit.at : -1;
   if (hit && hit.version === version && age >= 0 && age < RANK_TTL_MS) return hit.ranked;
-  let rows: FindingRow[] = await listOpenFindings(db, repositoryId);
-  if (kind) rows = rows.filter((r) => r.kind === kind);
-  const ranked = rankBacklog(rows, now);
+  const ranked = await rankRepositoryBacklog(db, repository, lastValidConfig(repository), now);
   if (rankCache.size >= 100) rankCache.clear();
-  rankCache.set(key, { version, at: now.getTime(), ranked });
+  rankCache.set(repositoryId, { version, at: now.getTime(), ranked });
   return ranked;
 }
 
-/** The ranked backlog of one repository, a page of it (`offset`, `limit`), and the row total. */
+/**
+ * The ranked backlog of one repository, a page of it (`offset`, `limit`), and the row total. With
+ * `kind`, only that kind's rows, keeping their ranks in the whole backlog (so a row's rank is the
+ * same here, on the dashboard and in the CLI).
+ */
 export async function backlogPage(
   db: Db,
   repositoryId: number,
   options: { kind?: string; offset: number; limit: number; now: Date },
 ): Promise<{ items: BacklogRow[]; total: number }> {
-  const ranked = await rankedFindings(db, repositoryId, options.kind, options.now);
+  const all = await rankedFindings(db, repositoryId, options.now);
+  const ranked = options.kind ? all.filter((r) => r.kind === options.kind) : all;
   const page = ranked.slice(options.offset, options.offset + options.limit);
   const ids = page.map((r) => r.id);
   const tasks = ids.length
@@ -119,7 +142,7 @@ export async function backlogPage(
  * Just `[findingId]` when the finding is not in the backlog.
  */
 export async function groupMembers(db: Db, repositoryId: number, findingId: number, now: Date): Promise<number[]> {
-  const ranked = await rankedFindings(db, repositoryId, undefined, now);
+  const ranked = await rankedFindings(db, repositoryId, now);
   const finding = await db.selectFrom("findings").select("fingerprint").where("id", "=", findingId).executeTakeFirst();
   const row =
     finding && ranked.find((r) => (r as { group?: { fingerprints?: string[] } }).group?.fingerprints?.includes(finding.fingerprint));

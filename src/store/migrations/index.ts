@@ -6,6 +6,7 @@ import * as m0004 from "./0004-attribution.js";
 import * as m0005 from "./0005-dashboard.js";
 import * as m0006 from "./0006-audit.js";
 import * as m0007 from "./0007-verification.js";
+import * as m0008 from "./0008-git-attributes.js";
 
 /**
  * Every migration, by name, in order. Adding one is a new `NNNN-name.ts` file and one line here;
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   "0005-dashboard": m0005,
   "0006-audit": m0006,
   "0007-verification": m0007,
+  "0008-git-attributes": m0008,
 };
