@@ -6,8 +6,10 @@ import { publishCheckRun } from "../github/check-runs.js";
 import { runSandboxed } from "../sandbox/run.js";
 import { finishRun, latestRun } from "../store/runs.js";
 import { metrics } from "../util/metrics.js";
+import type { NextTurn } from "./agent-session.js";
+import { buildPrompt } from "./agents/prompt/build.js";
 import { preparePrompt } from "./agents/prompt/index.js";
-import type { PromptSources } from "./agents/prompt/sources.js";
+import type { PromptSources, VerificationFailure } from "./agents/prompt/sources.js";
 import { TaskFailure, type TaskRun } from "./run-task.js";
 import { promptSourcesFor } from "./task-prompt.js";
 import { type Verification, verifyChange } from "./verify.js";
@@ -16,8 +18,10 @@ import { verificationLine, verifyCheckRunOutput } from "./verify-report.js";
 /**
  * Rounds until green (issue 10): verify the agent's change; while the tests fail (or the change
  * was flagged for masking tests) and rounds remain, the agent continues in the same worktree with
- * the failure as its next prompt. A round that changes nothing, or ends with the same failing
- * tests, stops the loop early: another round would cost the same and learn nothing.
+ * the failure as its next turn: an agent that can resume its own session (Claude Code, Codex) gets
+ * only the failure in that session, the others a fresh prompt with the task, their previous
+ * summary and the failure (agent-session.ts). A round that changes nothing, or ends with the same
+ * failing tests, stops the loop early: another round would cost the same and learn nothing.
  */
 
 /** What the rounds leave on the run. */
@@ -86,24 +90,42 @@ async function verifyRound(run: TaskRun, round: number, config: VerifyConfig): P
   return verification;
 }
 
-/** The next round's prompt: the original task's sections, the previous summary and the failure. */
-async function nextPrompt(run: TaskRun, round: number, maxRounds: number, v: Verification): Promise<string> {
+/** The failure as the next round sees it: the verification line, the guard's flags and the output tail (sanitised and capped when formatted). */
+function failureOf(v: Verification): VerificationFailure {
   const flags = v.masking.map((f) => `anti-masking guard: ${f.kind} in ${f.path}${f.line ? `:${f.line}` : ""}: ${f.detail}`);
-  return preparePrompt({
-    kind: "verify_round",
+  return {
+    command: v.command,
+    exitCode: v.head?.exitCode ?? null,
+    output: [verificationLine(v), ...flags, "", v.head?.tail ?? ""].join("\n"),
+    newFailures: v.newFailures,
+  };
+}
+
+/**
+ * The next round's turn: for a resumed session only the failure (the fixed rules and one
+ * `verify_failure` section: the session holds the task and the agent's own account already); for
+ * a fresh start, built on demand once, the original task's sections, the previous summary and the failure.
+ */
+export function nextTurn(run: TaskRun, round: number, maxRounds: number, v: Verification): NextTurn {
+  const failure = failureOf(v);
+  const text = buildPrompt({
     repository: run.repo.full_name,
-    worktree: run.worktree as string,
-    round,
-    maxRounds,
-    previousSummary: run.result?.summary ?? null,
-    failure: {
-      command: v.command,
-      exitCode: v.head?.exitCode ?? null,
-      output: [verificationLine(v), ...flags, "", v.head?.tail ?? ""].join("\n"),
-      newFailures: v.newFailures,
-    },
-    task: await taskSources(run),
+    kind: "verify_round",
+    verification: { round, maxRounds, previousSummary: null, failure },
   });
+  let fresh: Promise<string> | undefined;
+  const build = async () =>
+    preparePrompt({
+      kind: "verify_round",
+      repository: run.repo.full_name,
+      worktree: run.worktree as string,
+      round,
+      maxRounds,
+      previousSummary: run.result?.summary ?? null,
+      failure,
+      task: await taskSources(run),
+    });
+  return { round, text, fresh: () => (fresh ??= build()) };
 }
 
 /**
@@ -116,10 +138,17 @@ async function taskSources(run: TaskRun): Promise<Exclude<PromptSources, { kind:
   return run.promptSources as Exclude<PromptSources, { kind: "verify_round" }>;
 }
 
+/** The PR's line about the rounds: how each ended, and how the agent continued. */
+export function roundsNote(rounds: readonly Verification[], resumed: number): string {
+  const each = rounds.map((v, i) => `round ${i + 1}: ${v.status.replace(/_/g, " ")}`).join(", ");
+  const how = resumed > 0 ? `; the agent resumed its own session with the failures ${resumed} time(s)` : "";
+  return `Verification took ${rounds.length} rounds (${each})${how}.`;
+}
+
 /**
  * The verify step with its rounds. Leaves `run.verification` (the last round's) and
  * `run.verificationRounds`.
- * @param continueAgent - runs the agent(s) again with `run.prompt` (run-task's `runAgents`).
+ * @param continueAgent - runs the agent(s) again with `run.nextTurn` (run-task's `runAgents`).
  * @throws TaskFailure when the tests still fail and `verify.onFailure` is `skip` (no PR is opened).
  */
 export async function verifyRounds(run: TaskRun, continueAgent: (run: TaskRun) => Promise<void>): Promise<RoundsOutcome> {
@@ -128,8 +157,12 @@ export async function verifyRounds(run: TaskRun, continueAgent: (run: TaskRun) =
   const rounds = [final];
   let stoppedEarly: string | null = null;
   for (let round = 2; round <= config.maxRounds && wantsAnotherRound(final); round++) {
-    run.prompt = await nextPrompt(run, round, config.maxRounds, final);
-    await continueAgent(run);
+    run.nextTurn = nextTurn(run, round, config.maxRounds, final);
+    try {
+      await continueAgent(run);
+    } finally {
+      run.nextTurn = undefined;
+    }
     if (run.signal.aborted) break;
     const next = await verifyRound(run, round, config);
     rounds.push(next);
@@ -142,6 +175,7 @@ export async function verifyRounds(run: TaskRun, continueAgent: (run: TaskRun) =
   }
   run.verification = final;
   run.verificationRounds = rounds;
+  if (rounds.length > 1) run.notes.push(roundsNote(rounds, run.agentSession?.resumed ?? 0));
   if (!final.verified && (final.status === "failed" || final.status === "flagged") && config.onFailure === "skip") {
     throw new TaskFailure(
       `the repository's tests did not pass after ${rounds.length} round(s), and \`verify.onFailure\` is \`skip\`, so no pull request was opened: ${final.reason}.`,

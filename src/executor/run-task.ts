@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import type { Octokit } from "@octokit/rest";
 import type { Settings } from "../config/env.js";
@@ -17,6 +17,7 @@ import { BacklogBotError } from "../util/errors.js";
 import type { Logger } from "../util/logger.js";
 import { redactSecrets } from "../util/logger.js";
 import { metrics, recordRunMetrics } from "../util/metrics.js";
+import { type AgentSession, type NextTurn, removeAgentHomes, runAgentSession } from "./agent-session.js";
 import { preparePrompt } from "./agents/prompt/index.js";
 import type { PromptSources } from "./agents/prompt/sources.js";
 import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
@@ -99,6 +100,10 @@ export interface TaskRun {
   /** The last verification round's result, and every round's (rounds.ts). */
   verification?: Verification;
   verificationRounds?: Verification[];
+  /** The attempt's agent HOME and session ids, kept across its rounds (agent-session.ts). */
+  agentSession?: AgentSession;
+  /** Set by rounds.ts while a round continues the agent: resume its session, or start fresh. */
+  nextTurn?: NextTurn;
 }
 
 /** How a run ended (the caller turns it into the task's state and its one reply). */
@@ -135,6 +140,7 @@ export async function runTaskSteps(run: TaskRun): Promise<RunEnd> {
     return { state: "pr_open", pr: run.pr as { number: number; url: string }, agent: run.agent ?? "" };
   } finally {
     if (run.mirror && run.worktree) await removeWorktree(run.mirror, run.worktree, run.branch);
+    await removeAgentHomes(run);
   }
 }
 
@@ -233,56 +239,50 @@ async function runAgent(run: TaskRun, agent: Agent): Promise<AgentRunResult> {
   const { dataDir } = deps.settings;
   const runId = await startRun(deps.db, task.id, agent.name);
   const started = Date.now();
-  await mkdir(path.join(dataDir, "homes"), { recursive: true });
   await mkdir(path.join(dataDir, "transcripts"), { recursive: true });
-  const home = await mkdtemp(path.join(dataDir, "homes", `task-${task.id}-run-${runId}-`));
   const transcriptPath = path.join(dataDir, "transcripts", `task-${task.id}-run-${runId}.log`);
-  try {
-    const result = await agent.run({
-      prompt: run.prompt as string,
-      worktree: run.worktree as string,
-      home,
-      transcriptPath,
-      timeoutMs: deps.settings.agentTimeoutMs,
-      maxOutputBytes: deps.settings.maxOutputBytes,
-      signal: run.signal,
-    });
-    const cap = deps.agents.maxCostUsdPerRun;
-    if (cap !== undefined && result.costUsd !== null && result.costUsd > cap && result.outcome === "finished") {
-      // Enforced from the reported cost for agents without a cap of their own: the change is not used.
-      result.outcome = "failed";
-      result.error = `the run cost $${result.costUsd.toFixed(2)}, over the per-run cap of $${cap} (BACKLOG_BOT_MAX_COST_USD_PER_RUN); its change was not used`;
-    }
-    const files = result.outcome === "finished" ? await changedFiles(run.worktree as string) : [];
-    const outcome = result.outcome === "finished" ? (files.length > 0 ? "changes" : "no_changes") : result.outcome;
-    await finishRun(deps.db, runId, {
-      exit_code: result.exitCode,
-      outcome,
-      summary: redactSecrets(result.summary).slice(0, 20_000),
-      turns: result.turns,
-      input_tokens: result.inputTokens,
-      output_tokens: result.outputTokens,
-      cost_usd: result.costUsd,
-      verification: "skipped",
-      diff_stat: files.length > 0 ? `${files.length} file(s)` : null,
-      transcript_path: result.transcriptPath,
-      error: result.error ? redactSecrets(result.error).slice(0, 4000) : null,
-      sandbox_denials: result.denials ?? null,
-    });
-    if (result.denials) metrics.sandboxDenials.inc({ kind: "network" }, result.denials);
-    recordRunMetrics({
-      agent: agent.name,
-      outcome,
-      durationMs: Date.now() - started,
-      turns: result.turns,
-      inputTokens: result.inputTokens,
-      outputTokens: result.outputTokens,
-      costUsd: result.costUsd,
-    });
-    return result;
-  } finally {
-    await rm(home, { recursive: true, force: true });
+  // The attempt's HOME outlives this run (the next round may resume the session); runTaskSteps removes it.
+  const result = await runAgentSession(run, agent, {
+    worktree: run.worktree as string,
+    transcriptPath,
+    timeoutMs: deps.settings.agentTimeoutMs,
+    maxOutputBytes: deps.settings.maxOutputBytes,
+    signal: run.signal,
+  });
+  const cap = deps.agents.maxCostUsdPerRun;
+  if (cap !== undefined && result.costUsd !== null && result.costUsd > cap && result.outcome === "finished") {
+    // Enforced from the reported cost for agents without a cap of their own: the change is not used.
+    result.outcome = "failed";
+    result.error = `the run cost $${result.costUsd.toFixed(2)}, over the per-run cap of $${cap} (BACKLOG_BOT_MAX_COST_USD_PER_RUN); its change was not used`;
   }
+  const files = result.outcome === "finished" ? await changedFiles(run.worktree as string) : [];
+  const outcome = result.outcome === "finished" ? (files.length > 0 ? "changes" : "no_changes") : result.outcome;
+  await finishRun(deps.db, runId, {
+    exit_code: result.exitCode,
+    outcome,
+    summary: redactSecrets(result.summary).slice(0, 20_000),
+    turns: result.turns,
+    input_tokens: result.inputTokens,
+    output_tokens: result.outputTokens,
+    cost_usd: result.costUsd,
+    verification: "skipped",
+    diff_stat: files.length > 0 ? `${files.length} file(s)` : null,
+    transcript_path: result.transcriptPath,
+    error: result.error ? redactSecrets(result.error).slice(0, 4000) : null,
+    sandbox_denials: result.denials ?? null,
+    agent_session_id: result.sessionId ?? null,
+  });
+  if (result.denials) metrics.sandboxDenials.inc({ kind: "network" }, result.denials);
+  recordRunMetrics({
+    agent: agent.name,
+    outcome,
+    durationMs: Date.now() - started,
+    turns: result.turns,
+    inputTokens: result.inputTokens,
+    outputTokens: result.outputTokens,
+    costUsd: result.costUsd,
+  });
+  return result;
 }
 
 /**

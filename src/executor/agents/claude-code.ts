@@ -6,10 +6,12 @@ type ClaudeSettings = AgentSettings["claude"];
 
 /**
  * The command line for one headless run; the prompt goes on stdin (no argument-length limit, not
- * visible in `ps`). Flags: https://docs.anthropic.com/en/docs/claude-code/cli-reference
+ * visible in `ps`). With `resume`, `--resume <session id>` continues that session (same id: no
+ * `--fork-session`) and the prompt is its next turn. Flags: https://docs.anthropic.com/en/docs/claude-code/cli-reference
  */
-export function claudeArgs(settings: ClaudeSettings): string[] {
-  const args = ["-p", "--output-format", "stream-json", "--verbose", "--permission-mode", settings.permissionMode];
+export function claudeArgs(settings: ClaudeSettings, resume?: string): string[] {
+  const args = ["-p", ...(resume ? ["--resume", resume] : [])];
+  args.push("--output-format", "stream-json", "--verbose", "--permission-mode", settings.permissionMode);
   if (settings.model) args.push("--model", settings.model);
   if (settings.maxTurns) args.push("--max-turns", String(settings.maxTurns));
   if (settings.maxBudgetUsd) args.push("--max-budget-usd", String(settings.maxBudgetUsd));
@@ -19,19 +21,26 @@ export function claudeArgs(settings: ClaudeSettings): string[] {
 }
 
 /**
- * Reads Claude Code's `stream-json` events: `system/init`, `assistant` (text and tool_use),
- * `user` (tool results) and the final `result` with `num_turns`, `usage` and `total_cost_usd`.
- * Input tokens include cache reads and writes, which are billed input too.
+ * Reads Claude Code's `stream-json` events: `system/init` (with the `session_id`), `assistant`
+ * (text and tool_use), `user` (tool results) and the final `result` with `num_turns`, `usage`,
+ * `total_cost_usd` and the `session_id` again. Input tokens include cache reads and writes, which
+ * are billed input too. A `--resume` of a session that is gone ends with an error `result` (it
+ * echoes the asked id) and no `system/init`: `sessionStarted` is then false and no id is reported.
  */
 export function createClaudeStreamParser(): { onLine(line: string): void; parsed(): ParsedRun } {
   let lastText = "";
   let assistantTurns = 0;
   let result: Record<string, unknown> | undefined;
+  let initSession: string | null = null;
+  let started = false;
   return {
     onLine(line) {
       const event = parseJsonLine(line);
       if (!event) return;
-      if (event.type === "assistant") {
+      if (event.type === "system" && event.subtype === "init") {
+        started = true;
+        if (typeof event.session_id === "string") initSession = event.session_id;
+      } else if (event.type === "assistant") {
         assistantTurns++;
         const content = (event.message as { content?: Array<{ type?: string; text?: string }> } | undefined)?.content ?? [];
         const text = content
@@ -59,6 +68,8 @@ export function createClaudeStreamParser(): { onLine(line: string): void; parsed
         costUsd: typeof result?.total_cost_usd === "number" ? result.total_cost_usd : null,
         error: failed ? `Claude Code ended with ${String(result?.subtype ?? "an error")}${summary ? `: ${summary}` : ""}` : undefined,
         limitReached: typeof result?.subtype === "string" && result.subtype.startsWith("error_max_"),
+        sessionId: initSession ?? (started && typeof result?.session_id === "string" ? result.session_id : null),
+        sessionStarted: started,
       };
     },
   };
@@ -72,6 +83,7 @@ export function createClaudeStreamParser(): { onLine(line: string): void; parsed
 export function createClaudeCodeAgent(settings: ClaudeSettings): Agent {
   return {
     name: "claude-code",
+    resumable: true,
     run(input: AgentRunInput) {
       const parser = createClaudeStreamParser();
       // A few retries ride out a hiccup; the CLI's default ten, with backoff, would hold a refused key for minutes before the fallback agent gets its turn.
@@ -86,7 +98,7 @@ export function createClaudeCodeAgent(settings: ClaudeSettings): Agent {
       const invocation: CliInvocation = {
         file: settings.path,
         allowedHosts: settings.allowedHosts,
-        args: claudeArgs(settings),
+        args: claudeArgs(settings, input.resume),
         env,
         stdin: input.prompt,
         onLine: parser.onLine,

@@ -17,6 +17,10 @@ export interface ParsedRun {
   error?: string | undefined;
   /** The agent stopped at a limit of the task's own (turns, budget): no reason to try another agent. */
   limitReached?: boolean;
+  /** The session (thread) id the CLI reported when it opened one. */
+  sessionId?: string | null;
+  /** Whether the CLI said it opened a session (Claude Code's `system/init`, Codex's `thread.started`); undefined when the adapter cannot tell. */
+  sessionStarted?: boolean;
 }
 
 /** One invocation of an agent CLI, as an adapter describes it. */
@@ -70,7 +74,8 @@ async function worktreeChanged(worktree: string): Promise<boolean> {
  * any edit) is an infrastructure failure, so the executor may try the next agent.
  */
 export async function runAgentCli(input: AgentRunInput, invocation: CliInvocation): Promise<AgentRunResult> {
-  const transcript = createWriteStream(input.transcriptPath, { mode: 0o600 });
+  // Appended: a resume that failed and the fresh run after it share the run's transcript.
+  const transcript = createWriteStream(input.transcriptPath, { mode: 0o600, flags: "a" });
   // A transcript that cannot be written must not crash the process or fail the run: it is a record, not the work.
   transcript.on("error", () => {});
   const transcriptClosed = new Promise<void>((resolve) => transcript.once("close", () => resolve()));
@@ -117,6 +122,7 @@ export async function runAgentCli(input: AgentRunInput, invocation: CliInvocatio
     costUsd: parsed.costUsd,
     transcriptPath: input.transcriptPath,
     denials: exec?.denials ?? 0,
+    sessionId: parsed.sessionId ?? null,
   };
   if (!exec) {
     return { ...base, outcome: "failed", exitCode: null, error: startError ?? "the agent did not start", infrastructureFailure: true };
@@ -131,6 +137,10 @@ export async function runAgentCli(input: AgentRunInput, invocation: CliInvocatio
   if (exec.exitCode === 0 && !parsed.error) return { ...base, outcome: "finished", exitCode: 0 };
   const how = exec.signal ? `was killed by ${exec.signal}` : `exited with code ${exec.exitCode}`;
   const error = `${invocation.file} ${how}${parsed.error ? `: ${redactSecrets(parsed.error)}` : ""}\n${tail}`.trimEnd();
+  // Asked to resume, it failed without ever opening the session: the session is gone (or was never saved).
+  if (input.resume && parsed.sessionStarted === false && !exec.signal) {
+    return { ...base, sessionId: null, outcome: "failed", exitCode: exec.exitCode, error, resumeFailed: true };
+  }
   const limit = parsed.limitReached === true || (exec.exitCode !== null && (invocation.limitExitCodes ?? []).includes(exec.exitCode));
   return {
     ...base,

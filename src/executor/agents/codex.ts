@@ -1,9 +1,9 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { sandboxMode } from "../../sandbox/status.js";
 import { type CliInvocation, type ParsedRun, parseJsonLine, runAgentCli } from "./cli-run.js";
 import type { AgentSettings } from "./settings.js";
-import type { Agent, AgentRunInput } from "./types.js";
+import type { Agent, AgentRunInput, AgentRunResult } from "./types.js";
 
 type CodexSettings = AgentSettings["codex"];
 
@@ -44,16 +44,27 @@ export function codexConfig(settings: CodexSettings, sandboxed = true): string {
   return lines.join("\n");
 }
 
-/** The command line; `-` makes Codex read the prompt from stdin. */
-export function codexArgs(settings: CodexSettings): string[] {
-  return ["exec", "--json", "--skip-git-repo-check", ...settings.extraArgs, "-"];
+/**
+ * The command line; `-` makes Codex read the prompt from stdin. With `resume`,
+ * `codex exec resume [OPTIONS] <SESSION_ID> -` continues that thread with the prompt as its next
+ * turn (syntax: `codex exec resume --help`, codex-cli 0.169.0). Extra arguments go to both forms;
+ * one that `exec resume` does not take (`--sandbox`, `--cd`, `--color`) makes the resume fail, and
+ * the round falls back to a fresh run.
+ */
+export function codexArgs(settings: CodexSettings, resume?: string): string[] {
+  const options = ["--json", "--skip-git-repo-check", ...settings.extraArgs];
+  return resume ? ["exec", "resume", ...options, resume, "-"] : ["exec", ...options, "-"];
 }
 
 /**
- * Reads `codex exec --json` events: `item.completed` (agent_message, command_execution,
- * file_change, ...), `turn.completed` with `usage`, `turn.failed` and `error`.
+ * Reads `codex exec --json` events: `thread.started` (with the `thread_id` a resume names),
+ * `item.completed` (agent_message, command_execution, file_change, ...), `turn.completed` with
+ * `usage`, `turn.failed` and `error`. A resume of a thread that is gone exits 1 before
+ * `thread.started` ("no rollout found for thread id"): `sessionStarted` is then false.
  */
 export function createCodexEventParser(): { onLine(line: string): void; parsed(): ParsedRun } {
+  let threadId: string | null = null;
+  let started = false;
   let lastText = "";
   let actions = 0;
   let inputTokens: number | null = null;
@@ -63,7 +74,10 @@ export function createCodexEventParser(): { onLine(line: string): void; parsed()
     onLine(line) {
       const event = parseJsonLine(line);
       if (!event) return;
-      if (event.type === "item.completed") {
+      if (event.type === "thread.started") {
+        started = true;
+        if (typeof event.thread_id === "string") threadId = event.thread_id;
+      } else if (event.type === "item.completed") {
         const item = (event.item ?? {}) as { type?: string; text?: string };
         if (item.type && ACTION_ITEMS.has(item.type)) actions++;
         if (item.type === "agent_message" && item.text) lastText = item.text;
@@ -77,17 +91,60 @@ export function createCodexEventParser(): { onLine(line: string): void; parsed()
         error = typeof event.message === "string" ? event.message : "Codex reported an error";
       }
     },
-    parsed: () => ({ summary: lastText, turns: actions || null, inputTokens, outputTokens, costUsd: null, error }),
+    parsed: () => ({
+      summary: lastText,
+      turns: actions || null,
+      inputTokens,
+      outputTokens,
+      costUsd: null,
+      error,
+      sessionId: threadId,
+      sessionStarted: started,
+    }),
+  };
+}
+
+/** Where the adapter keeps each thread's token totals at the end of its last run, inside `CODEX_HOME`. */
+const USAGE_FILE = "backlog-bot-usage.json";
+type Totals = Record<string, { input: number; output: number }>;
+
+async function readTotals(codexHome: string): Promise<Totals> {
+  try {
+    const value: unknown = JSON.parse(await readFile(path.join(codexHome, USAGE_FILE), "utf8"));
+    return value && typeof value === "object" ? (value as Totals) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * A resumed thread's `turn.completed` usage counts the whole thread (measured with codex-cli
+ * 0.169.0: a resume that made one request reported the tokens of both runs), so the run's own
+ * figures are the totals minus those recorded at the end of the thread's previous run.
+ */
+async function ownUsage(codexHome: string, result: AgentRunResult, resumed: string | undefined): Promise<AgentRunResult> {
+  if (!result.sessionId || result.inputTokens === null) return result;
+  const totals = await readTotals(codexHome);
+  const before = resumed === result.sessionId ? totals[result.sessionId] : undefined;
+  totals[result.sessionId] = { input: result.inputTokens, output: result.outputTokens ?? 0 };
+  await writeFile(path.join(codexHome, USAGE_FILE), JSON.stringify(totals), { mode: 0o600 }).catch(() => {});
+  if (!before) return result;
+  return {
+    ...result,
+    inputTokens: Math.max(0, result.inputTokens - before.input),
+    outputTokens: result.outputTokens === null ? null : Math.max(0, result.outputTokens - before.output),
   };
 }
 
 /**
- * The Codex adapter: `codex exec --json` with its own `CODEX_HOME` (inside the run's private HOME,
- * so nothing from another run or the operator's account is read), writing only in the worktree.
+ * The Codex adapter: `codex exec --json` (or `codex exec resume <thread>` to continue a round)
+ * with its own `CODEX_HOME` (inside the attempt's private HOME, so nothing from another task or the
+ * operator's account is read, and its sessions survive between rounds), writing only in the worktree.
  */
 export function createCodexAgent(settings: CodexSettings): Agent {
   return {
     name: "codex",
+    resumable: true,
     async run(input: AgentRunInput) {
       const codexHome = path.join(input.home, ".codex");
       await mkdir(codexHome, { recursive: true, mode: 0o700 });
@@ -97,13 +154,13 @@ export function createCodexAgent(settings: CodexSettings): Agent {
       const invocation: CliInvocation = {
         file: settings.path,
         allowedHosts: settings.allowedHosts,
-        args: codexArgs(settings),
+        args: codexArgs(settings, input.resume),
         env,
         stdin: input.prompt,
         onLine: parser.onLine,
         parsed: parser.parsed,
       };
-      return runAgentCli(input, invocation);
+      return ownUsage(codexHome, await runAgentCli(input, invocation), input.resume);
     },
   };
 }

@@ -1,15 +1,22 @@
 import type { RunOutcome } from "../../store/schema.js";
 
 /**
- * One agent attempt's inputs. The agent runs inside `worktree` (its working directory) and must
- * not touch anything outside it; `home` is a fresh private HOME for this run only.
+ * One agent run's inputs. The agent runs inside `worktree` (its working directory) and must not
+ * touch anything outside it; `home` is the private HOME of this task attempt (kept across its
+ * rounds, so the agent can resume its own session; removed when the task's run ends).
  */
 export interface AgentRunInput {
-  /** The full prompt (already sanitised and fenced; see prompt/build.ts). */
+  /** The full prompt, or with `resume` only the next turn (already sanitised and fenced; see prompt/build.ts). */
   prompt: string;
+  /**
+   * Continue this session of the same agent (a `sessionId` an earlier run in the same `home` and
+   * `worktree` reported) with `prompt` as its next turn: `claude -p --resume <id>`,
+   * `codex exec resume <id>`. Given only to adapters whose `resumable` is true.
+   */
+  resume?: string;
   /** Absolute path of the git worktree to edit. */
   worktree: string;
-  /** Absolute path of a private, empty HOME directory created for this run. */
+  /** Absolute path of the attempt's private HOME: empty for its first run, kept across its rounds. */
   home: string;
   /** Where the transcript (JSON lines or plain text) must be written. */
   transcriptPath: string;
@@ -42,11 +49,20 @@ export interface AgentRunResult {
   outputTokens: number | null;
   costUsd: number | null;
   transcriptPath: string;
+  /** The agent's session (Claude Code's `session_id`, Codex's `thread_id`), for resuming it; null or absent when the CLI reports none. */
+  sessionId?: string | null;
+  /**
+   * `resume` was asked but the CLI never opened that session (gone, or never saved): it did no
+   * work, and the caller runs it again with a fresh prompt.
+   */
+  resumeFailed?: boolean;
 }
 
 /** An adapter for one coding-agent CLI. Adding one is a new file and a line in registry.ts. */
 export interface Agent {
   /** The name maintainers and operators use (`claude-code`, `codex`, `aider`, `gemini`, `command`). */
   readonly name: string;
+  /** True when `run` honours `resume` (Claude Code, Codex); the others always get a fresh prompt. */
+  readonly resumable?: boolean;
   run(input: AgentRunInput): Promise<AgentRunResult>;
 }
