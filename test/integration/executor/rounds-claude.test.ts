@@ -1,34 +1,12 @@
 import { readdirSync } from "node:fs";
 import path from "node:path";
-import { Octokit } from "@octokit/rest";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Settings } from "../../../src/config/env.js";
-import { createAgentRegistry } from "../../../src/executor/agents/registry.js";
-import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
-import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
-import { runTaskSteps, type TaskRun } from "../../../src/executor/run-task.js";
-import type { Jobs } from "../../../src/jobs/types.js";
-import { type Db, openDb } from "../../../src/store/db.js";
-import { upsertRepository } from "../../../src/store/repositories.js";
+import { runTaskSteps } from "../../../src/executor/run-task.js";
 import { listRuns } from "../../../src/store/runs.js";
-import { claimTask, createTask } from "../../../src/store/tasks.js";
-import { createLogger } from "../../../src/util/logger.js";
-import { cloneBare, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
-import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
 import { type RecordedRequest, type ScriptedServer, startAnthropicServer } from "../../fixtures/model-servers/anthropic.js";
-import { nodeRepo } from "./verify-fixtures.js";
+import { RIGHT, type RoundsTask, roundsTask, strings, WRONG } from "./rounds-support.js";
 
 const CLAUDE = path.resolve("node_modules/.bin/claude");
-const WRONG = "exports.sub = (a, b) => a - b + 1;";
-const RIGHT = "exports.sub = (a, b) => a - b;";
-
-/** Every string inside a JSON value, joined: what the model was shown. */
-function strings(value: unknown): string {
-  if (typeof value === "string") return value;
-  if (Array.isArray(value)) return value.map(strings).join("\n");
-  if (value && typeof value === "object") return Object.values(value).map(strings).join("\n");
-  return "";
-}
 
 interface Message {
   role: string;
@@ -76,12 +54,8 @@ function secondRoundMessages(server: ScriptedServer): Message[] {
 }
 
 describe("rounds with the real claude CLI", () => {
-  let dir: string;
-  let db: Db;
-  let stub: GitHubStub;
   let server: ScriptedServer;
-  let checkRuns: Record<string, unknown>[];
-  let pulls: Record<string, unknown>[];
+  let task: RoundsTask;
   beforeAll(() => {
     process.env.BACKLOG_BOT_SANDBOX = "off";
   });
@@ -89,53 +63,15 @@ describe("rounds with the real claude CLI", () => {
     delete process.env.BACKLOG_BOT_SANDBOX;
   });
   afterEach(async () => {
-    await db.destroy();
-    await stub.close();
+    await task.close();
     await server.close();
-    removeDir(dir);
   });
 
-  /** A claimed task on the Node fixture (its `sub` test fails), run by the real `claude` against `script`. */
-  async function setUp(script: (request: RecordedRequest) => ReturnType<typeof model>, config?: unknown) {
-    dir = makeTempDir();
-    db = await openDb(path.join(dir, "data"));
-    checkRuns = [];
-    pulls = [];
+  /** The task, run by the real `claude` against `script`. */
+  async function setUp(script: (request: RecordedRequest) => ReturnType<typeof model>, config?: unknown): Promise<RoundsTask> {
     server = await startAnthropicServer((request) => script(request));
-    stub = await startGitHubStub({
-      "GET /repos/:owner/:repo/pulls": () => ({ body: [] }),
-      "POST /repos/:owner/:repo/pulls": (req) => {
-        pulls.push(req.body as Record<string, unknown>);
-        return { status: 201, body: { number: 7, html_url: "https://github.test/octo/calc/pull/7" } };
-      },
-      "GET /repos/:owner/:repo/commits/:ref/check-runs": () => ({ body: { total_count: 0, check_runs: [] } }),
-      "POST /repos/:owner/:repo/check-runs": (req) => {
-        checkRuns.push(req.body as Record<string, unknown>);
-        return { status: 201, body: { id: 1 } };
-      },
-    });
-    const fixture = nodeRepo();
-    const repo = await upsertRepository(db, {
-      fullName: "octo/calc",
-      installationId: 1,
-      cloneUrl: cloneBare(fixture.dir),
-      defaultBranch: "main",
-    });
-    if (config)
-      await db
-        .updateTable("repositories")
-        .set({ config: JSON.stringify(config) })
-        .where("id", "=", repo.id)
-        .execute();
-    const { task } = await createTask(db, {
-      repositoryId: repo.id,
-      title: "sub adds instead of subtracting",
-      requestedBy: "maintainer",
-      trigger: "cli",
-    });
-    const claimed = await claimTask(db, task.id, "worker-1", 120_000);
-    const agents = createAgentRegistry(
-      loadAgentSettings({
+    task = await roundsTask(
+      {
         ...process.env,
         BACKLOG_BOT_AGENTS: "claude-code",
         BACKLOG_BOT_CLAUDE_PATH: CLAUDE,
@@ -144,38 +80,14 @@ describe("rounds with the real claude CLI", () => {
         BACKLOG_BOT_CLAUDE_ENV: "ANTHROPIC_API_KEY,ANTHROPIC_BASE_URL",
         ANTHROPIC_API_KEY: "sk-ant-test-not-a-real-key",
         ANTHROPIC_BASE_URL: server.url,
-      }),
-    );
-    const log = createLogger({ level: "silent" });
-    const octokit = new Octokit({ baseUrl: stub.baseUrl, request: { retries: 0 } });
-    const run: TaskRun = {
-      deps: {
-        db,
-        settings: { dataDir: path.join(dir, "data"), agentTimeoutMs: 120_000, leaseMs: 120_000, maxOutputBytes: 1024 * 1024 } as Settings,
-        agents,
-        github: {
-          octokit: async () => octokit,
-          token: async () => "unused",
-          botIdentity: async () => ({ name: "backlog-bot[bot]", email: "1+bot@users.noreply.github.com" }),
-        },
-        jobs: {} as Jobs,
-        breakers: new CircuitBreakers(db, { failures: 3, cooldownMs: 60_000 }, log),
-        log,
       },
-      task: claimed ?? task,
-      repo,
-      owner: "worker-1",
-      signal: new AbortController().signal,
-      log,
-      github: { owner: "octo", name: "calc", octokit },
-      branch: `backlog-bot/task-${task.id}`,
-      notes: [],
-    };
-    return { run, taskId: task.id };
+      config,
+    );
+    return task;
   }
 
   it("takes 2 rounds to green: the failure reaches the resumed session, one PR, check run success, both rounds recorded", async () => {
-    const { run, taskId } = await setUp((request) => model(request));
+    const { run, taskId, db, checkRuns, pulls, dataDir } = await setUp((request) => model(request));
 
     const end = await runTaskSteps(run);
 
@@ -208,11 +120,11 @@ describe("rounds with the real claude CLI", () => {
     expect(turn).not.toContain("sub adds instead of subtracting");
     expect(turn).not.toContain("<previous_summary");
     // The attempt's private HOME (where the session lived) is gone with the run.
-    expect(readdirSync(path.join(dir, "data", "homes"))).toEqual([]);
+    expect(readdirSync(path.join(dataDir, "homes"))).toEqual([]);
   });
 
   it("stops at round 2 when the resumed round makes no progress, even with verify.maxRounds 5", async () => {
-    const { run, taskId } = await setUp((request) => model(request, true), { verify: { maxRounds: 5 } });
+    const { run, taskId, db, checkRuns } = await setUp((request) => model(request, true), { verify: { maxRounds: 5 } });
 
     const end = await runTaskSteps(run);
 

@@ -22,8 +22,22 @@ describe("command lines", () => {
     ]);
   });
 
+  it("claude: --resume <session> right after -p continues that session (no --fork-session)", () => {
+    const args = claudeArgs(settings.claude, "2732c045-a87e-4e03-9698-a193ecf98dd5");
+    expect(args.slice(0, 3)).toEqual(["-p", "--resume", "2732c045-a87e-4e03-9698-a193ecf98dd5"]);
+    expect(args.slice(3)).toEqual(claudeArgs(settings.claude).slice(1));
+    expect(args).not.toContain("--fork-session");
+  });
+
   it("codex: exec --json reading stdin, operator args before the prompt marker", () => {
     expect(codexArgs(settings.codex)).toEqual(["exec", "--json", "--skip-git-repo-check", "-c", "model_reasoning_effort=low", "-"]);
+  });
+
+  it("codex: exec resume [options] <thread id> - (the syntax of `codex exec resume --help`)", () => {
+    expect(codexArgs(settings.codex, "01a23c9f-e55b-7df2-a4ce-17b339ed5f54")).toEqual([
+      ...["exec", "resume", "--json", "--skip-git-repo-check", "-c", "model_reasoning_effort=low"],
+      ...["01a23c9f-e55b-7df2-a4ce-17b339ed5f54", "-"],
+    ]);
   });
 
   it("codex: a private config.toml with a custom provider (escaped values)", () => {
@@ -45,7 +59,7 @@ describe("output parsers", () => {
   it("claude: the result event gives summary, turns, tokens (cache included) and cost", () => {
     const parser = createClaudeStreamParser();
     for (const event of [
-      { type: "system", subtype: "init", model: "sonnet" },
+      { type: "system", subtype: "init", model: "sonnet", session_id: "s-1" },
       {
         type: "assistant",
         message: {
@@ -77,6 +91,18 @@ describe("output parsers", () => {
       costUsd: 0.12,
       error: undefined,
       limitReached: false,
+      sessionId: "s-1",
+      sessionStarted: true,
+    });
+  });
+
+  it("claude: a resume of a gone session (error result echoing the id, no init) opens no session", () => {
+    const parser = createClaudeStreamParser();
+    parser.onLine(JSON.stringify({ type: "result", subtype: "error_during_execution", is_error: true, num_turns: 0, session_id: "gone" }));
+    expect(parser.parsed()).toMatchObject({
+      sessionId: null,
+      sessionStarted: false,
+      error: expect.stringMatching(/error_during_execution/),
     });
   });
 
@@ -100,7 +126,17 @@ describe("output parsers", () => {
     ]) {
       parser.onLine(JSON.stringify(event));
     }
-    expect(parser.parsed()).toEqual({ summary: "Fixed it.", turns: 2, inputTokens: 50, outputTokens: 5, costUsd: null, error: undefined });
+    expect(parser.parsed()).toEqual({
+      summary: "Fixed it.",
+      turns: 2,
+      inputTokens: 50,
+      outputTokens: 5,
+      costUsd: null,
+      error: undefined,
+      sessionId: "t",
+      sessionStarted: true,
+    });
+    expect(createCodexEventParser().parsed()).toMatchObject({ sessionId: null, sessionStarted: false });
     parser.onLine(JSON.stringify({ type: "turn.failed", error: { message: "stream disconnected" } }));
     expect(parser.parsed().error).toBe("stream disconnected");
   });
