@@ -1,12 +1,15 @@
+import { RequestError } from "@octokit/request-error";
 import { git } from "../git/git.js";
 import { createWorktree, removeWorktree } from "../git/workspace.js";
 import { BacklogBotError } from "../util/errors.js";
+import { removeAgentHomes } from "./agent-session.js";
 import { preparePrompt } from "./agents/prompt/index.js";
 import type { FollowUpPromptSources, FollowUpReason, RoundRecord } from "./agents/prompt/sources.js";
+import { notesList, updatePullRequestSections } from "./pull-request.js";
 import { publishVerification, verifyRounds } from "./rounds.js";
 import { commit, fetchMirror, inspectChanges, push, type RunEnd, runAgents, TaskFailure, type TaskRun } from "./run-task.js";
 import type { Verification } from "./verify.js";
-import { verificationLine } from "./verify-report.js";
+import { failureHeadline, verificationLine, verificationSection } from "./verify-report.js";
 
 /**
  * Follow-ups on the bot's own pull requests (issue 10): a review asking for changes, a writer's
@@ -169,11 +172,47 @@ export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Prom
       issue_number: input.pullNumber,
       body: `Follow-up by \`${run.agent}\`: pushed ${run.commitSha?.slice(0, 7)} on top of ${run.baseCommit?.slice(0, 7)}.\n\n${line}`,
     });
+    await rewriteBody(run, input);
     const pr = { number: input.pullNumber, url: run.task.pr_url ?? "" };
     run.pr = pr;
     return { state: "pr_open", pr, agent: run.agent ?? "" };
   } finally {
     if (run.mirror && run.worktree) await removeWorktree(run.mirror, run.worktree, run.branch);
+    await removeAgentHomes(run);
+  }
+}
+
+/** How the PR body names what started a follow-up. */
+function triggerText(reason: FollowUpReason): string {
+  if (reason.type === "review") return "a review";
+  if (reason.type === "ci") return `red CI (${reason.check.name.replace(/[`<]/g, "")})`;
+  return "`/agent fix`";
+}
+
+/**
+ * The PR body after a follow-up pushed: its warning, notes and Verification section (the bot's
+ * marked sections) now show this follow-up's evidence; what people wrote elsewhere in the body
+ * stays. A refused update costs a log line, not the follow-up: the commit, the check run and the
+ * comment carry the same evidence.
+ */
+async function rewriteBody(run: TaskRun, input: FollowUpInput): Promise<void> {
+  const v = run.verification;
+  const latest = `Latest follow-up, after ${triggerText(input.reason)}, by \`${run.agent}\`: commit \`${run.commitSha?.slice(0, 7)}\` on top of \`${run.baseCommit?.slice(0, 7)}\`.`;
+  const verification = v
+    ? verificationSection(v).replace(
+        /^### Verification\n/,
+        `### Verification\n\n_Evidence of commit \`${run.commitSha?.slice(0, 7)}\` (the latest follow-up)._\n`,
+      )
+    : `### Verification\n\nThe latest follow-up (commit \`${run.commitSha?.slice(0, 7)}\`) was not verified.`;
+  try {
+    await updatePullRequestSections(
+      run.github.octokit,
+      { owner: run.github.owner, repo: run.github.name, number: input.pullNumber },
+      { headline: (v && failureHeadline(v)) ?? "", notes: notesList([latest, ...run.notes]), verification },
+    );
+  } catch (error) {
+    if (!(error instanceof RequestError)) throw error;
+    run.log.warn({ err: error, status: error.status }, "could not update the pull request body");
   }
 }
 

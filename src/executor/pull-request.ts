@@ -1,5 +1,6 @@
 import type { Octokit } from "@octokit/rest";
 import { redactSecrets } from "../util/logger.js";
+import { type BotSection, markSection, replaceSections } from "./pr-sections.js";
 
 /** Everything the PR body tells reviewers. */
 export interface PullRequestInput {
@@ -34,10 +35,18 @@ function quote(text: string): string {
     .join("\n");
 }
 
-/** The draft PR's body: what was asked, what the agent reported, and the closing keyword. */
+/** The notes as the PR body's list. */
+export const notesList = (notes: readonly string[]): string => notes.map((n) => `- ${n}`).join("\n");
+
+/**
+ * The draft PR's body: what was asked, what the agent reported, and the closing keyword. The
+ * warning at the top, the notes and the Verification section sit between hidden markers
+ * (pr-sections.ts), so a follow-up can replace them with its own evidence.
+ */
 export function pullRequestBody(input: PullRequestInput): string {
   const lines = [
-    ...(input.verification?.headline ? [input.verification.headline, ""] : []),
+    markSection("headline", input.verification?.headline ?? ""),
+    "",
     `This draft pull request was made by backlog-bot (task #${input.taskId}) with the \`${input.agent}\` agent, at the request of @${input.requestedBy}.`,
     "",
     "### What was asked",
@@ -45,8 +54,8 @@ export function pullRequestBody(input: PullRequestInput): string {
   ];
   if (input.instructions) lines.push("", "Instructions:", quote(input.instructions));
   lines.push("", "### What the agent reported", input.summary.trim() ? quote(input.summary.trim()) : "_The agent gave no summary._");
-  if (input.notes.length > 0) lines.push("", ...input.notes.map((n) => `- ${n}`));
-  if (input.verification) lines.push("", input.verification.section);
+  lines.push("", markSection("notes", notesList(input.notes)));
+  lines.push("", markSection("verification", input.verification?.section ?? ""));
   lines.push("", "### Change", "```", input.diffStat.trim(), "```");
   if (input.figures) lines.push("", input.figures);
   lines.push("", "Review it like any contribution: nothing here was merged automatically.");
@@ -80,4 +89,24 @@ export async function openDraftPullRequest(octokit: Octokit, input: PullRequestI
     draft: true,
   });
   return { number: data.number, url: data.html_url };
+}
+
+/**
+ * Rewrites the bot's marked sections of an open PR's body (pr-sections.ts), reading the body right
+ * before the update so that what people wrote outside the markers — just now included — is kept.
+ * Sends nothing when the body would not change.
+ * @returns whether the body was updated.
+ * @throws the Octokit RequestError when GitHub refuses the read or the update.
+ */
+export async function updatePullRequestSections(
+  octokit: Octokit,
+  target: { owner: string; repo: string; number: number },
+  sections: Partial<Record<BotSection, string>>,
+): Promise<boolean> {
+  const { data } = await octokit.rest.pulls.get({ owner: target.owner, repo: target.repo, pull_number: target.number });
+  const before = data.body ?? "";
+  const body = replaceSections(before, sections);
+  if (body === before) return false;
+  await octokit.rest.pulls.update({ owner: target.owner, repo: target.repo, pull_number: target.number, body });
+  return true;
 }

@@ -6,6 +6,7 @@ import type { Settings } from "../../../src/config/env.js";
 import { createCommandAgent } from "../../../src/executor/agents/command.js";
 import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
 import { FollowUpRunner } from "../../../src/executor/follow-up-jobs.js";
+import { markSection } from "../../../src/executor/pr-sections.js";
 import type { Jobs } from "../../../src/jobs/types.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { listFollowUps } from "../../../src/store/follow-ups.js";
@@ -30,6 +31,8 @@ let dir: string;
 let db: Db;
 let stub: GitHubStub;
 let comments: string[];
+/** The PR body as the stub holds it (PATCH replaces it). */
+let prBody: string;
 let remote: string;
 let runner: FollowUpRunner;
 let taskId: number;
@@ -44,6 +47,7 @@ beforeEach(async () => {
   dir = makeTempDir();
   db = await openDb(path.join(dir, "data"));
   comments = [];
+  prBody = `${markSection("verification", "### Verification\n\n❌ Not verified: FIRST-RUN-EVIDENCE")}\n\nA maintainer's own words.`;
   const fixture = nodeRepo();
   git(fixture.dir, ["checkout", "-q", "-b", BRANCH]);
   const head = commitFiles(fixture.dir, { "REVIEW.md": "please fix sub\n" }, REVIEWER, "review: note");
@@ -51,8 +55,15 @@ beforeEach(async () => {
   remote = cloneBare(fixture.dir);
   stub = await startGitHubStub({
     "GET /repos/:owner/:repo/pulls/:number": () => ({
-      body: { number: 7, title: "sub subtracts", state: "open", merged: false, head: { ref: BRANCH, sha: head }, base: { ref: "main" } },
+      body: {
+        ...{ number: 7, title: "sub subtracts", state: "open", merged: false, body: prBody },
+        ...{ head: { ref: BRANCH, sha: head }, base: { ref: "main" } },
+      },
     }),
+    "PATCH /repos/:owner/:repo/pulls/:number": (req) => {
+      prBody = (req.body as { body: string }).body;
+      return { body: { number: 7, body: prBody } };
+    },
     "GET /repos/:owner/:repo/pulls/:number/files": () => ({ body: [] }),
     "GET /repos/:owner/:repo/pulls/:number/reviews/:id": () => ({
       body: { id: 55, state: "CHANGES_REQUESTED", body: "sub must subtract", user: { login: "maintainer", type: "User" } },
@@ -114,6 +125,11 @@ describe("FollowUpRunner", () => {
       expect.objectContaining({ trigger: "review", head_sha: before, outcome: "passed:[]" }),
     ]);
     expect(comments).toEqual([expect.stringMatching(/^Follow-up by `command`: pushed/)]);
+    // The PR body's Verification section is the follow-up's now; the maintainer's words stay.
+    expect(prBody).toMatch(/### Verification\n\n_Evidence of commit `\w{7}` \(the latest follow-up\)\._\n\n✅ Verified: `npm test`/);
+    expect(prBody).toContain("- Latest follow-up, after a review, by `command`");
+    expect(prBody).not.toContain("FIRST-RUN-EVIDENCE");
+    expect(prBody).toContain("A maintainer's own words.");
   });
 
   it("does nothing for a reader's review", async () => {

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Octokit } from "@octokit/rest";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -6,7 +6,10 @@ import type { Settings } from "../../../src/config/env.js";
 import { createCommandAgent } from "../../../src/executor/agents/command.js";
 import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
 import { runFollowUpSteps } from "../../../src/executor/follow-up.js";
+import { pullRequestBody } from "../../../src/executor/pull-request.js";
 import type { TaskRun } from "../../../src/executor/run-task.js";
+import type { Verification } from "../../../src/executor/verify.js";
+import { verificationLine } from "../../../src/executor/verify-report.js";
 import type { Jobs } from "../../../src/jobs/types.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
@@ -30,6 +33,9 @@ let db: Db;
 let stub: GitHubStub;
 let checkRuns: Record<string, unknown>[];
 let comments: string[];
+/** The PR's body as the stub holds it: the first run's, with a person's note added; PATCH replaces it. */
+let prBody: string;
+const HUMAN_NOTE = "Reviewer's note: keep the public API unchanged.";
 
 beforeAll(() => {
   process.env.BACKLOG_BOT_SANDBOX = "off";
@@ -42,9 +48,22 @@ beforeEach(async () => {
   db = await openDb(path.join(dir, "data"));
   checkRuns = [];
   comments = [];
+  prBody = `${pullRequestBody({
+    ...{ owner: "octo", repo: "calc", branch: "backlog-bot/issue-1-sub", base: "main", taskId: 1, issueNumber: 1 },
+    ...{ title: "sub subtracts", requestedBy: "maintainer", instructions: null, agent: "command", summary: "first try" },
+    ...{ notes: ["Verification took 2 rounds (round 1: failed, round 2: failed)."], figures: null, diffStat: "NOTES.md | 1 +" },
+    verification: {
+      section: "### Verification\n\n❌ Not verified: `npm test` — 1 failure (FIRST-RUN-EVIDENCE).",
+      headline: "> [!WARNING]\n> **The repository's tests do not pass with this change:** FIRST-RUN-WARNING.",
+    },
+  })}\n\n${HUMAN_NOTE}`;
   stub = await startGitHubStub({
     "GET /repos/:owner/:repo/issues/:number/comments": () => ({ body: [] }),
-    "GET /repos/:owner/:repo/pulls/:number": () => ({ body: { number: 7, title: "sub subtracts", state: "open", body: "" } }),
+    "GET /repos/:owner/:repo/pulls/:number": () => ({ body: { number: 7, title: "sub subtracts", state: "open", body: prBody } }),
+    "PATCH /repos/:owner/:repo/pulls/:number": (req) => {
+      prBody = (req.body as { body: string }).body;
+      return { body: { number: 7, body: prBody } };
+    },
     "GET /repos/:owner/:repo/pulls/:number/files": () => ({
       body: [{ filename: "NOTES.md", status: "added", additions: 1, deletions: 0 }],
     }),
@@ -131,5 +150,13 @@ describe("runFollowUpSteps", () => {
     expect(run.verification).toMatchObject({ status: "passed", baseSha: fixture.baseSha, fixedFailures: ["test > sub"] });
     expect(checkRuns).toEqual([expect.objectContaining({ head_sha: run.commitSha, conclusion: "success" })]);
     expect(comments).toEqual([expect.stringMatching(/^Follow-up by `command`: pushed \w{7} on top of \w{7}\.\n\n✅ Verified: `npm test`/)]);
+    // The PR body now shows this follow-up's evidence, not the first run's; the person's note stays.
+    expect(prBody).toContain(verificationLine(run.verification as Verification));
+    expect(prBody).toContain(`_Evidence of commit \`${run.commitSha?.slice(0, 7)}\` (the latest follow-up)._`);
+    expect(prBody).toContain("- Latest follow-up, after `/agent fix`, by `command`");
+    expect(prBody).not.toMatch(/FIRST-RUN-EVIDENCE|FIRST-RUN-WARNING|Verification took 2 rounds/);
+    expect(prBody).toContain("### What the agent reported\n> first try");
+    expect(prBody.endsWith(HUMAN_NOTE)).toBe(true);
+    expect(readdirSync(path.join(dir, "data", "homes"))).toEqual([]);
   });
 });
