@@ -15,13 +15,29 @@ export interface BoundaryChange {
   hunks: Hunk[];
 }
 
+/** How `changesSinceHorizon` runs and reports. */
+export interface BoundaryDiffOptions {
+  /** Touches only, no patches (partial clones: the boundary's blobs may be missing). */
+  rawOnly: boolean;
+  /** `boundaryCommit`, when started early. */
+  boundary?: Promise<string | undefined>;
+  /** `git diff` processes to split the paths over (default 1): the diff reads two blobs per changed file. */
+  processes?: number;
+  /**
+   * Called once per changed file as soon as its hunks are complete, while the diff goes on, with
+   * the number of changed files its process found (a caller may start `git blame` early when few).
+   */
+  onFile?: (path: string, change: BoundaryChange, changedInProcess: number) => void;
+}
+
 /**
  * The newest commit of `head`'s history made before `horizon` (committer date, as `git log
  * --before`), and how each of `paths` changed between it and `head`, from one `git diff` rather
  * than one per commit: the per-commit patches of a large, busy file are what made the full
  * replay slow (issue 14: 2.4 s and a 250 MB child on redis). Files absent from the result did not
  * change since the boundary. `undefined` when the whole history is younger than the horizon.
- * With `rawOnly` (partial clones: the boundary's blobs may be missing) no patch is read.
+ * With `rawOnly` (partial clones: the boundary's blobs may be missing) no patch is read. With
+ * `processes` above 1 the paths are dealt round-robin to that many `git diff`s run side by side.
  * @throws CommandError or Error when git fails.
  */
 export async function changesSinceHorizon(
@@ -29,46 +45,79 @@ export async function changesSinceHorizon(
   head: string,
   horizon: Date,
   paths: string[],
-  options: { rawOnly: boolean; boundary?: Promise<string | undefined> },
+  options: BoundaryDiffOptions,
 ): Promise<{ boundary: string; changes: Map<string, BoundaryChange> } | undefined> {
   const boundary = await (options.boundary ?? boundaryCommit(source, head, horizon));
   if (!boundary) return undefined;
-  const rawOnly = options.rawOnly;
   const changes = new Map<string, BoundaryChange>();
+  const groups: string[][] = [];
+  for (let i = 0; i < paths.length; i += PATHS_PER_DIFF) {
+    const chunk = paths.slice(i, i + PATHS_PER_DIFF);
+    const count = Math.max(1, Math.min(options.processes ?? 1, chunk.length));
+    groups.push(...Array.from({ length: count }, (_, g) => chunk.filter((_, k) => k % count === g)));
+  }
+  // Chunks of one batch run together; more than PATHS_PER_DIFF paths (rare) take several batches.
+  for (let i = 0; i < groups.length; ) {
+    const batch = groups.slice(i, i + Math.max(1, options.processes ?? 1));
+    i += batch.length;
+    await Promise.all(batch.map((group) => diffGroup(source, boundary, head, group, options, changes)));
+  }
+  return { boundary, changes };
+}
+
+/** One `git diff <boundary> <head> -- <group>`, parsed into `changes`; reports each file as its patch ends. */
+async function diffGroup(
+  source: GitSource,
+  boundary: string,
+  head: string,
+  group: string[],
+  options: BoundaryDiffOptions,
+  changes: Map<string, BoundaryChange>,
+): Promise<void> {
   const flags = ["--raw", "--no-abbrev", "--no-renames", "--no-color"];
   // histogram: 2-3x faster than myers on large, busy files (measured on redis); a line it calls
   // changed goes to `git blame`, which decides it exactly, so the algorithm only moves work.
-  if (!rawOnly) flags.push("-p", "-U0", "--diff-algorithm=histogram", "--no-ext-diff", "--no-textconv");
-  for (let i = 0; i < paths.length; i += PATHS_PER_DIFF) {
-    const pathspecs = paths.slice(i, i + PATHS_PER_DIFF).map((p) => `:(literal)${p}`);
-    let file: string | undefined;
-    let header = false;
-    const args = ["-c", "core.quotePath=false", "diff", ...flags, boundary, head, "--", ...pathspecs];
-    const result = await runCommand("git", args, {
-      cwd: source.dir,
-      env: source.env,
-      maxOutputBytes: 64 * 1024,
-      onStdoutLine: (line) => {
-        if (line.startsWith(":")) {
-          const tab = line.indexOf("\t");
-          const status = line.slice(1, tab).split(" ")[4] ?? "";
-          changes.set(line.slice(tab + 1), { status, hunks: [] });
-        } else if (line.startsWith("diff --git ")) {
-          [header, file] = [true, undefined];
-        } else if (header && line.startsWith("+++ b/")) {
-          file = line.slice(6);
-        } else if (line.startsWith("@@ ")) {
-          header = false;
-          const m = HUNK.exec(line);
-          const change = file === undefined ? undefined : changes.get(file);
-          if (m && change) change.hunks.push({ oldCount: Number(m[1] ?? 1), newStart: Number(m[2]), newCount: Number(m[3] ?? 1) });
-        }
-      },
-    });
-    if (result.exitCode !== 0)
-      throw new BacklogBotError("COMMAND_FAILED", `git diff failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-  }
-  return { boundary, changes };
+  if (!options.rawOnly) flags.push("-p", "-U0", "--diff-algorithm=histogram", "--no-ext-diff", "--no-textconv");
+  const mine = new Map<string, BoundaryChange>();
+  const reported = new Set<string>();
+  const report = (file: string | undefined): void => {
+    const change = file === undefined ? undefined : mine.get(file);
+    if (file === undefined || !change || reported.has(file)) return;
+    reported.add(file);
+    options.onFile?.(file, change, mine.size);
+  };
+  let file: string | undefined;
+  let header = false;
+  const args = ["-c", "core.quotePath=false", "diff", ...flags, boundary, head, "--", ...group.map((p) => `:(literal)${p}`)];
+  const result = await runCommand("git", args, {
+    cwd: source.dir,
+    env: source.env,
+    maxOutputBytes: 64 * 1024,
+    onStdoutLine: (line) => {
+      if (line.startsWith(":")) {
+        // git prints every raw line before the first patch.
+        const tab = line.indexOf("\t");
+        const status = line.slice(1, tab).split(" ")[4] ?? "";
+        const change = { status, hunks: [] };
+        mine.set(line.slice(tab + 1), change);
+        changes.set(line.slice(tab + 1), change);
+      } else if (line.startsWith("diff --git ")) {
+        report(file);
+        [header, file] = [true, undefined];
+      } else if (header && line.startsWith("+++ b/")) {
+        file = line.slice(6);
+      } else if (line.startsWith("@@ ")) {
+        header = false;
+        const m = HUNK.exec(line);
+        const change = file === undefined ? undefined : mine.get(file);
+        if (m && change) change.hunks.push({ oldCount: Number(m[1] ?? 1), newStart: Number(m[2]), newCount: Number(m[3] ?? 1) });
+      }
+    },
+  });
+  if (result.exitCode !== 0)
+    throw new BacklogBotError("COMMAND_FAILED", `git diff failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+  report(file);
+  for (const name of mine.keys()) report(name); // no patch: a mode change, a binary file, or `rawOnly`
 }
 
 /**

@@ -1,5 +1,6 @@
-import { changesSinceHorizon, splitByHunks } from "./attribution-boundary.js";
-import { blameFiles } from "./blame.js";
+import os from "node:os";
+import { type BoundaryChange, changesSinceHorizon, splitByHunks } from "./attribution-boundary.js";
+import { blameQueue } from "./blame.js";
 import {
   type BlameTarget,
   type FileHistory,
@@ -119,46 +120,68 @@ async function replay(
 
 /**
  * Attributes what one diff from the horizon's boundary settles (`changesSinceHorizon`): files
- * unchanged since the boundary, and lines no hunk touched, are older than the horizon. Returns
- * the lines (`touched`) and files (`whole`: added, renamed or retyped since) still to blame, or
- * `undefined` when there is no horizon, no boundary (all history is newer), or git failed.
+ * unchanged since the boundary, and lines no hunk touched, are older than the horizon. When the
+ * diff names few changed files, each file with touched lines goes to `blame` the moment its patch
+ * ends, so blaming overlaps with the rest of the diff. Returns the lines (`touched`) and files
+ * (`whole`: added, renamed or retyped since) still to attribute, or `undefined` when there is no
+ * horizon, no boundary (all history is newer), or git failed.
  */
 async function sinceBoundary(
   source: GitSource,
   pending: Map<string, BlameTarget>,
   ctx: AttributionContext,
   authors: LineAuthors,
+  blame: (file: string, target: BlameTarget) => void,
 ): Promise<{ touched: Map<string, number[]>; whole: string[] } | undefined> {
   if (!ctx.horizon || pending.size === 0) return undefined;
   const rawOnly = ctx.shape.partial;
-  ctx.report.historyProcesses += ctx.boundary ? 1 : 2;
-  const diff = await changesSinceHorizon(source, ctx.head, ctx.horizon, [...pending.keys()], { rawOnly, boundary: ctx.boundary }).catch(
-    () => undefined,
-  );
-  if (!diff) return undefined;
   const bound: LineAuthor = { commit: "", author: "", authoredAt: ctx.horizon.toISOString(), before: true };
   const touched = new Map<string, number[]>();
   const whole: string[] = [];
-  for (const [file, target] of pending) {
-    const change = diff.changes.get(file);
+  let early = 0;
+  const settle = (file: string, change: BoundaryChange | undefined, changedInProcess: number): void => {
+    const target = pending.get(file);
+    if (!target) return;
     const split = !change
       ? { untouched: target.lines, touched: [] }
-      : change.status === "M" && !rawOnly
+      : change.status === "M" && !rawOnly && change.hunks.length > 0 // no hunks: a mode change, or a name git quoted
         ? splitByHunks(target.lines, change.hunks)
         : undefined;
-    if (!split) {
-      whole.push(file);
-      continue;
+    if (split) {
+      authors.set(file, new Map(split.untouched.map((line) => [line, bound])));
+      ctx.report.beforeHorizonLines += split.untouched.length;
     }
-    authors.set(file, new Map(split.untouched.map((line) => [line, bound])));
-    ctx.report.beforeHorizonLines += split.untouched.length;
-    if (split.touched.length) touched.set(file, split.touched);
-  }
+    const open = split ? split.touched : target.lines;
+    if (open.length === 0) return;
+    if (!rawOnly && changedInProcess <= EARLY_BLAME_CHANGED && early < BLAME_DIRECTLY) {
+      early++;
+      blame(file, { lines: open, blob: target.blob });
+    } else if (split) touched.set(file, open);
+    else whole.push(file);
+  };
+  const processes = pending.size >= 2 * BLAME_DIRECTLY ? DIFF_PROCESSES : 1;
+  ctx.report.historyProcesses += (ctx.boundary ? 0 : 1) + Math.min(processes, pending.size);
+  const diff = await changesSinceHorizon(source, ctx.head, ctx.horizon, [...pending.keys()], {
+    rawOnly,
+    boundary: ctx.boundary,
+    processes,
+    onFile: (file, change, changed) => settle(file, change, changed),
+  }).catch(() => undefined);
+  if (!diff) return undefined;
+  for (const file of pending.keys()) if (!diff.changes.has(file)) settle(file, undefined, 0);
   return { touched, whole };
 }
 
 /** Up to this many files left after the boundary diff are blamed directly rather than replayed. */
 const BLAME_DIRECTLY = 8;
+/**
+ * A boundary diff process that names at most this many changed files has its files with touched
+ * lines blamed as their patches end; more (every file changed within the horizon, as in the built
+ * bench repository) most likely leaves more than `BLAME_DIRECTLY` to attribute, for one replay.
+ */
+const EARLY_BLAME_CHANGED = 2 * BLAME_DIRECTLY;
+/** `git diff` processes side by side for the boundary diff of many files (it reads two blobs per file). */
+const DIFF_PROCESSES = Math.max(1, Math.min(4, os.availableParallelism()));
 
 /** Adds `lines` to what is known of `file`. */
 function merge(authors: LineAuthors, file: string, lines: Map<number, LineAuthor>): void {
@@ -190,21 +213,26 @@ function markShallow(authors: Map<number, LineAuthor>, ctx: AttributionContext):
  */
 export async function attributeLines(source: GitSource, targets: Map<string, BlameTarget>, ctx: AttributionContext): Promise<LineAuthors> {
   const authors: LineAuthors = new Map();
-  const toBlame = new Map<string, BlameTarget>();
+  const blamer = blameQueue(source, { since: ctx.horizon, onSpawn: () => ctx.report.historyProcesses++ });
   let pending = new Map<string, BlameTarget>();
-  for (const [file, target] of targets) (ctx.dirty.has(file) ? toBlame : pending).set(file, target);
+  for (const [file, target] of targets) {
+    if (ctx.dirty.has(file))
+      blamer.add(file, target); // only `git blame` knows which lines are committed
+    else pending.set(file, target);
+  }
   const rawOnly = ctx.shape.partial;
   if (ctx.base && ctx.base !== ctx.head && pending.size > 0) {
     const first = await replay(source, pending, { base: ctx.base, since: ctx.horizon, rawOnly }, ctx, authors);
     // Lines the new commits did not change, on a version the cache does not know: walk the horizon.
     pending = new Map([...first.exhausted.keys(), ...first.broken].map((f) => [f, targets.get(f) as BlameTarget]));
   }
-  const recent = await sinceBoundary(source, pending, ctx, authors);
+  const toBlame = new Map<string, BlameTarget>();
+  const recent = await sinceBoundary(source, pending, ctx, authors, (file, target) => blamer.add(file, target));
   if (recent) {
     // Only lines the one diff says changed since the boundary are left. A few files: `git blame`
     // stops as soon as it has their lines. Many: one replay of the horizon's commits beats a
     // process per file (measured: 82 files took 3.9 s by blame on the built bench repository).
-    const many = recent.touched.size + recent.whole.length > BLAME_DIRECTLY;
+    const many = blamer.size + recent.touched.size + recent.whole.length > BLAME_DIRECTLY;
     pending = new Map();
     for (const [file, lines] of recent.touched) (many ? pending : toBlame).set(file, { lines, blob: targets.get(file)?.blob });
     for (const file of recent.whole) (many ? pending : toBlame).set(file, targets.get(file) as BlameTarget);
@@ -221,16 +249,16 @@ export async function attributeLines(source: GitSource, targets: Map<string, Bla
     merge(authors, file, end.found);
   }
   for (const file of windowed.broken) toBlame.set(file, targets.get(file) as BlameTarget);
-  ctx.report.replayedFiles += targets.size - toBlame.size;
-  if (rawOnly) {
-    for (const [file, target] of toBlame) {
-      if (ctx.dirty.has(file)) continue;
+  let unattributed = 0;
+  for (const [file, target] of toBlame) {
+    if (rawOnly && !ctx.dirty.has(file)) {
       ctx.report.unattributedLines += target.lines.length;
-      toBlame.delete(file);
-    }
+      unattributed++;
+    } else blamer.add(file, target);
   }
-  ctx.report.blamedFiles += toBlame.size;
-  const blamed = await blameFiles(source, toBlame, { since: ctx.horizon, onSpawn: () => ctx.report.historyProcesses++ });
+  ctx.report.blamedFiles += blamer.size;
+  ctx.report.replayedFiles += targets.size - blamer.size - unattributed;
+  const blamed = await blamer.done();
   for (const [file, lines] of blamed) {
     merge(authors, file, lines);
     for (const by of lines.values()) if (by.before && !by.commit) ctx.report.beforeHorizonLines++;

@@ -1,4 +1,5 @@
 import os from "node:os";
+import PQueue from "p-queue";
 import type { BlameTarget, LineAuthor, LineAuthors } from "./blame-history.js";
 import { toIso } from "./blame-history.js";
 import { type GitSource, git } from "./git-source.js";
@@ -69,24 +70,50 @@ async function blameFile(source: GitSource, file: string, lines: number[], optio
   return found;
 }
 
+/** Files blamed as they become known (`blameQueue`). */
+export interface BlameQueue {
+  /** Starts blaming `file`'s lines as soon as a slot is free. A file added twice is blamed once, for its first lines. */
+  add(file: string, target: BlameTarget): void;
+  /** Files added so far. */
+  readonly size: number;
+  /** Resolves, never rejects, once every added file is blamed (lines git could not attribute are absent). */
+  done(): Promise<LineAuthors>;
+}
+
+/**
+ * A pool of `git blame -L` processes (`concurrency` at once, default the core count), fed while
+ * other work still runs: a scan adds each file the moment it knows the file needs blame, so
+ * blaming overlaps with the diff that finds the rest. Never throws.
+ */
+export function blameQueue(source: GitSource, options: BlameOptions = {}): BlameQueue {
+  const authors: LineAuthors = new Map();
+  const queue = new PQueue({ concurrency: options.concurrency ?? BLAME_CONCURRENCY });
+  return {
+    add(file, target) {
+      if (authors.has(file)) return;
+      authors.set(file, new Map());
+      const wanted = [...new Set(target.lines)].sort((a, b) => a - b);
+      queue.add(async () => authors.set(file, await blameFile(source, file, wanted, options))).catch(() => {}); // blameFile does not throw; this only keeps the pool's promise handled
+    },
+    get size() {
+      return authors.size;
+    },
+    async done() {
+      await queue.onIdle();
+      return authors;
+    },
+  };
+}
+
 /**
  * Runs `git blame -L` for the given lines of each file (at the source's commit, or its work tree),
  * `concurrency` at a time. Never throws: a file git cannot blame has its lines absent, and a
  * boundary line (shallow clone, or older than `since`) is marked `before`.
  */
 export async function blameFiles(source: GitSource, targets: Map<string, BlameTarget>, options: BlameOptions = {}): Promise<LineAuthors> {
-  const files = [...targets.keys()];
-  const authors: LineAuthors = new Map();
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < files.length; i = next++) {
-      const file = files[i] as string;
-      const wanted = [...new Set(targets.get(file)?.lines)].sort((a, b) => a - b);
-      authors.set(file, await blameFile(source, file, wanted, options));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(files.length, options.concurrency ?? BLAME_CONCURRENCY) }, worker));
-  return authors;
+  const queue = blameQueue(source, options);
+  for (const [file, target] of targets) queue.add(file, target);
+  return queue.done();
 }
 
 /**

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BacklogBotError } from "../util/errors.js";
@@ -111,6 +111,18 @@ export function provisionalGitSource(cwd: string, rev: string | undefined): GitS
   if (!rev || !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(rev)) return undefined;
   const dir = path.resolve(cwd);
   return { dir, workTree: undefined, rev, hasHistory: true, env: scannerGitEnv(dir) };
+}
+
+/**
+ * A work-tree source for a `cwd` that holds a `.git` entry, built without running git: spawning
+ * `git rev-parse` costs about as much as the rest of a warm rescan. The scan's first git command
+ * (`git status`, or `git grep`) fails on a broken repository; `openGitSource` then explains why.
+ * `undefined` when `cwd` has no `.git`.
+ */
+export function provisionalWorkTree(cwd: string): GitSource | undefined {
+  const dir = path.resolve(cwd);
+  if (!existsSync(path.join(dir, ".git"))) return undefined;
+  return { dir, workTree: dir, rev: undefined, hasHistory: true, env: scannerGitEnv(dir) };
 }
 
 /** What kind of clone a source is: shallow boundary commits, and whether blobs may be missing. */

@@ -7,7 +7,7 @@ import { attribute, baseOf, type Collected, findingsOf, rescan, type Scan } from
 import { readHistory } from "./blame-history.js";
 import { readCandidateFiles } from "./candidate-files.js";
 import { mayHaveShebang, syntaxForPath, syntaxForShebang } from "./comment-syntax.js";
-import { type GitSource, openGitSource, probeWorkTree, provisionalGitSource, repositoryShape } from "./git-source.js";
+import { type GitSource, openGitSource, probeWorkTree, provisionalGitSource, provisionalWorkTree, repositoryShape } from "./git-source.js";
 import { extractTodos, looksMinified, markerPattern } from "./todo-extract.js";
 import type { ScanResult } from "./types.js";
 
@@ -102,14 +102,17 @@ export async function scanTodos(options: TodoScanOptions): Promise<TodoScanResul
       filesRead: 0,
     };
   }
-  // A push scan names its commit by id: spawning dominates such a small scan, so the repository
-  // is not verified up front; a failure is explained by verifying it then.
-  const early = provisionalGitSource(options.cwd, options.rev);
+  // A push scan names its commit by id, and a work tree's top holds `.git`: spawning dominates
+  // such scans, so the repository is not verified up front; a failure is explained by verifying it then.
+  const early = options.rev === undefined ? provisionalWorkTree(options.cwd) : provisionalGitSource(options.cwd, options.rev);
   if (!early) return scanSource(await openGitSource(options.cwd, options.rev), options, keywords);
   try {
     return await scanSource(early, options, keywords);
   } catch (error) {
-    await openGitSource(options.cwd, options.rev); // throws NOT_A_GIT_REPOSITORY, or a clearer error about `rev`
+    // Throws NOT_A_GIT_REPOSITORY, or a clearer error about `rev`. A `.git` that is no work tree
+    // (a repository with `core.bare`) is scanned as what git says it is.
+    const verified = await openGitSource(options.cwd, options.rev);
+    if (early.workTree && !verified.workTree) return scanSource(verified, options, keywords);
     throw error;
   }
 }
@@ -153,11 +156,13 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const horizon = attributionHorizon(options.now ?? new Date());
   const cache = blame && source.hasHistory ? options.cache : undefined;
   const settings = scanSettingsKey(keywords, options.exclude, ageCapDays());
-  const state = await cache?.lastScan(settings);
+  // The work-tree probe runs while the store is read.
   const probing =
     source.rev || !blame
       ? Promise.resolve({ head: source.hasHistory ? source.rev : undefined, dirty: new Set<string>() })
       : probeWorkTree(source);
+  probing.catch(() => {}); // awaited below on every path; this only keeps an early failure from going unhandled
+  const state = await cache?.lastScan(settings);
   const scan: Scan = {
     uncached: new Set(),
     collect: (paths, prefetch) => collect(scan, paths, prefetch),
@@ -194,7 +199,10 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
       : undefined;
   if (history) scan.report.historyProcesses++;
   // The work-tree probe and the horizon's boundary commit need no paths: they run while git grep does.
-  const boundary = blame && horizon ? probing.then((p) => (p.head ? boundaryCommit(source, p.head, horizon) : undefined)) : undefined;
+  const boundary =
+    blame && horizon
+      ? probing.then((p) => (p.head ? boundaryCommit(source, p.head, horizon) : undefined)).catch(() => undefined)
+      : undefined;
   const [got, probe] = await Promise.all([collect(scan, options.paths, prefetch), probing]);
   Object.assign(scan, probe);
   for (const path of got.blobs.keys()) if (!scan.head || scan.dirty.has(path)) got.blobs.delete(path);

@@ -1,4 +1,4 @@
-import { renameSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { scanTodos, type TodoSignals } from "../../../src/scanners/todo.js";
@@ -226,6 +226,13 @@ describe("scanTodos", () => {
       expect(error).toBeInstanceOf(BacklogBotError);
       expect(error).toMatchObject({ code: "NOT_A_GIT_REPOSITORY", message: `${cwd} is not a git repository` });
     }
+    // A `.git` that is no repository: the scan starts without verifying it, and explains once git fails.
+    const broken = makeTempDir();
+    cleanup.push(broken);
+    writeFileSync(path.join(broken, ".git"), "not a gitdir pointer\n");
+    writeFileSync(path.join(broken, "a.js"), "// TODO: x\n");
+    const error = await scanTodos({ now: NOW, cwd: broken }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "NOT_A_GIT_REPOSITORY", message: `${broken} is not a git repository` });
     const dir = repo();
     commitFiles(dir, { "sub/a.js": "// TODO: x\n" });
     await expect(scanTodos({ now: NOW, cwd: path.join(dir, "sub") })).rejects.toMatchObject({
