@@ -1,3 +1,4 @@
+import { RequestError } from "@octokit/request-error";
 import type { Octokit } from "@octokit/rest";
 import { redactSecrets } from "../util/logger.js";
 import { type BotSection, markSection, replaceSections } from "./pr-sections.js";
@@ -63,9 +64,15 @@ export function pullRequestBody(input: PullRequestInput): string {
   return lines.join("\n");
 }
 
+/** The marked sections of the body `pullRequestBody` writes, for rewriting an existing PR's. */
+function sectionsOf(input: PullRequestInput): Record<BotSection, string> {
+  return { headline: input.verification?.headline ?? "", notes: notesList(input.notes), verification: input.verification?.section ?? "" };
+}
+
 /**
  * Opens the draft PR, or returns the open PR that already exists for the branch (a retry after a
- * crash between push and PR must not open a second one).
+ * crash between push and PR must not open a second one), its marked sections rewritten with this
+ * run's evidence.
  * @throws the Octokit RequestError when GitHub refuses (e.g. 422 when the branch has no commits).
  */
 export async function openDraftPullRequest(octokit: Octokit, input: PullRequestInput): Promise<{ number: number; url: string }> {
@@ -77,7 +84,17 @@ export async function openDraftPullRequest(octokit: Octokit, input: PullRequestI
     per_page: 1,
   });
   const found = existing[0];
-  if (found) return { number: found.number, url: found.html_url };
+  if (found) {
+    // The retry's evidence replaces the crashed attempt's. A refused update is not the task's
+    // failure: the check run on the pushed head carries the same evidence.
+    const body = replaceSections(found.body ?? "", sectionsOf(input));
+    if (found.body && body !== found.body) {
+      await octokit.rest.pulls.update({ owner: input.owner, repo: input.repo, pull_number: found.number, body }).catch((error: unknown) => {
+        if (!(error instanceof RequestError)) throw error;
+      });
+    }
+    return { number: found.number, url: found.html_url };
+  }
   const title = input.issueNumber !== null ? `${input.title} (#${input.issueNumber})` : input.title;
   const { data } = await octokit.rest.pulls.create({
     owner: input.owner,
