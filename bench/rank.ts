@@ -10,79 +10,18 @@
  *   npx tsx bench/rank.ts            (BENCH_ROUNDS=n to change the 9 rounds, BENCH_FINDINGS=n the size)
  */
 import { cpus, loadavg } from "node:os";
-import { type OutcomeRecord, parseGitAttributes, rankBacklog } from "../src/prioritizer/index.js";
-import type { FindingKind, FindingRow } from "../src/store/schema.js";
+import { rankBacklog } from "../src/prioritizer/index.js";
 import { collectGarbage, median } from "./fixture-repo.js";
+import { BENCH_NOW, benchOptions, makeRows } from "./rank-rows.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const SIZE = Number(process.env.BENCH_FINDINGS ?? 100_000);
 const TARGET_MS = 300;
 
-/** A deterministic pseudo-random sequence (mulberry32), so every run ranks the same input. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const DIRS = ["src", "lib", "test", "spec", "deps/jemalloc", "vendor/x", "third_party/y", "tools", "docs", "packages/a/src"];
-const MARKERS = ["TODO", "TODO", "TODO", "FIXME", "HACK", "XXX", "BUG"];
-const COMMON = ["add test", "handle error", "remove this", "refactor", "use a map here", "check bounds"];
-const KINDS: FindingKind[] = ["todo", "todo", "todo", "todo", "todo", "todo", "stale_issue", "issue", "failing_check"];
-
-function makeRows(n: number): FindingRow[] {
-  const r = random(42);
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(r() * list.length)] as T;
-  return Array.from({ length: n }, (_, i) => {
-    const kind = pick(KINDS);
-    const day = new Date(Date.UTC(2015, 0, 1) + Math.floor(r() * 4000) * 86_400_000).toISOString();
-    const issue = kind === "issue" || kind === "stale_issue";
-    const signals = issue
-      ? { createdAt: day, labels: r() < 0.3 ? ["bug"] : [], reactions: Math.floor(r() * 5), comments: Math.floor(r() * 12) }
-      : kind === "failing_check"
-        ? { checkName: `ci / job ${i % 50}`, flaky: r() < 0.2 }
-        : { marker: pick(MARKERS), author: "a", authoredAt: day };
-    const path = issue ? null : `${pick(DIRS)}/m${Math.floor(r() * 2000)}/f${i % 97}.${pick(["c", "ts", "py", "min.js", "go"])}`;
-    return {
-      id: i + 1,
-      repository_id: 1,
-      fingerprint: `fp${i}`,
-      kind,
-      title: r() < 0.3 ? pick(COMMON) : `item ${i} ${Math.floor(r() * 1e6)}`,
-      body: null,
-      path,
-      line: path ? 1 + Math.floor(r() * 3000) : null,
-      url: null,
-      issue_number: issue ? i : null,
-      signals: JSON.stringify(signals),
-      first_seen_at: day,
-      last_seen_at: day,
-      resolved_at: null,
-      dismissed_at: null,
-      last_task_outcome: null,
-      last_task_hash: null,
-      dismissed_by: null,
-    } as FindingRow;
-  });
-}
-
+// The generator and options live in rank-rows.ts, shared with the test that compares this ranking with the reference.
 const rows = makeRows(SIZE);
-const outcomes: OutcomeRecord[] = Array.from({ length: 300 }, (_, i) => ({
-  kind: KINDS[i % KINDS.length] as FindingKind,
-  path: `${DIRS[i % DIRS.length]}/x.c`,
-  outcome: (["merged", "closed", "failed", "no_changes"] as const)[i % 4] as OutcomeRecord["outcome"],
-}));
-const options = {
-  attributes: parseGitAttributes("deps/** linguist-vendored\n*.pb.go linguist-generated\ntools/gen/** linguist-generated\n"),
-  exclude: ["docs/**"],
-  include: ["vendor/x/ours/**"],
-  outcomes,
-};
-const now = new Date("2026-12-01T00:00:00Z");
+const options = benchOptions();
+const now = BENCH_NOW;
 
 function once(): { ms: number; cpuMs: number; rows: number } {
   collectGarbage();

@@ -87,8 +87,11 @@ function compileAttribute(pattern: string): (path: string, name: string) => bool
 }
 
 /**
- * A path classifier for one ranking: compiled once, cached per path. Precedence: `exclude`, then
- * `include`, then `.gitattributes` (last matching line wins, as in git), then the built-in lists.
+ * A path classifier for one ranking, compiled once. Precedence: `exclude`, then `include`, then
+ * `.gitattributes` (last matching line wins, as in git), then the built-in lists. Consecutive calls
+ * with one path (a file's findings are stored together) are answered from the last result, and
+ * the objects of the built-in classes are shared per tree and per file name; a cache of every path
+ * cost more than it saved at 100,000 mostly distinct paths (bench/rank.ts).
  */
 export function pathClassifier(policy: PathPolicy = {}): (path: string) => PathClass {
   const exclude = globsRe(policy.exclude ?? []);
@@ -96,7 +99,12 @@ export function pathClassifier(policy: PathPolicy = {}): (path: string) => PathC
   const rules = (policy.attributes ?? []).map((r) => ({ ...r, match: compileAttribute(r.pattern) }));
   const skipVendored = policy.vendored === "skip";
   const skipGenerated = policy.generated !== "demote";
-  const cache = new Map<string, PathClass>();
+  const vendoredTrees = new Map<string, PathClass>();
+  const generatedNames = new Map<string, PathClass>();
+  const attributeClasses: Record<"vendored" | "generated", PathClass> = {
+    generated: { class: "generated", reason: "linguist-generated in .gitattributes", skip: skipGenerated },
+    vendored: { class: "vendored", reason: "linguist-vendored in .gitattributes", skip: skipVendored },
+  };
   const classify = (path: string): PathClass => {
     if (exclude?.test(path)) return EXCLUDED;
     if (include?.test(path)) return FIRST_PARTY;
@@ -108,21 +116,35 @@ export function pathClassifier(policy: PathPolicy = {}): (path: string) => PathC
       if (rule.vendored !== undefined) vendored = rule.vendored;
       if (rule.generated !== undefined) generated = rule.generated;
     }
-    if (generated) return { class: "generated", reason: "linguist-generated in .gitattributes", skip: skipGenerated };
-    if (vendored) return { class: "vendored", reason: "linguist-vendored in .gitattributes", skip: skipVendored };
+    if (generated) return attributeClasses.generated;
+    if (vendored) return attributeClasses.vendored;
     if (generated === undefined && GENERATED_NAME.test(name)) {
-      return { class: "generated", reason: `generated file (${name})`, skip: skipGenerated };
+      let known = generatedNames.get(name);
+      if (!known) {
+        known = { class: "generated", reason: `generated file (${name})`, skip: skipGenerated };
+        generatedNames.set(name, known);
+      }
+      return known;
     }
     const tree = vendored === undefined ? VENDORED_TREE.exec(path) : null;
-    if (tree) return { class: "vendored", reason: `vendored code (${tree[1]}/)`, skip: skipVendored };
+    if (tree) {
+      const dir = tree[1] as string;
+      let known = vendoredTrees.get(dir);
+      if (!known) {
+        known = { class: "vendored", reason: `vendored code (${dir}/)`, skip: skipVendored };
+        vendoredTrees.set(dir, known);
+      }
+      return known;
+    }
     return FIRST_PARTY;
   };
+  let lastPath: string | undefined;
+  let lastClass: PathClass = FIRST_PARTY;
   return (path) => {
-    let known = cache.get(path);
-    if (!known) {
-      known = classify(path);
-      cache.set(path, known);
+    if (path !== lastPath) {
+      lastClass = classify(path);
+      lastPath = path;
     }
-    return known;
+    return lastClass;
   };
 }

@@ -1,0 +1,284 @@
+import type { FindingSignals } from "../scanners/types.js";
+import type { FindingKind } from "../store/schema.js";
+import { type OutcomeFactor, type OutcomeRecord, outcomeFactors, pathArea } from "./outcomes.js";
+import { type PathClass, type PathPolicy, pathClassifier } from "./paths.js";
+import { AGE_CAP_DAYS, parseTime, type ScorePart, tally } from "./score.js";
+import { normaliseText } from "./text.js";
+import { WEIGHTS } from "./weights.js";
+
+/** Options of one ranking; all optional, so `rankFindings(findings, now)` still ranks plainly. */
+export interface RankOptions extends PathPolicy {
+  /** The repository's past bot tasks, for outcome feedback (`outcomeFactors`). */
+  outcomes?: readonly OutcomeRecord[];
+  /** Group findings with the same kind and normalised text into one row. Default true. */
+  group?: boolean;
+}
+
+/** The findings one backlog row stands for. */
+export interface BacklogGroup<T> {
+  /** `kind`, path class and normalised text (or the fingerprint, for kinds that never group). */
+  key: string;
+  count: number;
+  /** The first `MAX_LOCATIONS` members in location order (path, line, issue number). */
+  locations: T[];
+  /** Every member's fingerprint, representative first: a dismiss covers them all. */
+  fingerprints: string[];
+}
+
+/** Locations listed per row. */
+export const MAX_LOCATIONS = 5;
+
+/**
+ * One scored finding: the ranking's only object per finding. `item` is the caller's object, the
+ * other fields what the ranking reads of it. A group is represented by its best member, which
+ * holds the `members` (itself included); every other row has none.
+ */
+export interface Row<T> {
+  item: T;
+  kind: FindingKind;
+  fingerprint: string;
+  title: string;
+  signals: FindingSignals;
+  path: string | null | undefined;
+  line: number | null | undefined;
+  issueNumber: number | null | undefined;
+  /** Own score; a group's representative adds the `repeated` part once the group is complete. */
+  score: number;
+  /** Epoch ms the age counts from (NaN when unknown). */
+  since: number;
+  /** `since` as ties see it: no older than the age cap, unknown last. */
+  tie: number;
+  pathClass: PathClass;
+  outcome: OutcomeFactor | undefined;
+  /** The normalised title of a grouped kind; undefined for a row that never groups (its key uses the fingerprint). */
+  text: string | undefined;
+  members: Row<T>[] | undefined;
+}
+
+const CLASSES: readonly PathClass["class"][] = ["first_party", "vendored", "generated", "excluded"];
+
+/**
+ * Where a finding's group lives: one slot per grouped kind and path class, or -1 for a kind never
+ * grouped. Issues are not grouped by text: two issues with one title are two conversations, and a
+ * row must link to one thing a tick can start work on.
+ */
+function familyIndex(kind: FindingKind, pathClass: PathClass): number {
+  const k = kind === "todo" ? 0 : kind === "failing_check" ? 1 : -1;
+  return k < 0 ? -1 : k * CLASSES.length + CLASSES.indexOf(pathClass.class);
+}
+const FIRST_PARTY: PathClass = { class: "first_party" };
+const DAY_MS = 86_400_000;
+
+/** Nulls last; `undefined` and `null` differ (as they always have: an item's missing path is not a stored null). */
+function cmp(a: string | number | null | undefined, b: string | number | null | undefined): number {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return 1;
+  if (b === null || b === undefined) return -1;
+  return a < b ? -1 : 1;
+}
+
+/** Location order: path, line, issue number, fingerprint. The path, which decides nearly every tie, is compared inline. */
+export function byLocation<T>(a: Row<T>, b: Row<T>): number {
+  const ap = a.path;
+  const bp = b.path;
+  if (ap !== bp) {
+    if (ap === null || ap === undefined) return 1;
+    if (bp === null || bp === undefined) return -1;
+    return ap < bp ? -1 : 1;
+  }
+  return cmp(a.line, b.line) || cmp(a.issueNumber, b.issueNumber) || cmp(a.fingerprint, b.fingerprint);
+}
+
+/**
+ * Rank order: higher score first; then older (unknown ages last), counting ages only up to the
+ * age cap — beyond it the ranking cannot see age, so neither may the tie-break (a scan that
+ * attributes old lines only to the cap then ranks exactly as full `git blame` would); then
+ * location. A total order.
+ */
+export function byRank<T>(a: Row<T>, b: Row<T>): number {
+  return b.score - a.score || a.tie - b.tie || byLocation(a, b);
+}
+
+function repeatedPoints(count: number): number {
+  return Math.min(WEIGHTS.repeated.max, Math.round(Math.log2(count) * WEIGHTS.repeated.perDoubling));
+}
+
+/**
+ * One ranking in progress: `add` each finding, then `order` once; `explain` and `group` build a
+ * row's words and group only when a caller reads them (most rows are never shown). Pure.
+ */
+export class Ranking<T> {
+  private readonly at: number;
+  private readonly oldest: number;
+  private readonly classify: (path: string) => PathClass;
+  private readonly outcomeOf: ((kind: FindingKind, path?: string | null) => OutcomeFactor | undefined) | undefined;
+  private readonly grouping: boolean;
+  /** Per grouped kind and path class (`familyIndex`), first row by normalised text: no key strings built per finding. */
+  private readonly families: (Map<string, Row<T>> | undefined)[] = [];
+  /** Outcome factors per kind and path area (the area's substring, not a joined key). */
+  private readonly outcomes = new Map<string, Map<string | undefined, OutcomeFactor | undefined>>();
+  private readonly rows: Row<T>[] = [];
+
+  constructor(now: Date, options: RankOptions = {}) {
+    this.at = now.getTime();
+    this.oldest = this.at - (AGE_CAP_DAYS + 1) * DAY_MS;
+    this.classify = pathClassifier(options);
+    this.outcomeOf = options.outcomes?.length ? outcomeFactors(options.outcomes) : undefined;
+    this.grouping = options.group !== false;
+  }
+
+  /** Scores one finding and files it into its group; generated or excluded paths are left out. */
+  add(
+    item: T,
+    kind: FindingKind,
+    fingerprint: string,
+    title: string,
+    signals: FindingSignals,
+    firstSeenAt: string,
+    path: string | null | undefined,
+    line: number | null | undefined,
+    issueNumber: number | null | undefined,
+  ): void {
+    const pathClass = path ? this.classify(path) : FIRST_PARTY;
+    if (pathClass.class !== "first_party" && pathClass.skip) return;
+    const since = parseTime(signals.authoredAt ?? signals.createdAt ?? firstSeenAt);
+    const tie = Number.isNaN(since) ? Number.POSITIVE_INFINITY : Math.max(since, this.oldest);
+    const outcome = this.outcomeOf ? this.outcome(kind, path) : undefined;
+    const row: Row<T> = {
+      item,
+      kind,
+      fingerprint,
+      title,
+      signals,
+      path,
+      line,
+      issueNumber,
+      score: 0,
+      since,
+      tie,
+      pathClass,
+      outcome,
+      text: undefined,
+      members: undefined,
+    };
+    row.score = tally(row, this.at - since, row);
+    const family = this.grouping ? familyIndex(kind, pathClass) : -1;
+    if (family < 0) {
+      this.rows.push(row);
+      return;
+    }
+    let byText = this.families[family];
+    if (!byText) {
+      byText = new Map();
+      this.families[family] = byText;
+    }
+    const text = normaliseText(title);
+    row.text = text;
+    const first = byText.get(text);
+    if (!first) {
+      byText.set(text, row);
+      this.rows.push(row);
+    } else if (first.members) first.members.push(row);
+    else first.members = [first, row];
+  }
+
+  private outcome(kind: FindingKind, path: string | null | undefined): OutcomeFactor | undefined {
+    let byArea = this.outcomes.get(kind);
+    if (!byArea) {
+      byArea = new Map();
+      this.outcomes.set(kind, byArea);
+    }
+    const area = pathArea(path);
+    if (byArea.has(area)) return byArea.get(area);
+    const factor = this.outcomeOf?.(kind, path);
+    byArea.set(area, factor);
+    return factor;
+  }
+
+  /**
+   * The backlog rows in rank order (each group once, as its best member), or with `limit` only
+   * the first `limit` of them, chosen without sorting the rest. Call once.
+   */
+  order(limit = Number.POSITIVE_INFINITY): { rows: Row<T>[]; total: number } {
+    const rows = this.rows;
+    for (let i = 0; i < rows.length; i++) {
+      const members = (rows[i] as Row<T>).members;
+      if (!members) continue;
+      let best = members[0] as Row<T>;
+      for (let m = 1; m < members.length; m++) if (byRank(members[m] as Row<T>, best) < 0) best = members[m] as Row<T>;
+      (rows[i] as Row<T>).members = undefined;
+      best.members = members;
+      best.score += repeatedPoints(members.length);
+      rows[i] = best;
+    }
+    if (limit >= rows.length) return { rows: rows.sort(byRank), total: rows.length };
+    return { rows: top(rows, limit), total: rows.length };
+  }
+
+  /** The parts of `row`'s score, in words; they sum to `row.score`. */
+  explain(row: Row<T>): ScorePart[] {
+    const parts: ScorePart[] = [];
+    tally(row, this.at - row.since, row, parts);
+    const members = row.members;
+    if (members) {
+      const files = new Set(members.map((m) => m.path)).size;
+      const reason = `same text ×${members.length}${files > 1 ? ` in ${files} files` : ""}`;
+      parts.push({ signal: "repeated", points: repeatedPoints(members.length), reason });
+    }
+    return parts;
+  }
+
+  /** The group `row` stands for, its locations made by `location` (called for at most `MAX_LOCATIONS` members). */
+  group<L>(row: Row<T>, location: (member: Row<T>) => L): BacklogGroup<L> {
+    const key = `${row.kind}\0${row.pathClass.class}\0${row.text ?? `#${row.fingerprint}`}`;
+    const members = row.members;
+    if (!members) return { key, count: 1, locations: [location(row)], fingerprints: [row.fingerprint] };
+    const ranked = [...members].sort(byRank);
+    return {
+      key,
+      count: members.length,
+      // Sorted from rank order, so members at one location keep their rank order.
+      locations: [...ranked].sort(byLocation).slice(0, MAX_LOCATIONS).map(location),
+      fingerprints: ranked.map((m) => m.fingerprint),
+    };
+  }
+}
+
+/**
+ * The `limit` best rows in rank order, by a bounded max-heap (the worst kept row on top): about
+ * n·log(limit) comparisons instead of a full sort's n·log(n). Equal to `rows.sort(byRank).slice(0, limit)`
+ * because `byRank` is a total order.
+ */
+function top<T>(rows: readonly Row<T>[], limit: number): Row<T>[] {
+  const heap: Row<T>[] = [];
+  if (limit <= 0) return heap;
+  const down = (from: number) => {
+    let i = from;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let worst = i;
+      if (l < heap.length && byRank(heap[l] as Row<T>, heap[worst] as Row<T>) > 0) worst = l;
+      if (r < heap.length && byRank(heap[r] as Row<T>, heap[worst] as Row<T>) > 0) worst = r;
+      if (worst === i) return;
+      [heap[i], heap[worst]] = [heap[worst] as Row<T>, heap[i] as Row<T>];
+      i = worst;
+    }
+  };
+  for (const row of rows) {
+    if (heap.length < limit) {
+      heap.push(row);
+      let i = heap.length - 1;
+      while (i > 0) {
+        const parent = (i - 1) >> 1;
+        if (byRank(heap[i] as Row<T>, heap[parent] as Row<T>) <= 0) break;
+        [heap[i], heap[parent]] = [heap[parent] as Row<T>, heap[i] as Row<T>];
+        i = parent;
+      }
+    } else if (byRank(row, heap[0] as Row<T>) < 0) {
+      heap[0] = row;
+      down(0);
+    }
+  }
+  return heap.sort(byRank);
+}
