@@ -164,7 +164,9 @@ describe("run pipeline with verification", () => {
     const { end } = await runWith("breakAdd", { maxRounds: 1 });
     expect(end).toMatchObject({ state: "pr_open" });
     expect(checkRuns[0]).toMatchObject({ conclusion: "failure" });
-    expect(prBodies[0]).toMatch(/^<!-- backlog-bot:headline -->\n\n> \[!WARNING\]\n> \*\*The repository's tests do not pass with this change:\*\* 1 new failure\./);
+    expect(prBodies[0]).toMatch(
+      /^<!-- backlog-bot:headline -->\n\n> \[!WARNING\]\n> \*\*The repository's tests do not pass with this change:\*\* 1 new failure\./,
+    );
     expect(prBodies[0]).toContain("- New failures: `test > add`.");
     expect(prBodies[0]).toContain("- Failing before this change too (not caused by it): `test > sub`.");
   });
