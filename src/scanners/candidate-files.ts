@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { CommandError } from "../util/exec.js";
@@ -140,9 +141,15 @@ function commitReader(source: GitSource, options: CandidateOptions): Reader {
   };
 }
 
+/**
+ * git grep's threads: one core is left to this process, which reads and lexes each file as git
+ * names it. On redis (2 cores) one thread took 19 ms of CPU against 23 ms for two, in less time.
+ */
+const GREP_THREADS = Math.max(1, os.availableParallelism() - 1);
+
 /** Runs `git grep -l` and calls `onName` with each repo-relative path as git prints it. */
 async function grepNames(source: GitSource, options: CandidateOptions, onName: (path: string) => void): Promise<void> {
-  const args = ["grep", "-l", "-z", "-I", "-w", "-E", "-e", options.pattern];
+  const args = ["-c", `grep.threads=${GREP_THREADS}`, "grep", "-l", "-z", "-I", "-w", "-E", "-e", options.pattern];
   if (source.rev) args.push(source.rev);
   args.push("--", ...options.pathspecs);
   const prefix = source.rev ? `${source.rev}:` : "";
