@@ -118,6 +118,14 @@ describe("one ranking on every surface, with .gitattributes and include", () => 
     expect(body).not.toContain("generated fix");
     expect(body.indexOf("first-party fix")).toBeLessThan(body.indexOf("our patch inside"));
     expect(body.indexOf("our patch inside")).toBeLessThan(body.indexOf("vendored fix"));
+    // `todo.vendored: skip` leaves vendored code out; the included tree stays.
+    const skip = { ...config(), todo: { ...config().todo, vendored: "skip" as const } };
+    const skipped = rankBacklog(
+      await listOpenFindings(web.db, repository.id),
+      new Date(),
+      await rankingOptionsFor(web.db, repository.id, skip),
+    );
+    expect(skipped.map((r) => r.title)).toEqual(["first-party fix", "our patch inside the vendored tree"]);
   });
 
   it("autopilot and dashboard ticks rank the same way: autopilot picks the API's first row", async () => {
