@@ -16,6 +16,7 @@ import { getRepository, upsertRepository } from "../../../src/store/repositories
 import type { Repository } from "../../../src/store/schema.js";
 import { cloneBare, commitFiles, git, initRepo, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
 import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
+import { backends } from "../../support/backends.js";
 import { fastOctokit, silentLog } from "../support/env.js";
 import { routeConfig, type StatusLog } from "../support/issue-routes.js";
 import { API_TOKEN, startWeb, type WebUnderTest } from "../web/support.js";
@@ -36,7 +37,7 @@ const row = (r: { rank: number; title: string; score: number; breakdown: { signa
  * The live app ranks with the repository's own `.gitattributes` and `todo.include`, and every
  * surface (dashboard, web API, autopilot, the CLI's options) shows one and the same ranking.
  */
-describe("one ranking on every surface, with .gitattributes and include", () => {
+describe.each(backends())("one ranking on every surface, with .gitattributes and include, on $name", (backend) => {
   let web: WebUnderTest;
   let stub: GitHubStub;
   let work: string;
@@ -78,7 +79,7 @@ describe("one ranking on every surface, with .gitattributes and include", () => 
   beforeAll(async () => {
     // The web harness's store: o/a has seeded TODO findings (resolved by the scan below) and a failed
     // task, which gives every surface the same outcome factor to apply.
-    web = await startWeb();
+    web = await startWeb({}, backend);
     stub = await startGitHubStub();
     routeConfig(stub, () => CONFIG, { statuses: [] } satisfies StatusLog);
     work = initRepo();
