@@ -3,21 +3,22 @@ import { parseConfigText } from "../../../src/config/parse.js";
 import { createAgentRegistry } from "../../../src/executor/agents/registry.js";
 import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
 import type { RequestDeps } from "../../../src/executor/requests.js";
-import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
 import type { Jobs } from "../../../src/jobs/types.js";
 import { autopilotSchedules } from "../../../src/scheduler/autopilot.js";
-import { AUTOPILOT_JOB, enqueueAutopilot, handleAutopilotJobs, slotOf } from "../../../src/scheduler/autopilot-jobs.js";
+import { enqueueAutopilot, handleAutopilotJobs, slotOf } from "../../../src/scheduler/autopilot-jobs.js";
 import { listAudit } from "../../../src/store/audit.js";
 import { syncFindings } from "../../../src/store/findings.js";
 import { recordConfig, upsertRepository } from "../../../src/store/repositories.js";
 import type { Repository } from "../../../src/store/schema.js";
-import { silentLog, tempStore } from "../support/env.js";
+import { backends, type TestStore } from "../../support/backends.js";
+import { jobsFor } from "../../support/jobs.js";
+import { silentLog } from "../support/env.js";
 
 const HOUR = 3_600_000;
 
 /** Autopilot slots run as jobs: one per slot (deduplicated), durable, retried after a failure mid-pick. */
-describe("autopilot as a job", () => {
-  let store: Awaited<ReturnType<typeof tempStore>>;
+describe.each(backends())("autopilot as a job on $name", (backend) => {
+  let store: TestStore & { remove(): Promise<void> };
   let jobs: Jobs | undefined;
   let repository: Repository;
   let enqueued: number[];
@@ -33,7 +34,7 @@ describe("autopilot as a job", () => {
     const parsed = parseConfigText(yaml);
     if (!parsed.ok) throw new Error(parsed.error);
     await recordConfig(store.db, repository.id, { config: parsed.config });
-    const worker = createSqliteJobs({ db: store.db, log: silentLog, pollMs: 10, backoffMs: () => 10 });
+    const worker = jobsFor(store);
     jobs = worker;
     const requests: RequestDeps = {
       db: store.db,
@@ -56,7 +57,7 @@ describe("autopilot as a job", () => {
   };
 
   beforeEach(async () => {
-    store = await tempStore();
+    store = await backend.fresh({ cleanup: false });
     jobs = undefined;
     enqueued = [];
     failNextSync = false;
@@ -74,7 +75,7 @@ describe("autopilot as a job", () => {
   });
   afterEach(async () => {
     await jobs?.stop(1000);
-    await store.cleanup();
+    await store.remove();
   });
 
   it("the same slot enqueued twice starts tasks once; the next slot starts again", async () => {
@@ -110,7 +111,7 @@ describe("autopilot as a job", () => {
     // the slot's job is done (not left waiting or dead).
     expect(await taskFindings()).toEqual([1, 2]);
     expect(enqueued).toHaveLength(2);
-    expect(await store.db.selectFrom("jobs").select("state").where("kind", "=", AUTOPILOT_JOB).execute()).toEqual([]);
+    expect(await jobs.dead()).toEqual([]);
   });
 
   it("each cron tick hands its scheduled time to `run`, which names the slot", async () => {
