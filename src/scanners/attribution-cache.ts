@@ -25,6 +25,8 @@ export interface ScanState {
   files: FileKey[];
   /** Work-tree paths that had uncommitted changes (read from disk, not cached): read again next time. */
   dirty?: string[];
+  /** SHA-1 of the work tree's index file as the scan judged it (`indexStamp`): equal next time, with HEAD, means nothing was staged since. */
+  index?: string;
 }
 
 /**

@@ -20,6 +20,8 @@ export interface Scan {
   /** The commit whose history attributes lines (undefined: a tree, or no commits yet). */
   head: string | undefined;
   dirty: Set<string>;
+  /** The work tree's index stamp the probe judged `dirty` against (`probeWorkTreeState`). */
+  index?: string;
   state: ScanState | undefined;
   cache: ScanCache | undefined;
   report: AttributionReport;

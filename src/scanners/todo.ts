@@ -7,9 +7,10 @@ import { attribute, baseOf, type Collected, findingsOf, rescan, type Scan } from
 import { readHistory } from "./blame-history.js";
 import { readCandidateFiles } from "./candidate-files.js";
 import { mayHaveShebang, syntaxForPath, syntaxForShebang } from "./comment-syntax.js";
-import { type GitSource, openGitSource, probeWorkTree, provisionalGitSource, provisionalWorkTree, repositoryShape } from "./git-source.js";
+import { type GitSource, openGitSource, provisionalGitSource, provisionalWorkTree, repositoryShape } from "./git-source.js";
 import { extractTodos, looksMinified, markerPattern } from "./todo-extract.js";
 import type { ScanResult } from "./types.js";
+import { probeWorkTreeState, type WorkTreeProbe } from "./work-tree-state.js";
 
 export type { TodoSignals } from "./todo-extract.js";
 
@@ -156,13 +157,13 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const horizon = attributionHorizon(options.now ?? new Date());
   const cache = blame && source.hasHistory ? options.cache : undefined;
   const settings = scanSettingsKey(keywords, options.exclude, ageCapDays());
-  // The work-tree probe runs while the store is read.
-  const probing =
-    source.rev || !blame
-      ? Promise.resolve({ head: source.hasHistory ? source.rev : undefined, dirty: new Set<string>() })
-      : probeWorkTree(source);
-  probing.catch(() => {}); // awaited below on every path; this only keeps an early failure from going unhandled
   const state = await cache?.lastScan(settings);
+  // A commit scan has no work tree to ask about; a work tree's is read from its files when the last scan allows.
+  const probing: Promise<WorkTreeProbe> =
+    source.rev || !blame || !source.workTree
+      ? Promise.resolve({ head: source.hasHistory ? source.rev : undefined, dirty: new Set<string>() })
+      : probeWorkTreeState({ ...source, workTree: source.workTree }, state);
+  probing.catch(() => {}); // awaited below on every path; this only keeps an early failure from going unhandled
   const scan: Scan = {
     uncached: new Set(),
     collect: (paths, prefetch) => collect(scan, paths, prefetch),
@@ -183,9 +184,11 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
     Object.assign(scan, await probing);
     const warm = await rescan(scan);
     if (warm) {
-      const same = state.commit === scan.head && warm.read === 0 && !state.dirty?.length && scan.dirty.size === 0;
+      const same =
+        state.commit === scan.head && state.index === scan.index && warm.read === 0 && !state.dirty?.length && scan.dirty.size === 0;
       const dirty = [...scan.dirty, ...scan.uncached];
-      if (!same || dirty.length) await cache?.save(settings, [], { commit: scan.head as string, files: warm.files, dirty });
+      const record = { commit: scan.head as string, files: warm.files, dirty, ...(scan.index && { index: scan.index }) };
+      if (!same || dirty.length) await cache?.save(settings, [], record);
       return { findings: warm.findings, scope, attribution: scan.report, filesRead: warm.read };
     }
   }
@@ -210,7 +213,8 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const findings = findingsOf([...got.hits].map(([path, hits]) => [path, hits, authors.get(path)]));
   if (cache && scan.head && !options.paths) {
     const files = [...got.blobs].filter(([path]) => !scan.uncached.has(path)).map(([path, blob]) => ({ path, blob }));
-    await cache.save(settings, [], { commit: scan.head, files, dirty: [...scan.dirty, ...scan.uncached] });
+    const dirty = [...scan.dirty, ...scan.uncached];
+    await cache.save(settings, [], { commit: scan.head, files, dirty, ...(scan.index && { index: scan.index }) });
   }
   return { findings, scope, attribution: scan.report, filesRead: got.read };
 }

@@ -10,6 +10,16 @@ const LOOKUP = 500;
 /** Above this many keys one query reads all of the settings' versions instead of looking them up. */
 const READ_ALL = 4000;
 
+/**
+ * The `dirty` column (JSON): the work tree's state at the last scan. A plain array of uncommitted
+ * paths, as first written; with an index stamp (`ScanState.index`), an object holding both, so the
+ * stamp needs no migration of its own.
+ */
+interface WorkTreeColumn {
+  paths: string[];
+  index?: string;
+}
+
 /** `[line, commit, author, authoredAt, before]`: compact, since a large repository has 100,000 of them. */
 type AuthorRow = [number, string, string, string, 0 | 1];
 
@@ -42,7 +52,9 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
         .executeTakeFirst();
       if (!row) return undefined;
       const files = (JSON.parse(row.files) as [string, string][]).map(([path, blob]) => ({ path, blob }));
-      return { commit: row.commit_id, files, dirty: JSON.parse(row.dirty) as string[] };
+      const tree = JSON.parse(row.dirty) as string[] | WorkTreeColumn;
+      if (Array.isArray(tree)) return { commit: row.commit_id, files, dirty: tree };
+      return { commit: row.commit_id, files, dirty: tree.paths, ...(tree.index && { index: tree.index }) };
     },
 
     async getVersions(settings, keys) {
@@ -90,7 +102,9 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
         }
         if (!scan) return;
         const files = JSON.stringify(scan.files.map((f: FileKey) => [f.path, f.blob]));
-        const dirty = JSON.stringify(scan.dirty ?? []);
+        const dirty = JSON.stringify(
+          scan.index ? ({ paths: scan.dirty ?? [], index: scan.index } satisfies WorkTreeColumn) : (scan.dirty ?? []),
+        );
         await trx
           .insertInto("attribution_scans")
           .values({ repository_id: repositoryId, settings, commit_id: scan.commit, files, dirty, scanned_at: at })

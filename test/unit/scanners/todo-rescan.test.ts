@@ -1,0 +1,84 @@
+import { statSync, utimesSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { scanTodos } from "../../../src/scanners/todo.js";
+import { attributionStore } from "../../../src/store/attribution.js";
+import { type Db, openDb } from "../../../src/store/db.js";
+import { upsertRepository } from "../../../src/store/repositories.js";
+import { commitFiles, deleteFiles, git, initRepo, makeTempDir, removeDir, writeFiles } from "../../fixtures/git-repo.js";
+
+const NOW = new Date("2024-06-01T00:00:00Z");
+const cleanup: string[] = [];
+const databases: Db[] = [];
+afterEach(async () => {
+  for (const db of databases.splice(0)) await db.destroy();
+  for (const dir of cleanup.splice(0)) removeDir(dir);
+});
+
+async function cacheFor(dir: string) {
+  const data = makeTempDir();
+  cleanup.push(data);
+  const db = await openDb(data);
+  databases.push(db);
+  const { id } = await upsertRepository(db, { fullName: dir });
+  return attributionStore(db, id);
+}
+
+/** Titles and lines of a scan's findings. */
+const titles = (r: Awaited<ReturnType<typeof scanTodos>>) => r.findings.map((f) => `${f.path}:${f.line} ${f.title}`);
+
+describe("warm rescans of a work tree judged from its files", () => {
+  it("finds every work-tree change an uncached scan finds (an edit with its mtime put back is judged from the files, no git status)", async () => {
+    const dir = initRepo();
+    cleanup.push(dir);
+    commitFiles(dir, { "a.ts": "// TODO: alpha\nx();\n", "b.ts": "// FIXME: beta\n", "c.ts": "// HACK: gamma\n" });
+    const cache = await cacheFor(dir);
+    const check = async () => {
+      const warm = await scanTodos({ cwd: dir, now: NOW, cache });
+      expect(titles(warm)).toEqual(titles(await scanTodos({ cwd: dir, now: NOW })));
+      return warm;
+    };
+    await check(); // cold: records HEAD and the index's stamp
+    expect((await check()).filesRead).toBe(0); // unchanged: nothing read
+
+    // Same size, mtime put back: the ctime still differs from the index's record.
+    const a = path.join(dir, "a.ts");
+    const before = statSync(a);
+    writeFileSync(a, "// TODO: omega\nx();\n");
+    utimesSync(a, before.atime, before.mtime);
+    expect(titles(await check())).toContain("a.ts:1 omega");
+
+    deleteFiles(dir, ["b.ts"]);
+    expect(titles(await check())).not.toContain("b.ts:1 beta");
+
+    writeFiles(dir, { "untracked.ts": "// TODO: not tracked, as git grep reads tracked files only\n" });
+    expect(titles(await check()).some((t) => t.startsWith("untracked.ts"))).toBe(false);
+
+    writeFiles(dir, { "staged.ts": "// TODO: staged\n" });
+    git(dir, ["add", "staged.ts"]);
+    expect(titles(await check())).toContain("staged.ts:1 staged");
+
+    // Back to the commit: the uncommitted files are clean again, and their findings with them.
+    git(dir, ["reset", "-q", "--hard"]);
+    const clean = await check();
+    expect(titles(clean)).toEqual(["a.ts:1 alpha", "b.ts:1 beta", "c.ts:1 gamma"]);
+    expect(clean.findings.every((f) => f.signals.author === "Ada Lovelace")).toBe(true);
+  });
+
+  it("keeps the index stamp with the uncommitted paths, and reads a record written before it (a plain list)", async () => {
+    const data = makeTempDir();
+    cleanup.push(data);
+    const db = await openDb(data);
+    databases.push(db);
+    const { id } = await upsertRepository(db, { fullName: "octo/stamp" });
+    const cache = attributionStore(db, id);
+    const files = [{ path: "a.ts", blob: "b".repeat(40) }];
+    await cache.save("s", [], { commit: "c".repeat(40), files, dirty: ["x.ts"], index: "f".repeat(40) });
+    expect(await cache.lastScan("s")).toEqual({ commit: "c".repeat(40), files, dirty: ["x.ts"], index: "f".repeat(40) });
+    await db
+      .updateTable("attribution_scans")
+      .set({ dirty: JSON.stringify(["y.ts"]) })
+      .execute();
+    expect(await cache.lastScan("s")).toEqual({ commit: "c".repeat(40), files, dirty: ["y.ts"] });
+  });
+});
