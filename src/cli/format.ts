@@ -1,5 +1,5 @@
 import type { Writable } from "node:stream";
-import type { BacklogItem, Ranked } from "../prioritizer/index.js";
+import { type BacklogItem, BacklogRow, type Ranked } from "../prioritizer/index.js";
 
 /** Widest text column in the table (characters); longer text is cut with an ellipsis. */
 const TEXT_WIDTH = 70;
@@ -78,7 +78,8 @@ function jsonRow(i: Ranked<BacklogItem>, names: RepositoryNames) {
     url: i.url,
     issueNumber: i.issue_number,
     fingerprint: i.fingerprint,
-    count: i.group?.count ?? 1,
+    // A BacklogRow knows its count without building its group (locations, fingerprints) just to count it.
+    count: i instanceof BacklogRow ? i.count : (i.group?.count ?? 1),
     signals: i.signals,
     firstSeenAt: i.first_seen_at,
     lastSeenAt: i.last_seen_at,

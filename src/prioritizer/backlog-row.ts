@@ -92,7 +92,7 @@ export class BacklogRow {
     this.last_task_outcome = f.last_task_outcome;
     this.last_task_hash = f.last_task_hash;
     this.dismissed_by = f.dismissed_by;
-    this.signals = row.signals;
+    this.signals = ranking.signalsOf(row);
     this.firstSeenAt = f.first_seen_at;
     this.issueNumber = f.issue_number;
     this.#row = row;
@@ -101,13 +101,18 @@ export class BacklogRow {
 
   /** The parts of the score, in words; they sum to `score`. */
   get breakdown(): ScorePart[] {
-    this.#breakdown ??= this.#ranking.explain(this.#row);
+    this.#breakdown ??= this.#ranking.explain(this.#row, this.signals);
     return this.#breakdown;
+  }
+
+  /** How many findings this row stands for: `group.count`, without building the group. */
+  get count(): number {
+    return this.#row.members?.length ?? 1;
   }
 
   /** The findings this row stands for (itself alone, or its group). */
   get group(): BacklogGroup<BacklogItem> {
-    this.#group ??= this.#ranking.group(this.#row, (m) => toItem(m.item, m.signals));
+    this.#group ??= this.#ranking.group(this.#row, (m) => toItem(m.item, m === this.#row ? this.signals : this.#ranking.signalsOf(m)));
     return this.#group;
   }
 

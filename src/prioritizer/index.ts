@@ -2,7 +2,7 @@ import type { FindingSignals } from "../scanners/types.js";
 import type { FindingRow } from "../store/schema.js";
 import { type BacklogItem, BacklogRow } from "./backlog-row.js";
 import type { Ranked } from "./rank.js";
-import { Ranking, type RankOptions } from "./ranking.js";
+import { Ranking, type RankOptions, type Row } from "./ranking.js";
 
 export { type BacklogItem, BacklogRow } from "./backlog-row.js";
 export { type OutcomeFactor, type OutcomeRecord, outcomeFactors, pathArea, type TaskOutcomeKind } from "./outcomes.js";
@@ -47,8 +47,33 @@ export function rankBacklogTop(
   return { rows: ranked.rows.map((row, i) => new BacklogRow(row, ranking, i + 1)), total: ranked.total };
 }
 
-function rankingOf(rows: readonly FindingRow[], now: Date, options: RankOptions): Ranking<FindingRow> {
-  const ranking = new Ranking<FindingRow>(now, options);
+/**
+ * The backlog of `rankBacklog(rows, now, options)` as a stream, for writers of every row: the
+ * same rows, built one at a time as `rows` is iterated, and let go by the ranking once passed
+ * (with their group's findings), so memory shrinks as the writer goes instead of holding every
+ * row and its breakdown. `total` is the row count. Iterate once. The caller should keep no
+ * reference to `rows` either (pass the expression).
+ */
+export function streamBacklog(
+  rows: readonly FindingRow[],
+  now: Date,
+  options: RankOptions = {},
+): { total: number; rows: Iterable<Ranked<BacklogItem>> } {
+  const ranking = rankingOf(rows, now, options, true);
+  const ordered: (Row<FindingRow> | undefined)[] = ranking.order().rows;
+  return { total: ordered.length, rows: releasing(ordered, ranking) };
+}
+
+function* releasing(ordered: (Row<FindingRow> | undefined)[], ranking: Ranking<FindingRow>): Generator<Ranked<BacklogItem>> {
+  for (let i = 0; i < ordered.length; i++) {
+    const row = ordered[i] as Row<FindingRow>;
+    ordered[i] = undefined;
+    yield new BacklogRow(row, ranking, i + 1);
+  }
+}
+
+function rankingOf(rows: readonly FindingRow[], now: Date, options: RankOptions, reread = false): Ranking<FindingRow> {
+  const ranking = new Ranking<FindingRow>(now, options, reread ? (r) => parseSignals(r.signals) : undefined);
   for (const r of rows)
     ranking.add(r, r.kind, r.fingerprint, r.title, parseSignals(r.signals), r.first_seen_at, r.path, r.line, r.issue_number);
   return ranking;

@@ -37,8 +37,8 @@ export interface Row<T> {
   item: T;
   kind: FindingKind;
   fingerprint: string;
-  title: string;
-  signals: FindingSignals;
+  /** The parsed signals, or undefined once scored when the ranking re-reads them from `item` (`Ranking`'s `reread`). */
+  signals: FindingSignals | undefined;
   path: string | null | undefined;
   line: number | null | undefined;
   issueNumber: number | null | undefined;
@@ -118,8 +118,15 @@ export class Ranking<T> {
   /** Outcome factors per kind and path area (the area's substring, not a joined key). */
   private readonly outcomes = new Map<string, Map<string | undefined, OutcomeFactor | undefined>>();
   private readonly rows: Row<T>[] = [];
+  private readonly reread: ((item: T) => FindingSignals) | undefined;
 
-  constructor(now: Date, options: RankOptions = {}) {
+  /**
+   * @param reread when given, a row's parsed signals are dropped once it is scored and read again
+   *   from its item when the row is explained or shown: less memory held for rows that are
+   *   written out one by one (`streamBacklog`), one more parse per shown row.
+   */
+  constructor(now: Date, options: RankOptions = {}, reread?: (item: T) => FindingSignals) {
+    this.reread = reread;
     this.at = now.getTime();
     this.oldest = this.at - (AGE_CAP_DAYS + 1) * DAY_MS;
     this.classify = pathClassifier(options);
@@ -148,7 +155,6 @@ export class Ranking<T> {
       item,
       kind,
       fingerprint,
-      title,
       signals,
       path,
       line,
@@ -161,7 +167,8 @@ export class Ranking<T> {
       text: undefined,
       members: undefined,
     };
-    row.score = tally(row, this.at - since, row);
+    row.score = tally(row as Row<T> & { signals: FindingSignals }, this.at - since, row);
+    if (this.reread) row.signals = undefined;
     const family = this.grouping ? familyIndex(kind, pathClass) : -1;
     if (family < 0) {
       this.rows.push(row);
@@ -201,6 +208,7 @@ export class Ranking<T> {
    */
   order(limit = Number.POSITIVE_INFINITY): { rows: Row<T>[]; total: number } {
     const rows = this.rows;
+    this.families.length = 0; // complete: only the rows hold their members now, so a streaming caller can let them go
     for (let i = 0; i < rows.length; i++) {
       const members = (rows[i] as Row<T>).members;
       if (!members) continue;
@@ -215,10 +223,15 @@ export class Ranking<T> {
     return { rows: top(rows, limit), total: rows.length };
   }
 
-  /** The parts of `row`'s score, in words; they sum to `row.score`. */
-  explain(row: Row<T>): ScorePart[] {
+  /** The parsed signals of `row`. */
+  signalsOf(row: Row<T>): FindingSignals {
+    return row.signals ?? this.reread?.(row.item) ?? {};
+  }
+
+  /** The parts of `row`'s score, in words; they sum to `row.score`. `signals` when the caller has them parsed already. */
+  explain(row: Row<T>, signals = this.signalsOf(row)): ScorePart[] {
     const parts: ScorePart[] = [];
-    tally(row, this.at - row.since, row, parts);
+    tally({ kind: row.kind, signals }, this.at - row.since, row, parts);
     const members = row.members;
     if (members) {
       const files = new Set(members.map((m) => m.path)).size;

@@ -152,7 +152,7 @@ interface Row<T> {
   /** The group key's text part: the normalised title, or `#fingerprint` for a kind that never groups. */
   text: string;
 }
-function normaliseText(text: string): string {
+export function referenceNormaliseText(text: string): string {
   return text
     .toLowerCase()
     .replace(/\s+/g, " ")
@@ -197,7 +197,7 @@ export function referenceRankFindings<T extends RankInput>(findings: readonly T[
       byText = new Map();
       groups.set(family, byText);
     }
-    const text = normaliseText(item.title);
+    const text = referenceNormaliseText(item.title);
     const row: Row<T> = { item, score, since, pathClass, outcome, members: undefined, text };
     const first = byText.get(text);
     if (!first) {

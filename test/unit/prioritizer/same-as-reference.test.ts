@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { BENCH_NOW, benchOptions, makeRows } from "../../../bench/rank-rows.js";
-import { type RankOptions, rankBacklog, rankBacklogTop, rankFindings } from "../../../src/prioritizer/index.js";
+import { type RankOptions, rankBacklog, rankBacklogTop, rankFindings, streamBacklog } from "../../../src/prioritizer/index.js";
 import type { FindingRow } from "../../../src/store/schema.js";
 import { referenceRankBacklog, referenceRankFindings } from "./reference-ranking.js";
 
@@ -65,6 +65,9 @@ describe("the ranking equals the reference (the implementation before the speed 
       const expected = referenceRankBacklog(input, BENCH_NOW, opts);
       const actual = rankBacklog(input, BENCH_NOW, opts);
       expectSame(actual, expected);
+      const stream = streamBacklog(input, BENCH_NOW, opts);
+      expect(stream.total).toBe(expected.length);
+      expectSame([...stream.rows], expected);
       // A row serialised directly (toJSON) is the reference's plain row, key for key.
       for (const i of [0, 1, 2, Math.floor(actual.length / 2), actual.length - 1]) {
         expect(JSON.stringify(actual[i])).toBe(JSON.stringify(expected[i]));
