@@ -21,13 +21,11 @@ export interface BoundaryDiffOptions {
   rawOnly: boolean;
   /** `boundaryCommit`, when started early. */
   boundary?: Promise<string | undefined>;
-  /** `git diff` processes to split the paths over (default 1): the diff reads two blobs per changed file. */
-  processes?: number;
   /**
    * Called once per changed file as soon as its hunks are complete, while the diff goes on, with
-   * the number of changed files its process found (a caller may start `git blame` early when few).
+   * the number of changed files this `git diff` names (a caller may start `git blame` early when few).
    */
-  onFile?: (path: string, change: BoundaryChange, changedInProcess: number) => void;
+  onFile?: (path: string, change: BoundaryChange, changedInDiff: number) => void;
 }
 
 /**
@@ -36,8 +34,7 @@ export interface BoundaryDiffOptions {
  * than one per commit: the per-commit patches of a large, busy file are what made the full
  * replay slow (issue 14: 2.4 s and a 250 MB child on redis). Files absent from the result did not
  * change since the boundary. `undefined` when the whole history is younger than the horizon.
- * With `rawOnly` (partial clones: the boundary's blobs may be missing) no patch is read. With
- * `processes` above 1 the paths are dealt round-robin to that many `git diff`s run side by side.
+ * With `rawOnly` (partial clones: the boundary's blobs may be missing) no patch is read.
  * @throws CommandError or Error when git fails.
  */
 export async function changesSinceHorizon(
@@ -50,27 +47,19 @@ export async function changesSinceHorizon(
   const boundary = await (options.boundary ?? boundaryCommit(source, head, horizon));
   if (!boundary) return undefined;
   const changes = new Map<string, BoundaryChange>();
-  const groups: string[][] = [];
+  // Split in two over the cores measured no faster on redis or the built bench repository: one process.
   for (let i = 0; i < paths.length; i += PATHS_PER_DIFF) {
-    const chunk = paths.slice(i, i + PATHS_PER_DIFF);
-    const count = Math.max(1, Math.min(options.processes ?? 1, chunk.length));
-    groups.push(...Array.from({ length: count }, (_, g) => chunk.filter((_, k) => k % count === g)));
-  }
-  // Chunks of one batch run together; more than PATHS_PER_DIFF paths (rare) take several batches.
-  for (let i = 0; i < groups.length; ) {
-    const batch = groups.slice(i, i + Math.max(1, options.processes ?? 1));
-    i += batch.length;
-    await Promise.all(batch.map((group) => diffGroup(source, boundary, head, group, options, changes)));
+    await diffGroup(source, boundary, head, paths.slice(i, i + PATHS_PER_DIFF), options, changes);
   }
   return { boundary, changes };
 }
 
-/** One `git diff <boundary> <head> -- <group>`, parsed into `changes`; reports each file as its patch ends. */
+/** One `git diff <boundary> <head> -- <paths>`, parsed into `changes`; reports each file as its patch ends. */
 async function diffGroup(
   source: GitSource,
   boundary: string,
   head: string,
-  group: string[],
+  paths: string[],
   options: BoundaryDiffOptions,
   changes: Map<string, BoundaryChange>,
 ): Promise<void> {
@@ -88,7 +77,7 @@ async function diffGroup(
   };
   let file: string | undefined;
   let header = false;
-  const args = ["-c", "core.quotePath=false", "diff", ...flags, boundary, head, "--", ...group.map((p) => `:(literal)${p}`)];
+  const args = ["-c", "core.quotePath=false", "diff", ...flags, boundary, head, "--", ...paths.map((p) => `:(literal)${p}`)];
   const result = await runCommand("git", args, {
     cwd: source.dir,
     env: source.env,

@@ -1,4 +1,3 @@
-import os from "node:os";
 import { type BoundaryChange, changesSinceHorizon, splitByHunks } from "./attribution-boundary.js";
 import { blameQueue } from "./blame.js";
 import {
@@ -139,7 +138,7 @@ async function sinceBoundary(
   const touched = new Map<string, number[]>();
   const whole: string[] = [];
   let early = 0;
-  const settle = (file: string, change: BoundaryChange | undefined, changedInProcess: number): void => {
+  const settle = (file: string, change: BoundaryChange | undefined, changedInDiff: number): void => {
     const target = pending.get(file);
     if (!target) return;
     const split = !change
@@ -153,18 +152,16 @@ async function sinceBoundary(
     }
     const open = split ? split.touched : target.lines;
     if (open.length === 0) return;
-    if (!rawOnly && changedInProcess <= EARLY_BLAME_CHANGED && early < BLAME_DIRECTLY) {
+    if (!rawOnly && changedInDiff <= EARLY_BLAME_CHANGED && early < BLAME_DIRECTLY) {
       early++;
       blame(file, { lines: open, blob: target.blob });
     } else if (split) touched.set(file, open);
     else whole.push(file);
   };
-  const processes = pending.size >= 2 * BLAME_DIRECTLY ? DIFF_PROCESSES : 1;
-  ctx.report.historyProcesses += (ctx.boundary ? 0 : 1) + Math.min(processes, pending.size);
+  ctx.report.historyProcesses += ctx.boundary ? 1 : 2;
   const diff = await changesSinceHorizon(source, ctx.head, ctx.horizon, [...pending.keys()], {
     rawOnly,
     boundary: ctx.boundary,
-    processes,
     onFile: (file, change, changed) => settle(file, change, changed),
   }).catch(() => undefined);
   if (!diff) return undefined;
@@ -175,13 +172,12 @@ async function sinceBoundary(
 /** Up to this many files left after the boundary diff are blamed directly rather than replayed. */
 const BLAME_DIRECTLY = 8;
 /**
- * A boundary diff process that names at most this many changed files has its files with touched
- * lines blamed as their patches end; more (every file changed within the horizon, as in the built
- * bench repository) most likely leaves more than `BLAME_DIRECTLY` to attribute, for one replay.
+ * A boundary diff that names at most this many changed files has its files with touched lines
+ * blamed as their patches end (redis: 20 changed files, 6 to blame). More (every file changed
+ * within the horizon, as in the built bench repository) most likely leaves more than
+ * `BLAME_DIRECTLY` files to attribute, which one replay does for all.
  */
-const EARLY_BLAME_CHANGED = 2 * BLAME_DIRECTLY;
-/** `git diff` processes side by side for the boundary diff of many files (it reads two blobs per file). */
-const DIFF_PROCESSES = Math.max(1, Math.min(4, os.availableParallelism()));
+const EARLY_BLAME_CHANGED = 4 * BLAME_DIRECTLY;
 
 /** Adds `lines` to what is known of `file`. */
 function merge(authors: LineAuthors, file: string, lines: Map<number, LineAuthor>): void {
