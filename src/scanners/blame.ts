@@ -9,11 +9,12 @@ export type { BlameTarget, LineAuthor, LineAuthors };
 const NULL_COMMIT = /^0+$/;
 const OBJECT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
 /**
- * `git blame` processes at once: twice the core count. Each one bounded by `--since` is short
- * (5-15 ms on redis) and spends part of it starting, so twice the cores measured 5-10% faster
- * than the core count on 2 cores; unbounded, issue 14 measured 8 x ~170 MB on 2 cores.
+ * `git blame` processes at once: twice the core count, at most 8. Each one bounded by `--since`
+ * is short (5-15 ms on redis) and spends part of it starting, so twice the cores measured 5-10%
+ * faster than the core count on 2 cores, at the same peak memory (about 172 MB for the whole
+ * redis scan); unbounded, issue 14 measured 8 x ~170 MB on 2 cores.
  */
-const BLAME_CONCURRENCY = Math.max(2, 2 * os.availableParallelism());
+const BLAME_CONCURRENCY = Math.min(8, Math.max(2, 2 * os.availableParallelism()));
 
 /** How `blameFiles` runs `git blame`. */
 export interface BlameOptions {
