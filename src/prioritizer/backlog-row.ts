@@ -1,6 +1,7 @@
 import type { FindingSignals } from "../scanners/types.js";
 import type { FindingRow } from "../store/schema.js";
-import type { BacklogGroup, Ranking, Row } from "./ranking.js";
+import type { BacklogGroup, Ranking } from "./ranking.js";
+import type { Row } from "./rows.js";
 import type { RankInput, ScorePart } from "./score.js";
 
 /** A stored finding in the prioritizer's shape (signals parsed). */

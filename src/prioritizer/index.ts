@@ -2,7 +2,8 @@ import type { FindingSignals } from "../scanners/types.js";
 import type { FindingRow } from "../store/schema.js";
 import { type BacklogItem, BacklogRow } from "./backlog-row.js";
 import type { Ranked } from "./rank.js";
-import { Ranking, type RankOptions, type Row } from "./ranking.js";
+import { Ranking, type RankOptions } from "./ranking.js";
+import type { Row } from "./rows.js";
 
 export { type BacklogItem, BacklogRow } from "./backlog-row.js";
 export { type OutcomeFactor, type OutcomeRecord, outcomeFactors, pathArea, type TaskOutcomeKind } from "./outcomes.js";
