@@ -92,13 +92,18 @@ async function openRows(db: Db, repositoryId?: number): Promise<FindingRow[]> {
 export async function printBacklog(db: Db, options: PrintOptions): Promise<number> {
   const names = new Map((await listRepositories(db)).map((r) => [r.id, r.full_name]));
   const now = new Date();
+  // One repository ranks as on its dashboard (rankingOptionsFor); imported on demand: its config validation loads zod and YAML.
+  const ranking =
+    options.repositoryId === undefined
+      ? {}
+      : await (await import("../scheduler/ranked-backlog.js")).rankingOptionsFor(db, options.repositoryId);
   // The stored rows are passed, never kept here: the stream lets each go once it is written.
   if (options.json) {
-    const backlog = streamBacklog(await openRows(db, options.repositoryId), now);
+    const backlog = streamBacklog(await openRows(db, options.repositoryId), now, ranking);
     await writeJson(backlog.rows, names, process.stdout);
     return backlog.total;
   }
-  const top = rankBacklogTop(await openRows(db, options.repositoryId), now, options.limit);
+  const top = rankBacklogTop(await openRows(db, options.repositoryId), now, options.limit, ranking);
   console.log(formatTable(top.rows, names, top.total));
   return top.total;
 }

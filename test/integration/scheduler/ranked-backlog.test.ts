@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { printBacklog } from "../../../src/cli/print-backlog.js";
 import { parseConfigText } from "../../../src/config/parse.js";
 import { renderDashboard } from "../../../src/dashboard/index.js";
 import { createAgentRegistry } from "../../../src/executor/agents/registry.js";
@@ -64,13 +65,27 @@ describe.each(backends())("one ranking on every surface, with .gitattributes and
     expect(res.status).toBe(200);
     return ((await res.json()) as { items: Parameters<typeof row>[0][] }).items.map(row);
   };
-  /** The same backlog from the dashboard, the API and the CLI's options; returns it after checking they agree. */
+  /** `backlog-bot backlog --repo o/a --json`, in process: its printed rows. */
+  const cliJson = async (repositoryId: number): Promise<Parameters<typeof row>[0][]> => {
+    let out = "";
+    const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    try {
+      await printBacklog(web.db, { repositoryId, json: true, limit: 50 });
+    } finally {
+      write.mockRestore();
+    }
+    return JSON.parse(out);
+  };
+  /** The same backlog from the dashboard, the API and the CLI; returns it after checking they agree. */
   const everySurface = async (): Promise<Row[]> => {
     const now = new Date();
     const fresh = (await getRepository(web.db, "o/a")) as Repository;
     const dashboard = (await loadDashboardState(web.db, fresh, config(), now)).backlog.map(row);
     const api = await apiRows();
-    const cli = rankBacklog(await listOpenFindings(web.db, fresh.id), now, await rankingOptionsFor(web.db, fresh.id)).map(row);
+    const cli = (await cliJson(fresh.id)).map(row);
     expect(api).toEqual(dashboard);
     expect(cli).toEqual(dashboard);
     return dashboard;
