@@ -28,6 +28,8 @@ export interface Scan {
   horizon: Date | undefined;
   /** Committed files with TODOs whose attribution was incomplete, so not stored: read again next scan. */
   uncached: Set<string>;
+  /** Versions attributed by this scan: stored once at its end, with its record, in one transaction. */
+  fresh: FileVersion[];
   /** `git grep`, read and lex the candidate files among `paths` (all when undefined). */
   collect(paths: string[] | undefined, prefetch: string[] | undefined): Promise<Collected>;
 }
@@ -53,7 +55,7 @@ async function baseVersions(scan: Scan, paths: Iterable<string>): Promise<Map<st
   return new Map(versions.map((v) => [`${v.path}\0${v.blob}`, v]));
 }
 
-/** Attributes collected hits: cached versions first, then attribution.ts; stores the new versions. */
+/** Attributes collected hits: cached versions first, then attribution.ts; adds the new versions to `scan.fresh`. */
 export async function attribute(
   scan: Scan,
   got: Collected,
@@ -95,7 +97,7 @@ export async function attribute(
     if (blob && hits.every((h) => lines.has(h.line))) fresh.push({ path, blob, hits, authors: lines });
     else if (blob) scan.uncached.add(path);
   }
-  if (scan.cache && fresh.length) await scan.cache.save(scan.settings, fresh);
+  scan.fresh.push(...fresh);
   return authors;
 }
 

@@ -166,6 +166,7 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   probing.catch(() => {}); // awaited below on every path; this only keeps an early failure from going unhandled
   const scan: Scan = {
     uncached: new Set(),
+    fresh: [],
     collect: (paths, prefetch) => collect(scan, paths, prefetch),
     source,
     options,
@@ -188,7 +189,7 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
         state.commit === scan.head && state.index === scan.index && warm.read === 0 && !state.dirty?.length && scan.dirty.size === 0;
       const dirty = [...scan.dirty, ...scan.uncached];
       const record = { commit: scan.head as string, files: warm.files, dirty, ...(scan.index && { index: scan.index }) };
-      if (!same || dirty.length) await cache?.save(settings, [], record);
+      if (!same || dirty.length || scan.fresh.length) await cache?.save(settings, scan.fresh, record);
       return { findings: warm.findings, scope, attribution: scan.report, filesRead: warm.read };
     }
   }
@@ -214,7 +215,7 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   if (cache && scan.head && !options.paths) {
     const files = [...got.blobs].filter(([path]) => !scan.uncached.has(path)).map(([path, blob]) => ({ path, blob }));
     const dirty = [...scan.dirty, ...scan.uncached];
-    await cache.save(settings, [], { commit: scan.head, files, dirty, ...(scan.index && { index: scan.index }) });
-  }
+    await cache.save(settings, scan.fresh, { commit: scan.head, files, dirty, ...(scan.index && { index: scan.index }) });
+  } else if (cache && scan.fresh.length) await cache.save(settings, scan.fresh);
   return { findings, scope, attribution: scan.report, filesRead: got.read };
 }
