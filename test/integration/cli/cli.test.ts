@@ -121,6 +121,15 @@ describe("backlog-bot CLI", () => {
       await db.destroy();
     }
     expect(json.stdout.split("\n").length).toBe(printed.length + 3); // "[", a row per line, "]", final newline
+
+    // The table takes its top rows without ranking everything into rows: the same first rows, ranks and scores as --json.
+    const table = cli(["backlog", "--limit", "2"], data);
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split("\n");
+    expect(lines.slice(1, 3).map((l) => l.split(/\s{2,}/).slice(0, 2))).toEqual(
+      printed.slice(0, 2).map((r) => [String(r.rank), String(r.score)]),
+    );
+    expect(lines.at(-1)).toBe(`… and ${printed.length - 2} more (--limit to show more, --json for all)`);
   });
 
   it("exits 2 for a path that is no git repository", () => {
