@@ -55,6 +55,12 @@ export async function run(argv: string[]): Promise<number> {
         try {
           const result = await scanTodos({ cwd, cache: attributionStore(db, repo.id), onProgress: (p) => progress.update(p) });
           const summary = await syncFindings(db, repo.id, result.findings, result.scope);
+          // The ranking's Linguist rules, as the app stores them for a mirror (rankingOptionsFor reads them).
+          const [{ refreshGitAttributes }, { createLogger }] = await Promise.all([
+            import("../scheduler/git-attributes.js"),
+            import("../util/logger.js"),
+          ]);
+          await refreshGitAttributes(db, repo, cwd, "HEAD", createLogger({ level: "warn", destination: process.stderr as never }));
           const a = result.attribution;
           const partial = a.unattributedLines ? `; partial clone: ${a.unattributedLines} lines unattributed` : "";
           const shallow = a.shallowBoundaryLines ? `; shallow clone: ${a.shallowBoundaryLines} lines at its boundary` : "";

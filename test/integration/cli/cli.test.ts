@@ -132,6 +132,22 @@ describe("backlog-bot CLI", () => {
     expect(lines.at(-1)).toBe(`… and ${printed.length - 2} more (--limit to show more, --json for all)`);
   });
 
+  it("scan ranks with the repository's committed .gitattributes: generated code left out, vendored code demoted", () => {
+    const data = temp(makeTempDir());
+    const repo = temp(initRepo());
+    commitFiles(repo, {
+      ".gitattributes": "gen/** linguist-generated\nthird/** linguist-vendored\n",
+      "src/a.ts": "// TODO: mine\n",
+      "gen/b.ts": "// FIXME: generated\n",
+      "third/c.ts": "// FIXME: theirs\n",
+    });
+    const scan = cli(["scan", repo, "--json"], data);
+    expect(scan.code).toBe(0);
+    const rows = JSON.parse(scan.stdout) as { title: string; breakdown: { signal: string; reason: string }[] }[];
+    expect(rows.map((r) => r.title)).toEqual(["mine", "theirs"]);
+    expect(rows[1]?.breakdown).toContainEqual(expect.objectContaining({ reason: expect.stringContaining("linguist-vendored") }));
+  });
+
   it("exits 2 for a path that is no git repository", () => {
     const data = temp(makeTempDir());
     const plain = temp(makeTempDir());
