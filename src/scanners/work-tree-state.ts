@@ -199,9 +199,10 @@ function contentMatches(file: string, entry: IndexEntry, symlink: boolean): bool
  */
 export function changedFiles(workTree: string, index: IndexSnapshot): Set<string> {
   const changed = new Set<string>();
+  const top = `${workTree}/`; // index paths are normalised and relative: no path.join per file
   for (const entry of index.entries) {
     if (entry.skip) continue;
-    const file = path.join(workTree, entry.path);
+    const file = top + entry.path;
     let st: BigIntStats | undefined;
     try {
       st = lstatSync(file, { bigint: true, throwIfNoEntry: false });
