@@ -39,10 +39,11 @@ export function toItem(row: Omit<FindingRow, "signals">, signals: FindingSignals
 
 /**
  * One row of `rankBacklog`: the representative finding's fields and `rank`/`score` as own data
- * properties, `breakdown` and `group` as getters built on first read and kept. At 100,000
- * findings most rows are never shown (the dashboard shows 20), and building every row's words,
- * locations and fingerprints was most of the ranking's time and garbage (bench/rank.ts).
- * `JSON.stringify` gives what a plain row would (`toJSON`); a spread copies no breakdown or group.
+ * properties; `signals`, `breakdown` and `group` as getters built on first read and kept. At
+ * 100,000 findings most rows are never shown (the dashboard shows 20), and building every row's
+ * words, locations and fingerprints, and keeping every finding's parsed signals, was most of the
+ * ranking's time and garbage (bench/rank.ts). `JSON.stringify` gives what a plain row would
+ * (`toJSON`); a spread or `Object.keys` sees no signals, breakdown or group.
  */
 export class BacklogRow {
   rank: number;
@@ -64,11 +65,11 @@ export class BacklogRow {
   last_task_outcome: FindingRow["last_task_outcome"];
   last_task_hash: FindingRow["last_task_hash"];
   dismissed_by: FindingRow["dismissed_by"];
-  signals: FindingSignals;
   firstSeenAt: string;
   issueNumber: number | null;
   readonly #row: Row<FindingRow>;
   readonly #ranking: Ranking<FindingRow>;
+  #signals: FindingSignals | undefined = undefined;
   #breakdown: ScorePart[] | undefined = undefined;
   #group: BacklogGroup<BacklogItem> | undefined = undefined;
 
@@ -93,11 +94,20 @@ export class BacklogRow {
     this.last_task_outcome = f.last_task_outcome;
     this.last_task_hash = f.last_task_hash;
     this.dismissed_by = f.dismissed_by;
-    this.signals = ranking.signalsOf(row);
     this.firstSeenAt = f.first_seen_at;
     this.issueNumber = f.issue_number;
     this.#row = row;
     this.#ranking = ranking;
+  }
+
+  /** The finding's signals, parsed from the stored JSON when first read (the ranking keeps only what it scored). */
+  get signals(): FindingSignals {
+    this.#signals ??= this.#ranking.signalsOf(this.#row);
+    return this.#signals;
+  }
+
+  set signals(value: FindingSignals) {
+    this.#signals = value;
   }
 
   /** The parts of the score, in words; they sum to `score`. */

@@ -60,7 +60,7 @@ export function streamBacklog(
   now: Date,
   options: RankOptions = {},
 ): { total: number; rows: Iterable<Ranked<BacklogItem>> } {
-  const ranking = rankingOf(rows, now, options, true);
+  const ranking = rankingOf(rows, now, options);
   const ordered: (Row<FindingRow> | undefined)[] = ranking.order().rows;
   return { total: ordered.length, rows: releasing(ordered, ranking) };
 }
@@ -73,8 +73,9 @@ function* releasing(ordered: (Row<FindingRow> | undefined)[], ranking: Ranking<F
   }
 }
 
-function rankingOf(rows: readonly FindingRow[], now: Date, options: RankOptions, reread = false): Ranking<FindingRow> {
-  const ranking = new Ranking<FindingRow>(now, options, reread ? (r) => parseSignals(r.signals) : undefined);
+/** The parsed signals are scored and dropped (`reread`): each shown row parses its own again when read. */
+function rankingOf(rows: readonly FindingRow[], now: Date, options: RankOptions): Ranking<FindingRow> {
+  const ranking = new Ranking<FindingRow>(now, options, (r) => parseSignals(r.signals));
   for (const r of rows)
     ranking.add(r, r.kind, r.fingerprint, r.title, parseSignals(r.signals), r.first_seen_at, r.path, r.line, r.issue_number);
   return ranking;

@@ -4,9 +4,12 @@ import { type RankOptions, rankBacklog, rankBacklogTop, rankFindings, streamBack
 import type { FindingRow } from "../../../src/store/schema.js";
 import { referenceRankBacklog, referenceRankFindings } from "./reference-ranking.js";
 
-/** Everything a caller can read of a row, as JSON: fields, rank, score, breakdown and the whole group. */
-function view(row: object & { breakdown: unknown; group: unknown }): string {
-  return JSON.stringify({ ...row, breakdown: row.breakdown, group: row.group });
+/**
+ * Everything a caller can read of a row, as JSON: fields, rank, score, signals, breakdown and the
+ * whole group (a `BacklogRow` serialises through `toJSON`, which reads its own fields and getters).
+ */
+function view(row: object): string {
+  return JSON.stringify(row);
 }
 
 /** Compares row by row; on the first difference, shows that row's diff (not 60,000 rows'). */
@@ -68,9 +71,19 @@ describe("the ranking equals the reference (the implementation before the speed 
       const stream = streamBacklog(input, BENCH_NOW, opts);
       expect(stream.total).toBe(expected.length);
       expectSame([...stream.rows], expected);
-      // A row serialised directly (toJSON) is the reference's plain row, key for key.
+      // The fields a caller reads directly (not through toJSON) are the reference's too.
       for (const i of [0, 1, 2, Math.floor(actual.length / 2), actual.length - 1]) {
-        expect(JSON.stringify(actual[i])).toBe(JSON.stringify(expected[i]));
+        const [a, e] = [actual[i], expected[i]];
+        expect([a?.rank, a?.score, a?.id, a?.title, a?.path, a?.signals, a?.breakdown, a?.group]).toEqual([
+          e?.rank,
+          e?.score,
+          e?.id,
+          e?.title,
+          e?.path,
+          e?.signals,
+          e?.breakdown,
+          e?.group,
+        ]);
       }
     });
   }
