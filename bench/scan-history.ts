@@ -45,6 +45,13 @@ function timeGrep(cwd: string, extra: string[] = []): Promise<number> {
   });
 }
 
+/** CPU time (ms) of this process, and of its children waited for so far (/proc/self/stat cutime + cstime, in clock ticks of 10 ms). */
+function cpuNow(): { self: number; children: number } {
+  const usage = process.cpuUsage();
+  const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+  return { self: (usage.user + usage.system) / 1000, children: (Number(fields[13]) + Number(fields[14])) * 10 };
+}
+
 async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; value: T }> {
   collectGarbage();
   const started = performance.now();
@@ -136,6 +143,7 @@ async function benchRepo(repo: HistoryRepo): Promise<void> {
   const rows: Record<string, number[]> = { grep: [], cold: [], warm: [], push: [], grepPush: [] };
   let cold: Awaited<ReturnType<typeof scanTodos>> | undefined;
   let agree = true;
+  const cpu = { self: 0, children: 0 };
   await timeGrep(repo.dir); // page cache
   for (let round = 0; round < ROUNDS; round++) {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-bench-store-"));
@@ -144,7 +152,11 @@ async function benchRepo(repo: HistoryRepo): Promise<void> {
       const { id } = await upsertRepository(db, { fullName: repo.dir });
       const cache = attributionStore(db, id);
       rows.grep?.push(await timeGrep(repo.dir));
+      const before = cpuNow();
       const c = await timed(() => scanTodos({ cwd: repo.dir, now: repo.now, cache }));
+      const after = cpuNow();
+      cpu.self += after.self - before.self;
+      cpu.children += after.children - before.children;
       rows.cold?.push(c.ms);
       cold = c.value;
       const w = await timed(() => scanTodos({ cwd: repo.dir, now: repo.now, cache }));
@@ -178,6 +190,10 @@ async function benchRepo(repo: HistoryRepo): Promise<void> {
   );
   console.log(`findings: ${cold?.findings.length}; warm and push agree with cold/uncached scans: ${agree}`);
   console.log(`cold attribution record: ${JSON.stringify(cold?.attribution)}`);
+  // CPU-bound or waiting? On 2 cores a scan cannot take less wall time than half its CPU time.
+  console.log(
+    `CPU per cold scan (mean of ${ROUNDS}): this process ${fmt(cpu.self / ROUNDS)} ms, git children ${fmt(cpu.children / ROUNDS)} ms (10 ms ticks summed), on ${os.availableParallelism()} cores`,
+  );
 
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "backlog-bot-bench-store-"));
   const memory = await measureTree(
