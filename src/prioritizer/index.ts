@@ -25,8 +25,9 @@ export { WEIGHTS } from "./weights.js";
 /**
  * Ranks stored findings into the backlog (see `rankFindings` for `options` and the order). Pure
  * apart from parsing each row's JSON signals; a row whose signals do not parse ranks with none.
- * Rows are `BacklogRow`s: `breakdown` and `group` are built when first read, from `rows`, which
- * must not be changed while the result is in use. About 200 ms for 100,000 findings (bench/rank.ts).
+ * Rows are `BacklogRow`s: `signals`, `breakdown` and `group` are built when first read, from
+ * `rows`, which must not be changed while the result is in use. About 220 ms for 100,000 findings
+ * (bench/rank.ts).
  */
 export function rankBacklog(rows: readonly FindingRow[], now: Date, options: RankOptions = {}): Ranked<BacklogItem>[] {
   const ranking = rankingOf(rows, now, options);
@@ -36,6 +37,7 @@ export function rankBacklog(rows: readonly FindingRow[], now: Date, options: Ran
 /**
  * The first `limit` rows of `rankBacklog(rows, now, options)` (the same rows, ranks and scores)
  * and how many rows the whole backlog has, without sorting the rest: for tables that show the top.
+ * @param limit how many rows at most (0 gives none, with the total).
  */
 export function rankBacklogTop(
   rows: readonly FindingRow[],

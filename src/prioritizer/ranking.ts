@@ -66,8 +66,8 @@ export class Ranking<T> {
 
   /**
    * @param reread when given, a row's parsed signals are dropped once it is scored and read again
-   *   from its item when the row is explained or shown: less memory held for rows that are
-   *   written out one by one (`streamBacklog`), one more parse per shown row.
+   *   from its item when the row is explained or shown (`rankBacklog` and its kin): 100,000
+   *   parsed objects not kept, at one more parse per shown row.
    */
   constructor(now: Date, options: RankOptions = {}, reread?: (item: T) => FindingSignals) {
     this.reread = reread;
