@@ -100,6 +100,8 @@ export function readIndex(dirs: GitDirs): IndexSnapshot | undefined {
     return undefined;
   }
   if (bytes.length < 32 || bytes.toString("latin1", 0, 4) !== "DIRC") return undefined;
+  // Entries of a SHA-256 repository hold 32-byte ids: another layout.
+  if (/^\s*objectformat\s*=\s*sha256/im.test(readText(path.join(dirs.commonDir, "config")) ?? "")) return undefined;
   const version = bytes.readUInt32BE(4);
   if (version < 2 || version > 4) return undefined;
   const count = bytes.readUInt32BE(8);

@@ -2,7 +2,7 @@ import { lstatSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSy
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { changedFiles, gitDirsOf, type IndexSnapshot, readHeadCommit, readIndex } from "../../../src/scanners/work-tree-state.js";
-import { commitFiles, deleteFiles, git, initRepo, removeDir, writeFiles } from "../../fixtures/git-repo.js";
+import { commitFiles, deleteFiles, git, initRepo, makeTempDir, removeDir, writeFiles } from "../../fixtures/git-repo.js";
 
 const cleanup: string[] = [];
 afterEach(() => {
@@ -84,7 +84,7 @@ describe("work tree state from files", () => {
     expect([...changedFiles(dir, { ...index, mtimeNs: now.mtimeNs + 1n })]).toEqual([]); // older than the index: stat trusted, as git does
   });
 
-  it("declines indexes it cannot read exactly: unmerged, intent-to-add, split", () => {
+  it("declines indexes it cannot read exactly: intent-to-add, split, unmerged, SHA-256", () => {
     const dir = repo();
     git(dir, ["add", "-N", "-f", "--", "src/deep/c.ts"]);
     writeFiles(dir, { "ita.ts": "x\n" });
@@ -101,6 +101,12 @@ describe("work tree state from files", () => {
     commitFiles(dir, { "a.ts": "// TODO: main\n" });
     expect(() => git(dir, ["merge", "-q", "other"])).toThrow(); // a conflict: stages 1-3 in the index
     expect(readIndex(gitDirsOf(dir))).toBeUndefined();
+    const sha256 = makeTempDir();
+    cleanup.push(sha256);
+    git(sha256, ["init", "-q", "--object-format=sha256"]);
+    writeFiles(sha256, { "a.ts": "x\n" });
+    git(sha256, ["add", "a.ts"]);
+    expect(readIndex(gitDirsOf(sha256))).toBeUndefined();
   });
 
   it("reads HEAD through a loose or packed branch, or detached", () => {
