@@ -79,7 +79,18 @@ function* releasing(ordered: (Row<FindingRow> | undefined)[], ranking: Ranking<F
 function rankingOf(rows: readonly FindingRow[], now: Date, options: RankOptions): Ranking<FindingRow> {
   const ranking = new Ranking<FindingRow>(now, options, (r) => parseSignals(r.signals));
   for (const r of rows)
-    ranking.add(r, r.kind, r.fingerprint, r.title, parseSignals(r.signals), r.first_seen_at, r.path, r.line, r.issue_number);
+    ranking.add(
+      r,
+      r.kind,
+      r.fingerprint,
+      r.title,
+      parseSignals(r.signals),
+      r.first_seen_at,
+      r.path,
+      r.line,
+      r.issue_number,
+      r.repository_id,
+    );
   return ranking;
 }
 

@@ -40,6 +40,8 @@ function familyIndex(kind: FindingKind, pathClass: PathClass): number {
   const k = kind === "todo" ? 0 : kind === "failing_check" ? 1 : -1;
   return k < 0 ? -1 : k * CLASSES.length + CLASSES.indexOf(pathClass.class);
 }
+/** Family slots per scope: two grouped kinds times the path classes. */
+const FAMILIES = 2 * CLASSES.length;
 const FIRST_PARTY: PathClass = { class: "first_party" };
 const DAY_MS = 86_400_000;
 
@@ -57,8 +59,12 @@ export class Ranking<T> {
   private readonly classify: (path: string) => PathClass;
   private readonly outcomeOf: ((kind: FindingKind, path?: string | null) => OutcomeFactor | undefined) | undefined;
   private readonly grouping: boolean;
-  /** Per grouped kind and path class (`familyIndex`), first row by normalised text: no key strings built per finding. */
-  private readonly families: (Map<string, Row<T>> | undefined)[] = [];
+  /**
+   * Per scope (repository) and grouped kind and path class (`familyIndex`), first row by normalised
+   * text: no key strings built per finding. Text never groups across repositories: a row links to
+   * one repository's code.
+   */
+  private readonly families = new Map<number, Map<string, Row<T>>>();
   /** Outcome factors per kind and path area (the area's substring, not a joined key). */
   private readonly outcomes = new Map<string, Map<string | undefined, OutcomeFactor | undefined>>();
   private readonly rows: Row<T>[] = [];
@@ -78,7 +84,10 @@ export class Ranking<T> {
     this.grouping = options.group !== false;
   }
 
-  /** Scores one finding and files it into its group; generated or excluded paths are left out. */
+  /**
+   * Scores one finding and files it into its group; generated or excluded paths are left out.
+   * `scope` is the finding's repository: the same text groups only within one (default 0).
+   */
   add(
     item: T,
     kind: FindingKind,
@@ -89,6 +98,7 @@ export class Ranking<T> {
     path: string | null | undefined,
     line: number | null | undefined,
     issueNumber: number | null | undefined,
+    scope = 0,
   ): void {
     const pathClass = path ? this.classify(path) : FIRST_PARTY;
     if (pathClass.class !== "first_party" && pathClass.skip) return;
@@ -118,10 +128,11 @@ export class Ranking<T> {
       this.rows.push(row);
       return;
     }
-    let byText = this.families[family];
+    const slot = scope * FAMILIES + family;
+    let byText = this.families.get(slot);
     if (!byText) {
       byText = new Map();
-      this.families[family] = byText;
+      this.families.set(slot, byText);
     }
     const text = normaliseText(title);
     row.text = text;
@@ -152,7 +163,7 @@ export class Ranking<T> {
    */
   order(limit = Number.POSITIVE_INFINITY): { rows: Row<T>[]; total: number } {
     const rows = this.rows;
-    this.families.length = 0; // complete: only the rows hold their members now, so a streaming caller can let them go
+    this.families.clear(); // complete: only the rows hold their members now, so a streaming caller can let them go
     for (let i = 0; i < rows.length; i++) {
       const members = (rows[i] as Row<T>).members;
       if (!members) continue;

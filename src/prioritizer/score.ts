@@ -118,7 +118,8 @@ export function tally(finding: Pick<RankInput, "kind" | "signals">, ageMs: numbe
   if (Number.isFinite(days) && days >= 1) {
     const points = Math.min(WEIGHTS.age.max, Math.round(Math.log2(1 + days) * WEIGHTS.age.perDoubling));
     score += points;
-    parts?.push({ signal: "age", points, reason: `${Math.floor(days)} days old` });
+    // A line older than the scan's horizon has the horizon as its date: say "over", not a false exact age.
+    parts?.push({ signal: "age", points, reason: `${s.authoredBefore ? "over " : ""}${Math.floor(days)} days old` });
   }
   if (s.reactions) {
     const points = Math.min(WEIGHTS.reactions.max, s.reactions * WEIGHTS.reactions.each);

@@ -138,12 +138,6 @@ export function looksMinified(text: string): boolean {
 /** The signals of a TODO finding: the common ones plus the owner named in `TODO(owner)`. */
 export interface TodoSignals extends FindingSignals {
   owner?: string;
-  /**
-   * Set when the line is older than the history the scan walked (the ranking's age cap):
-   * `authoredAt` is then an upper bound that scores the same as the true date, and `author` is
-   * absent (resolve it with `authorOfLine` for the rows shown).
-   */
-  authoredBefore?: boolean;
 }
 
 const TITLE_LENGTH = 120;

@@ -12,6 +12,12 @@ export interface FindingSignals {
   /** From the code-comment scanner: `git blame` author name and author time of the line. */
   author?: string;
   authoredAt?: string;
+  /**
+   * Set when the line is older than the history the scan walked (the ranking's age cap):
+   * `authoredAt` is then an upper bound that scores the same as the true date, and `author` is
+   * absent (resolve it with `authorOfLine` for the rows shown).
+   */
+  authoredBefore?: boolean;
   /** Issue scanners: creation and last update times, labels, total reactions, comment count. */
   createdAt?: string;
   updatedAt?: string;

@@ -35,5 +35,11 @@ describe("ranking: the age cap", () => {
         .find((r) => r.fingerprint === "b")
         ?.breakdown.some((p) => p.reason === "3000 days old"),
     ).toBe(true);
+    // A date the scan only bounds (older than its horizon) is said as such.
+    const bounded = {
+      ...todo("d", "d.ts", daysAgo(AGE_CAP_DAYS + 1)),
+      signals: { authoredAt: daysAgo(AGE_CAP_DAYS + 1), authoredBefore: true },
+    };
+    expect(rankFindings([bounded], now)[0]?.breakdown.find((p) => p.signal === "age")?.reason).toBe(`over ${AGE_CAP_DAYS + 1} days old`);
   });
 });

@@ -154,31 +154,43 @@ describe("ranking v2: outcome feedback", () => {
 });
 
 describe("rankBacklog", () => {
+  const row = (id: number, path: string, signals: string, repository = 1, title = `t${id}`): FindingRow => ({
+    id,
+    repository_id: repository,
+    fingerprint: `f${id}`,
+    kind: "todo",
+    title,
+    body: null,
+    path,
+    line: 1,
+    url: null,
+    issue_number: null,
+    signals,
+    first_seen_at: "2026-01-01T00:00:00Z",
+    last_seen_at: "2026-01-01T00:00:00Z",
+    resolved_at: null,
+    dismissed_at: null,
+    last_task_outcome: null,
+    last_task_hash: null,
+    dismissed_by: null,
+  });
+
   it("ranks stored rows, survives unparsable signals, and passes options through", () => {
-    const row = (id: number, path: string, signals: string): FindingRow => ({
-      id,
-      repository_id: 1,
-      fingerprint: `f${id}`,
-      kind: "todo",
-      title: `t${id}`,
-      body: null,
-      path,
-      line: 1,
-      url: null,
-      issue_number: null,
-      signals,
-      first_seen_at: "2026-01-01T00:00:00Z",
-      last_seen_at: "2026-01-01T00:00:00Z",
-      resolved_at: null,
-      dismissed_at: null,
-      last_task_outcome: null,
-      last_task_hash: null,
-      dismissed_by: null,
-    });
     const ranked = rankBacklog([row(1, "src/a.c", "{not json"), row(2, "src/b.c", '{"marker":"FIXME"}'), row(3, "x/y", "{}")], now, {
       exclude: ["x/**"],
     });
     expect(ranked.map((r) => r.id)).toEqual([2, 1]);
     expect(ranked[1]?.signals).toEqual({});
+  });
+
+  it("groups the same text within one repository, never across two", () => {
+    const ranked = rankBacklog(
+      [row(1, "a.c", "{}", 1, "add test"), row(2, "b.c", "{}", 1, "add test"), row(3, "a.c", "{}", 2, "add test")],
+      now,
+    );
+    expect(ranked.map((r) => [r.repository_id, r.group.count])).toEqual([
+      [1, 2],
+      [2, 1],
+    ]);
   });
 });
