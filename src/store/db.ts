@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, type Migration, type MigrationProvider, Migrator, PostgresDialect, SqliteAdapter, SqliteDialect, sql } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { BacklogBotError } from "../util/errors.js";
 import { dialectOf, inWriteLock, PostgresSchemaPlugin, tableExists } from "./dialect.js";
 import { migrations } from "./migrations/index.js";
@@ -73,7 +73,7 @@ export async function openDb(dataDir: string, options: StoreOptions = {}): Promi
         "DATABASE_URL must start with postgres:// (unset it to use SQLite in the data directory).",
       );
     }
-    db = openPostgres(options);
+    db = await openPostgres(options);
     where = redactUrl(options.databaseUrl);
   } else {
     where = ":memory:";
@@ -111,15 +111,16 @@ function openSqlite(file: string): Db {
   return db;
 }
 
-/** `bigint` (OID 20: ids, `count(*)`) as a JS number, as better-sqlite3 returns integers; GitHub ids and counts stay far below 2^53. */
-const types = {
-  getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === pg.types.builtins.INT8
-      ? (value: string) => Number(value)
-      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
-};
-
-function openPostgres(options: StoreOptions): Db {
+/** Imported on first use: a SQLite store (and every local CLI command) never loads pg (about 40 ms). */
+async function openPostgres(options: StoreOptions): Promise<Db> {
+  const { default: pg } = await import("pg");
+  /** `bigint` (OID 20: ids, `count(*)`) as a JS number, as better-sqlite3 returns integers; GitHub ids and counts stay far below 2^53. */
+  const types = {
+    getTypeParser: ((oid: number, format?: "text" | "binary") =>
+      oid === pg.types.builtins.INT8
+        ? (value: string) => Number(value)
+        : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+  };
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: options.poolSize ?? DEFAULT_POOL_SIZE, types });
   // An idle client's error is emitted on the pool; unheard, Node would end the process.
   pool.on("error", (error) => options.onPoolError?.(error));

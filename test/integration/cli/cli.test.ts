@@ -56,7 +56,7 @@ function cli(args: string[], dataDir: string, cwd = ROOT) {
 }
 
 const heavy = (loaded: string[]) =>
-  loaded.filter((url) => /\/node_modules\/probot\/|\/src\/main\.ts$|\/src\/app\.ts$|\/node_modules\/@octokit\//.test(url));
+  loaded.filter((url) => /\/node_modules\/(probot|@octokit|pg)\/|\/src\/main\.ts$|\/src\/app\.ts$/.test(url));
 
 describe("backlog-bot CLI", () => {
   it("prints help (help, --help, <command> --help) with exit 0, loading no command module", async () => {
