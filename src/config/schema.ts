@@ -84,7 +84,7 @@ export const todoConfigSchema = z
     include: names(100)
       .default([])
       .describe(
-        "Glob patterns of paths ranked as your own code even inside a vendored tree or a `linguist-vendored`/`linguist-generated` rule (e.g. `third_party/ours/**`). `exclude` still wins.",
+        "Glob patterns of paths scanned and ranked as your own code even inside a vendored tree (`vendor/`, `third_party/` and `node_modules/` are otherwise never scanned) or a `linguist-vendored`/`linguist-generated` rule (e.g. `third_party/ours/**`). `exclude` still wins.",
       ),
     /** `PathPolicy.vendored`: what the ranking does with vendored code (Linguist's vendor.yml trees and `linguist-vendored`). */
     vendored: z

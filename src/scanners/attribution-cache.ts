@@ -48,11 +48,19 @@ const CACHE_FORMAT = 1;
 
 /**
  * The key under which a scan's cached versions are valid: the cache format, the keywords and the
- * exclude globs (which decide the TODOs found and the files read), and the ranking's age cap in
- * days (`ageCapDays()`): a line stored as "older than the horizon" says nothing once the cap grows.
+ * exclude and include globs (which decide the TODOs found and the files read), and the ranking's
+ * age cap in days (`ageCapDays()`): a line stored as "older than the horizon" says nothing once
+ * the cap grows. No include globs give the key they gave before include existed.
  */
-export function scanSettingsKey(keywords: readonly string[], exclude: readonly string[] = [], capDays = 0): string {
-  const text = JSON.stringify([CACHE_FORMAT, [...keywords].sort(), [...exclude].sort(), capDays]);
+export function scanSettingsKey(
+  keywords: readonly string[],
+  exclude: readonly string[] = [],
+  capDays = 0,
+  include: readonly string[] = [],
+): string {
+  const parts: unknown[] = [CACHE_FORMAT, [...keywords].sort(), [...exclude].sort(), capDays];
+  if (include.length) parts.push([...include].sort());
+  const text = JSON.stringify(parts);
   return createHash("sha1").update(text).digest("hex").slice(0, 16);
 }
 

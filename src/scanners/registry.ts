@@ -85,6 +85,7 @@ export const todoScanner: Scanner = {
       rev: `refs/remotes/origin/${repository.default_branch}`,
       keywords: ctx.config.todo.keywords,
       exclude: ctx.config.todo.exclude,
+      include: ctx.config.todo.include,
       cache: attributionStore(ctx.db, repository.id),
     });
     return { findings: result.findings, scope: { kinds: ["todo"] } };

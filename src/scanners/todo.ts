@@ -26,6 +26,11 @@ export interface TodoScanOptions {
   keywords?: string[];
   /** picomatch globs of repo-relative paths to skip, on top of `DEFAULT_EXCLUDES`. */
   exclude?: string[];
+  /**
+   * picomatch globs of paths scanned even inside a `DEFAULT_EXCLUDES` tree (config `todo.include`,
+   * e.g. `vendor/ours/**`); `exclude` still wins. With any, git grep reads those trees too.
+   */
+  include?: string[];
   /** Attribute each finding to the line's author (`signals.author`, `signals.authoredAt`). Default true. */
   blame?: boolean;
   /**
@@ -124,12 +129,16 @@ async function collect(scan: Scan, paths: string[] | undefined, prefetch: string
   const only = paths && paths.length > MAX_PATHSPECS ? new Set(paths) : undefined;
   const include = paths && !only ? paths.map((p) => `:(literal)${p}`) : [];
   const excluded = picomatch([...DEFAULT_EXCLUDES, ...(options.exclude ?? [])], { dot: true });
+  // An included path inside a default-excluded tree must reach the filter: git's pathspecs cannot re-include.
+  const included = options.include?.length ? picomatch(options.include, { dot: true }) : undefined;
+  const userExcluded = included && options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
+  const skip = included ? (p: string) => userExcluded(p) || (!included(p) && excluded(p)) : excluded;
   const pattern = markerPattern(keywords);
   const out: Collected = { hits: new Map(), blobs: new Map(), read: 0 };
   await readCandidateFiles(scan.source, {
     pattern: keywords.map((k) => k.replace(/[.[\]()*+?{}|^$\\]/g, "\\$&")).join("|"),
-    pathspecs: [...include, ...DEFAULT_EXCLUDES.map((glob) => `:(exclude,glob)${glob}`)],
-    accept: (p) => (!only || only.has(p)) && !excluded(p) && (syntaxForPath(p) !== undefined || mayHaveShebang(p)),
+    pathspecs: [...include, ...(included ? [] : DEFAULT_EXCLUDES.map((glob) => `:(exclude,glob)${glob}`))],
+    accept: (p) => (!only || only.has(p)) && !skip(p) && (syntaxForPath(p) !== undefined || mayHaveShebang(p)),
     maxBytes: MAX_FILE_BYTES,
     prefetch,
     // The few paths of a push are read anyway: extraction finds their markers, no git grep needed.
@@ -156,7 +165,7 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const blame = options.blame !== false;
   const horizon = attributionHorizon(options.now ?? new Date());
   const cache = blame && source.hasHistory ? options.cache : undefined;
-  const settings = scanSettingsKey(keywords, options.exclude, ageCapDays());
+  const settings = scanSettingsKey(keywords, options.exclude, ageCapDays(), options.include);
   const state = await cache?.lastScan(settings);
   // A commit scan has no work tree to ask about; a work tree's is read from its files when the last scan allows.
   const probing: Promise<WorkTreeProbe> =

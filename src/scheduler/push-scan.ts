@@ -116,6 +116,7 @@ export async function scanPush(options: PushScanOptions): Promise<SyncSummary | 
             paths: push.present,
             keywords: config.todo.keywords,
             exclude: config.todo.exclude,
+            include: config.todo.include,
             cache: attributionStore(db, repository.id),
           })
         ).findings;

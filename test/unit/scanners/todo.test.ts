@@ -150,6 +150,19 @@ describe("scanTodos", () => {
     expect(findings.map((f) => [f.path, f.title, f.signals.marker])).toEqual([["src/a.py", "custom marker", "NOTE"]]);
   });
 
+  it("scans an included path inside a default-excluded tree, and nothing else there; exclude still wins", async () => {
+    const dir = repo();
+    commitFiles(dir, {
+      "vendor/ours/a.c": "// TODO: ours\n",
+      "vendor/ours/skip.c": "// TODO: skipped\n",
+      "vendor/theirs/b.c": "// TODO: theirs\n",
+      "src/c.c": "// TODO: first party\n",
+    });
+    const scan = (include?: string[]) => scanTodos({ now: NOW, cwd: dir, blame: false, include, exclude: ["**/skip.c"] });
+    expect(titles((await scan()).findings)).toEqual(["first party"]);
+    expect(titles((await scan(["vendor/ours/**"])).findings)).toEqual(["first party", "ours"]);
+  });
+
   it("blames each line: author and date of the commit that last wrote it", async () => {
     const dir = repo();
     commitFiles(dir, { "a.js": "// TODO: old\n", "b.js": "// TODO: untouched\n", "c.js": "// TODO: to rename\n" });
