@@ -5,7 +5,6 @@
  * shared dist/ is left alone), launched through a copy of bin/backlog-bot.js. Timed runs go through
  * `/usr/bin/time` for each process's CPU time (user + system) beside the wall time: on a shared
  * machine the wall time includes waiting for a core. The load average is printed before and after.
- * Start-up alone is `backlog --json` on an empty store, by the CLI's fast path and by the usual one.
  *
  *   npx tsx bench/cli-startup.ts        (BENCH_ROUNDS=n for the 9 rounds; BENCH_FINDINGS=n for the store size)
  */
@@ -85,26 +84,6 @@ try {
   }
   console.log(
     `\nbacklog-bot --help: median ${median(help).toFixed(0)} ms (min ${Math.min(...help).toFixed(0)}), node -e 0: median ${median(bare).toFixed(0)} ms; target <= 150 ms`,
-  );
-
-  // Start-up alone: `backlog --json` on an empty store, once migrated (the first run creates it). With only
-  // BACKLOG_BOT_DATA_DIR set it takes the read path without Kysely or zod (src/cli/local-store.ts); one more
-  // setting in the environment sends it through loadSettings and openDb, as before that path existed.
-  const usual = { ...env(data), BACKLOG_BOT_CONCURRENCY: "1" };
-  await measureTree(process.execPath, [cli, "backlog", "--json"], { env: env(data), memory: false, discardStdout: true });
-  const empty: { fast: number[]; usual: number[] } = { fast: [], usual: [] };
-  for (let i = 0; i < ROUNDS; i++) {
-    for (const [list, e] of [
-      [empty.fast, env(data)],
-      [empty.usual, usual],
-    ] as const) {
-      const run = await timed(process.execPath, [cli, "backlog", "--json"], { env: e, memory: false, discardStdout: true });
-      if (run.code !== 0) throw new Error(`backlog --json on an empty store exited ${run.code}: ${run.stderr}`);
-      list.push(run.ms);
-    }
-  }
-  console.log(
-    `backlog --json, empty store: median ${median(empty.fast).toFixed(0)} ms (with a setting in the environment, through zod and Kysely: ${median(empty.usual).toFixed(0)} ms)`,
   );
 
   const file = await makeStore(data, FINDINGS);
