@@ -1,7 +1,7 @@
 import { realpath } from "node:fs/promises";
+import { getRepository } from "../store/repositories.js";
 import { parseCommandArgs, reportError, UsageError, withDb } from "./command.js";
-import { openMigratedSqlite } from "./local-store.js";
-import { parseLimit, printBacklog, printStoredBacklog } from "./print-backlog.js";
+import { parseLimit, printBacklog } from "./print-backlog.js";
 
 export const usage = `Usage: backlog-bot backlog [--repo <name>] [--limit <n>] [--json]
 
@@ -25,21 +25,10 @@ export async function run(argv: string[]): Promise<number> {
     const { values, positionals } = parseCommandArgs(argv, OPTIONS);
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const limit = parseLimit(values.limit);
-    // Every repository of an up-to-date SQLite store: read without Kysely or zod (local-store.ts).
-    const sqlite = values.repo ? undefined : openMigratedSqlite();
-    if (sqlite) {
-      try {
-        await printStoredBacklog(sqlite, { json: values.json, limit });
-        return 0;
-      } finally {
-        sqlite.close();
-      }
-    }
     return await withDb(async (db) => {
       let repositoryId: number | undefined;
       if (values.repo) {
         const name = values.repo;
-        const { getRepository } = await import("../store/repositories.js");
         const repo = (await getRepository(db, name)) ?? (await getRepository(db, await realpath(name).catch(() => name)));
         if (!repo) {
           console.error(`backlog-bot: no repository "${name}" in the store; run \`backlog-bot scan\` first`);

@@ -1,9 +1,10 @@
-import type SQLite from "better-sqlite3";
-import { type RankOptions, rankBacklogTop, streamBacklog } from "../prioritizer/index.js";
-import type { Db } from "../store/db.js";
+import { rankBacklogTop, streamBacklog } from "../prioritizer/index.js";
+import { type Db, rawSqlite } from "../store/db.js";
+import { listOpenFindings } from "../store/findings.js";
+import { listRepositories } from "../store/repositories.js";
 import type { FindingRow } from "../store/schema.js";
 import { UsageError } from "./command.js";
-import { formatTable, type RepositoryNames, writeJson } from "./format.js";
+import { formatTable, writeJson } from "./format.js";
 
 /** How to print the backlog. */
 export interface PrintOptions {
@@ -40,12 +41,14 @@ type Values = [
 ];
 
 /**
- * The open findings to rank, straight from a prepared statement of the SQLite store, each row read
- * as an array (`raw`) and made into one object here — better-sqlite3's own row objects, and
- * Kysely's mapping on top, took most of the time and memory at 100,000 rows
- * (bench/cli-startup.ts). `body` is left null.
+ * The open findings to rank: on SQLite straight from a prepared statement, each row read as an
+ * array (`raw`) and made into one object here — better-sqlite3's own row objects, and Kysely's
+ * mapping on top, took most of the time and memory at 100,000 rows (bench/cli-startup.ts);
+ * elsewhere through the store. `body` is left null.
  */
-function openRows(sqlite: SQLite.Database, repositoryId?: number): FindingRow[] {
+async function openRows(db: Db, repositoryId?: number): Promise<FindingRow[]> {
+  const sqlite = rawSqlite(db);
+  if (!sqlite) return listOpenFindings(db, repositoryId);
   const where = repositoryId === undefined ? "" : "and repository_id = ?";
   const statement = sqlite
     .prepare(`select ${COLUMNS} from findings where resolved_at is null and dismissed_at is null ${where} order by id`)
@@ -87,44 +90,20 @@ function openRows(sqlite: SQLite.Database, repositoryId?: number): FindingRow[] 
  * written. Returns the number of rows in the whole backlog.
  */
 export async function printBacklog(db: Db, options: PrintOptions): Promise<number> {
-  // Imported here, not above: the CLI's fast path (printStoredBacklog) loads neither Kysely nor the store modules.
-  const [{ rawSqlite }, { listRepositories }] = await Promise.all([import("../store/db.js"), import("../store/repositories.js")]);
   const names = new Map((await listRepositories(db)).map((r) => [r.id, r.full_name]));
+  const now = new Date();
   // One repository ranks as on its dashboard (rankingOptionsFor); imported on demand: its config validation loads zod and YAML.
   const ranking =
     options.repositoryId === undefined
       ? {}
       : await (await import("../scheduler/ranked-backlog.js")).rankingOptionsFor(db, options.repositoryId);
-  const sqlite = rawSqlite(db);
-  const rows = sqlite
-    ? async () => openRows(sqlite, options.repositoryId)
-    : async () => (await import("../store/findings.js")).listOpenFindings(db, options.repositoryId);
-  return print(rows, names, ranking, options);
-}
-
-/**
- * `printBacklog` of every repository, from the SQLite store's own handle: the CLI's fast path
- * (local-store.ts, `openMigratedSqlite`), which loads neither Kysely nor zod. The caller closes `sqlite`.
- */
-export async function printStoredBacklog(sqlite: SQLite.Database, options: Omit<PrintOptions, "repositoryId">): Promise<number> {
-  const repositories = sqlite.prepare("select id, full_name from repositories").raw(true).all() as [number, string][];
-  return print(async () => openRows(sqlite), new Map(repositories), {}, options);
-}
-
-/** Ranks what `rows` returns and prints it; `rows` is called once, so that nothing here keeps the stored rows while the stream lets them go. */
-async function print(
-  rows: () => Promise<FindingRow[]>,
-  names: RepositoryNames,
-  ranking: RankOptions,
-  options: PrintOptions,
-): Promise<number> {
-  const now = new Date();
+  // The stored rows are passed, never kept here: the stream lets each go once it is written.
   if (options.json) {
-    const backlog = streamBacklog(await rows(), now, ranking);
+    const backlog = streamBacklog(await openRows(db, options.repositoryId), now, ranking);
     await writeJson(backlog.rows, names, process.stdout);
     return backlog.total;
   }
-  const top = rankBacklogTop(await rows(), now, options.limit, ranking);
+  const top = rankBacklogTop(await openRows(db, options.repositoryId), now, options.limit, ranking);
   console.log(formatTable(top.rows, names, top.total));
   return top.total;
 }
