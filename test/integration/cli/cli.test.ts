@@ -4,8 +4,10 @@ import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { COMMANDS, main } from "../../../src/cli/index.js";
 import { rankBacklog } from "../../../src/prioritizer/index.js";
-import { openDb } from "../../../src/store/db.js";
+import { openDb, rawSqlite } from "../../../src/store/db.js";
 import { listOpenFindings } from "../../../src/store/findings.js";
+import { listRepositories } from "../../../src/store/repositories.js";
+import type { FindingRow } from "../../../src/store/schema.js";
 import { commitFiles, initRepo, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
@@ -130,6 +132,116 @@ describe("backlog-bot CLI", () => {
       printed.slice(0, 2).map((r) => [String(r.rank), String(r.score)]),
     );
     expect(lines.at(-1)).toBe(`… and ${printed.length - 2} more (--limit to show more, --json for all)`);
+  });
+
+  it("backlog --json prints exactly rankBacklog's rows, as JSON.stringify writes them, streamed", async () => {
+    const data = temp(makeTempDir());
+    const db = await openDb(data);
+    const sqlite = rawSqlite(db);
+    if (!sqlite) throw new Error("no SQLite handle");
+    // Ages half a day off a whole day, so the CLI and the reference below count the same days even a little apart.
+    const ago = (days: number) => new Date(Date.now() - (days + 0.5) * 86_400_000).toISOString();
+    const repo = sqlite.prepare("insert into repositories (full_name, default_branch, created_at, updated_at) values (?, 'main', ?, ?)");
+    for (const name of ["o/a", 'o/"quoted"']) repo.run(name, ago(0), ago(0));
+    const insert = sqlite.prepare(
+      "insert into findings (repository_id, fingerprint, kind, title, path, line, url, issue_number, signals, first_seen_at, last_seen_at, resolved_at, dismissed_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    const todo = (marker: string, days: number) => JSON.stringify({ marker, author: 'Dév "x"', authoredAt: ago(days) });
+    const rows: [
+      number,
+      string,
+      string,
+      string,
+      string | null,
+      number | null,
+      string | null,
+      number | null,
+      string,
+      string | null,
+      string | null,
+    ][] = [
+      [1, "f1", "todo", "handle the case", "src/a.ts", 3, null, null, todo("TODO", 3), null, null],
+      [1, "f2", "todo", "Handle  the case.", "src/b.ts", 9, null, null, todo("FIXME", 400), null, null], // grouped with f1
+      [2, "f3", "todo", "handle the case", "src/a.ts", 3, null, null, todo("TODO", 3), null, null], // another repository: its own row
+      [1, "f4", "todo", 'say "hi" \\ \u2028 é 😀\ttab\u0001', "vendor/lib/x.c", 1, null, null, todo("HACK", 30), null, null],
+      [1, "f5", "todo", "spaced signals", "src/c.ts", null, null, null, '{ "marker" : "XXX", "n": 1.0, "authoredAt": "bad" }', null, null],
+      [1, "f6", "todo", "no signals", "src/d.ts", 4, null, null, "not json", null, null],
+      [
+        1,
+        "f7",
+        "stale_issue",
+        "Old issue",
+        null,
+        null,
+        "https://github.com/o/a/issues/7",
+        7,
+        JSON.stringify({ createdAt: ago(90), labels: ["bug", "Help Wanted"], reactions: 3, comments: 2 }),
+        null,
+        null,
+      ],
+      [
+        2,
+        "f8",
+        "failing_check",
+        "CI red",
+        null,
+        null,
+        "https://github.com/o/b/runs/1",
+        null,
+        JSON.stringify({ checkName: "ci", flaky: true }),
+        null,
+        null,
+      ],
+      [1, "f9", "todo", "resolved", "src/e.ts", 1, null, null, todo("TODO", 1), ago(0), null],
+      [1, "f10", "todo", "dismissed", "src/e.ts", 2, null, null, todo("TODO", 1), null, ago(0)],
+    ];
+    for (const [repository, fp, kind, title, file, line, url, issue, signals, resolved, dismissed] of rows)
+      insert.run(repository, fp, kind, title, file, line, url, issue, signals, ago(1), ago(0), resolved, dismissed);
+    const names = new Map((await listRepositories(db)).map((r) => [r.id, r.full_name]));
+    const reference = (now: Date, findings: FindingRow[]) =>
+      `[\n${rankBacklog(findings, now)
+        .map((r) =>
+          JSON.stringify({
+            rank: r.rank,
+            score: r.score,
+            breakdown: r.breakdown,
+            kind: r.kind,
+            repository: names.get(r.repository_id) ?? null,
+            title: r.title,
+            location: r.path ? (r.line ? `${r.path}:${r.line}` : r.path) : r.issue_number !== null ? `#${r.issue_number}` : (r.url ?? ""),
+            path: r.path,
+            line: r.line,
+            url: r.url,
+            issueNumber: r.issue_number,
+            fingerprint: r.fingerprint,
+            count: r.group.count,
+            signals: r.signals,
+            firstSeenAt: r.first_seen_at,
+            lastSeenAt: r.last_seen_at,
+          }),
+        )
+        .join(",\n")}\n]\n`;
+    try {
+      const json = cli(["backlog", "--json"], data);
+      expect([json.code, json.stderr]).toEqual([0, ""]);
+      expect(heavy(json.loaded)).toEqual([]);
+      const expected = reference(new Date(), await listOpenFindings(db));
+      expect(expected.split("\n").length).toBe(10); // 7 rows of 8 open findings, and the frame
+      expect(json.stdout).toBe(expected);
+
+      // One repository goes through the store as before: the same bytes for its rows.
+      const one = cli(["backlog", "--json", "--repo", "o/a"], data);
+      expect(one.code).toBe(0);
+      expect(one.stdout).toBe(reference(new Date(), await listOpenFindings(db, 1)));
+
+      // A store migrated by a newer build is not read past: the usual path reports it.
+      sqlite.prepare("insert into kysely_migration (name, timestamp) values ('9999-future', ?)").run(ago(0));
+      const newer = cli(["backlog", "--json"], data);
+      expect([newer.code, newer.stdout]).toEqual([1, ""]);
+      expect(newer.stderr).toContain("newer backlog-bot");
+    } finally {
+      await db.destroy();
+    }
   });
 
   it("scan ranks with the repository's committed .gitattributes: generated code left out, vendored code demoted", () => {
