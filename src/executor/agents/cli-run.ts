@@ -122,7 +122,7 @@ export async function runAgentCli(input: AgentRunInput, invocation: CliInvocatio
     costUsd: parsed.costUsd,
     transcriptPath: input.transcriptPath,
     denials: exec?.denials ?? 0,
-    sessionId: parsed.sessionId ?? null,
+    sessionId: sessionIdOf(parsed.sessionId),
   };
   if (!exec) {
     return { ...base, outcome: "failed", exitCode: null, error: startError ?? "the agent did not start", infrastructureFailure: true };
@@ -149,4 +149,13 @@ export async function runAgentCli(input: AgentRunInput, invocation: CliInvocatio
     error,
     infrastructureFailure: !limit && !(await worktreeChanged(input.worktree)),
   };
+}
+
+/**
+ * A session id fit to pass back as an argument (`--resume <id>`, `exec resume <id>`): Claude Code's
+ * and Codex's are UUIDs. Anything else (a value starting with `-` would be read as an option) is
+ * dropped, and the next round starts fresh.
+ */
+export function sessionIdOf(id: string | null | undefined): string | null {
+  return id && /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/.test(id) ? id : null;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { aiderArgs, createAiderOutputParser } from "../../../../src/executor/agents/aider.js";
 import { claudeArgs, createClaudeStreamParser } from "../../../../src/executor/agents/claude-code.js";
+import { sessionIdOf } from "../../../../src/executor/agents/cli-run.js";
 import { codexArgs, codexConfig, createCodexEventParser } from "../../../../src/executor/agents/codex.js";
 import { geminiArgs, parseGeminiOutput } from "../../../../src/executor/agents/gemini.js";
 import { loadAgentSettings } from "../../../../src/executor/agents/settings.js";
@@ -155,5 +156,13 @@ describe("output parsers", () => {
     expect(ok).toEqual({ summary: "Done.", turns: 3, inputTokens: 15, outputTokens: 4, costUsd: null, error: undefined });
     expect(parseGeminiOutput(JSON.stringify({ error: { type: "ApiError", message: "quota" } })).error).toBe("ApiError: quota");
     expect(parseGeminiOutput("plain text")).toMatchObject({ summary: "", turns: null });
+  });
+});
+
+describe("session ids", () => {
+  it("passes back only ids shaped like the CLIs' own (UUIDs), never one an argument parser would read as an option", () => {
+    expect(sessionIdOf("3f2b8c1e-9a4d-4e1f-8b2a-0c6d5e4f3a21")).toBe("3f2b8c1e-9a4d-4e1f-8b2a-0c6d5e4f3a21");
+    for (const bad of ["--mcp-config=/tmp/evil.json", "-x", "a b", "a/../b", "", null, undefined, "x".repeat(200)])
+      expect(sessionIdOf(bad)).toBeNull();
   });
 });
