@@ -1,3 +1,6 @@
+import { authorOfLine } from "../scanners/blame.js";
+import type { LineAuthor } from "../scanners/blame-history.js";
+import { openGitSource } from "../scanners/git-source.js";
 import type { FindingSignals } from "../scanners/types.js";
 import type { PromptSources } from "./agents/prompt/index.js";
 import type { TaskRun } from "./run-task.js";
@@ -25,6 +28,8 @@ export async function promptSourcesFor(run: TaskRun): Promise<PromptSources> {
       : await deps.db.selectFrom("findings").selectAll().where("id", "=", task.finding_id).executeTakeFirst();
   const signals = parseSignals(finding?.signals);
   if (finding?.kind === "todo" && finding.path && finding.line) {
+    // The scan stores only a bound for lines older than its horizon (issue 14): the prompt names the real author and date.
+    const exact = signals.authoredBefore ? await lineAuthor(run.worktree as string, finding.path, finding.line) : undefined;
     return {
       ...base,
       kind: "todo",
@@ -32,8 +37,8 @@ export async function promptSourcesFor(run: TaskRun): Promise<PromptSources> {
         path: finding.path,
         line: finding.line,
         title: finding.title,
-        author: signals.author ?? null,
-        authoredAt: signals.authoredAt ?? null,
+        author: exact?.author ?? signals.author ?? null,
+        authoredAt: exact?.authoredAt ?? (signals.authoredBefore ? null : (signals.authoredAt ?? null)),
       },
     };
   }
@@ -68,5 +73,14 @@ function parseSignals(text: string | undefined): FindingSignals {
     return JSON.parse(text) as FindingSignals;
   } catch {
     return {};
+  }
+}
+
+/** One `git blame` of a line in the task's worktree (its base commit); undefined when git cannot say (file changed, partial clone). */
+async function lineAuthor(worktree: string, path: string, line: number): Promise<LineAuthor | undefined> {
+  try {
+    return await authorOfLine(await openGitSource(worktree, "HEAD"), path, line);
+  } catch {
+    return undefined;
   }
 }
