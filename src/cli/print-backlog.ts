@@ -2,7 +2,7 @@ import { rankBacklogTop, streamBacklog } from "../prioritizer/index.js";
 import { type Db, rawSqlite } from "../store/db.js";
 import { listOpenFindings } from "../store/findings.js";
 import { listRepositories } from "../store/repositories.js";
-import type { FindingRow } from "../store/schema.js";
+import type { FindingRow, Repository } from "../store/schema.js";
 import { UsageError } from "./command.js";
 import { formatTable, writeJson } from "./format.js";
 
@@ -90,22 +90,31 @@ async function openRows(db: Db, repositoryId?: number): Promise<FindingRow[]> {
  * written. Returns the number of rows in the whole backlog.
  */
 export async function printBacklog(db: Db, options: PrintOptions): Promise<number> {
-  const names = new Map((await listRepositories(db)).map((r) => [r.id, r.full_name]));
+  const repositories = await listRepositories(db);
+  const names = new Map(repositories.map((r) => [r.id, r.full_name]));
   const now = new Date();
   // One repository ranks as on its dashboard (rankingOptionsFor); imported on demand: its config validation loads zod and YAML.
   const ranking =
     options.repositoryId === undefined
       ? {}
       : await (await import("../scheduler/ranked-backlog.js")).rankingOptionsFor(db, options.repositoryId);
+  const rows = withoutDashboards(await openRows(db, options.repositoryId), repositories);
   // The stored rows are passed, never kept here: the stream lets each go once it is written.
   if (options.json) {
-    const backlog = streamBacklog(await openRows(db, options.repositoryId), now, ranking);
+    const backlog = streamBacklog(rows, now, ranking);
     await writeJson(backlog.rows, names, process.stdout);
     return backlog.total;
   }
-  const top = rankBacklogTop(await openRows(db, options.repositoryId), now, options.limit, ranking);
+  const top = rankBacklogTop(rows, now, options.limit, ranking);
   console.log(formatTable(top.rows, names, top.total));
   return top.total;
+}
+
+/** The rows without each repository's dashboard issue: the bot's own, never work (as `backlogFindings` on the server). */
+function withoutDashboards(rows: FindingRow[], repositories: readonly Repository[]): FindingRow[] {
+  const dashboards = new Map(repositories.flatMap((r) => (r.dashboard_issue_number === null ? [] : [[r.id, r.dashboard_issue_number]])));
+  if (dashboards.size === 0) return rows;
+  return rows.filter((r) => r.issue_number === null || dashboards.get(r.repository_id) !== r.issue_number);
 }
 
 /**
