@@ -93,13 +93,22 @@ function fullHistorySignals(dir: string, findings: Finding[]): Finding[] {
   const missing = findings.filter((f) => !known[`${f.path}:${f.line}`]);
   const byFile = new Map<string, Finding[]>();
   const out: Finding[] = [];
+  const unblamable: string[] = [];
   for (const f of missing) byFile.set(f.path as string, [...(byFile.get(f.path as string) ?? []), f]);
   for (const [file, list] of byFile) {
     const args = ["blame", "--line-porcelain", ...list.flatMap((f) => ["-L", `${f.line},${f.line}`]), "HEAD", "--", file];
     const authors = new Map<number, { author: string; at: string }>();
     let line = 0;
     let author = "";
-    for (const row of git(dir, args).split("\n")) {
+    let porcelain: string;
+    try {
+      porcelain = git(dir, args);
+    } catch {
+      // A mirror fetched without some old objects cannot be blamed to the root: keep the scanner's own signals there.
+      unblamable.push(file);
+      continue;
+    }
+    for (const row of porcelain.split("\n")) {
       const header = /^[0-9a-f]{40} \d+ (\d+)/.exec(row);
       if (header) line = Number(header[1]);
       else if (row.startsWith("author ")) author = row.slice(7);
@@ -111,10 +120,19 @@ function fullHistorySignals(dir: string, findings: Finding[]): Finding[] {
     }
   }
   writeFileSync(saved, JSON.stringify(known));
+  const skipped = new Set(unblamable);
   for (const f of findings) {
     const by = known[`${f.path}:${f.line}`];
-    out.push({ ...f, signals: { marker: f.signals.marker, ...(by && { author: by.author, authoredAt: by.at }) } });
+    out.push(
+      skipped.has(f.path as string)
+        ? f
+        : { ...f, signals: { marker: f.signals.marker, ...(by && { author: by.author, authoredAt: by.at }) } },
+    );
   }
+  if (unblamable.length)
+    console.log(
+      `  full blame failed for ${unblamable.length} file(s) (objects missing from the mirror): compared with the scanner's own signals there`,
+    );
   return out;
 }
 
