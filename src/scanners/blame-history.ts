@@ -123,18 +123,35 @@ async function streamLog(
 
 /** Up to this many paths are named one by one; more are named by their directories. */
 const MAX_FILE_PATHSPECS = 50;
+/** Directories named instead are cut at the deepest level that keeps them this few. */
+const MAX_DIR_PATHSPECS = 32;
 
 /**
  * Pathspecs for a `git log` over `paths`. git matches every pathspec against every changed tree
  * entry of every commit, so hundreds of literal paths cost more than the history itself (measured
  * on the built bench repository: 3.8 s for 300 paths against 0.4 s for their one directory). Many
- * paths are therefore named by their parent directories; the touches of other files there are
- * read and ignored.
+ * paths are therefore named by directories, as deep as keeps them at most `MAX_DIR_PATHSPECS`
+ * (on renovate, 369 paths: their 147 parent directories took 1.36 s of `git log -p`, their 10
+ * directories two levels deep 1.02 s, `lib/` alone 0.99 s); the touches of other files there are
+ * read and ignored. A file at a level above the cut is named itself.
  */
-function logPathspecs(paths: string[]): string[] {
+export function logPathspecs(paths: readonly string[]): string[] {
   if (paths.length <= MAX_FILE_PATHSPECS) return paths.map((p) => `:(literal)${p}`);
-  const dirs = new Set(paths.map((p) => (p.includes("/") ? p.slice(0, p.lastIndexOf("/") + 1) : p)));
-  return [...dirs].map((d) => `:(literal)${d}`);
+  const cut = (depth: number) =>
+    new Set(
+      paths.map((p) => {
+        const parts = p.split("/");
+        return parts.length > depth ? `${parts.slice(0, depth).join("/")}/` : p;
+      }),
+    );
+  let specs = cut(1);
+  for (let depth = 2; ; depth++) {
+    const deeper = cut(depth);
+    // Ends: at the deepest level every path is itself, and there are more than MAX_FILE_PATHSPECS of them.
+    if (deeper.size > MAX_DIR_PATHSPECS) break;
+    specs = deeper;
+  }
+  return [...specs].map((d) => `:(literal)${d}`);
 }
 
 /** Up to this many paths, one `git log` prints both touches and patches: creations print whole files, but spawning costs more. */

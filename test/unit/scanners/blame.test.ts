@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { logPathspecs } from "../../../src/scanners/blame-history.js";
 import { scanTodos } from "../../../src/scanners/todo.js";
 import { type CommitAuthor, cloneBare, commitFiles, git, initRepo, removeDir, writeFiles } from "../../fixtures/git-repo.js";
 
@@ -121,5 +122,19 @@ describe("blame attribution matches git blame", () => {
     commitFiles(dir, {}, bob, "rename with an edit");
     expect(await expectSameAsGitBlame(dir, dir, undefined)).toBe(4);
     expect(await expectSameAsGitBlame(dir, dir, "HEAD~1")).toBe(5);
+  });
+});
+
+describe("logPathspecs", () => {
+  it("names few paths one by one, and many by directories as deep as keeps them at most 32", () => {
+    expect(logPathspecs(["a.c", "src/b.c"])).toEqual([":(literal)a.c", ":(literal)src/b.c"]);
+    // 60 files in 40 directories under lib/x/: two levels deep is one directory per module, three would be 40.
+    const many = Array.from({ length: 60 }, (_, i) => `lib/m${i % 4}/d${i % 40}/f${i}.ts`);
+    expect(logPathspecs([...many, "README.md"]).sort()).toEqual(
+      [":(literal)README.md", ":(literal)lib/m0/", ":(literal)lib/m1/", ":(literal)lib/m2/", ":(literal)lib/m3/"].sort(),
+    );
+    // Many files at the top level stay files: no directory covers them.
+    const top = Array.from({ length: 60 }, (_, i) => `f${i}.c`);
+    expect(logPathspecs(top)).toEqual(top.map((p) => `:(literal)${p}`));
   });
 });
