@@ -100,7 +100,10 @@ describe("/agent cancel twice, with a retry between", () => {
       "the second cancel to be said",
     );
     expect(cancels).toHaveLength(2);
+    // The reply job clears the outbox right after GitHub answered the comment: wait for that write, not just the comment.
+    await waitFor(() => (tasksOf(w)[0]?.reply_pending === null ? true : undefined), 30_000, "the reply to be marked sent");
     expect(tasksOf(w).map((t) => [t.state, t.reply_pending])).toEqual([["cancelled", null]]);
+    expect((w.gh.comments.get(42) ?? []).filter((c) => /was cancelled/.test(c.body))).toHaveLength(2);
   });
 });
 
