@@ -2,7 +2,7 @@ import type { JobContext, Jobs } from "../jobs/types.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { getRepositoryById } from "../store/repositories.js";
 import type { Task, TaskState } from "../store/schema.js";
-import { claimTask, getTask, orphanedTasks, renewLease, transition } from "../store/tasks.js";
+import { claimTask, getTask, orphanedTasks, renewLease, transition, unclaimedQueuedTasks } from "../store/tasks.js";
 import { BacklogBotError } from "../util/errors.js";
 import { tailLines } from "../util/exec.js";
 import { redactSecrets } from "../util/logger.js";
@@ -71,12 +71,20 @@ export class TaskRunner {
     return controller !== undefined;
   }
 
-  /** Tasks whose worker died get a new job at once (dead process of this host) or after their lease (other hosts). */
+  /**
+   * Tasks whose worker died get a new job at once (dead process of this host) or after their lease
+   * (other hosts); tasks queued for a lease period and never claimed get their job again, in case a
+   * crash lost it (a pending job dedupes the add).
+   */
   async sweep(): Promise<void> {
     for (const task of await orphanedTasks(this.deps.db, this.owner)) {
       this.deps.log.warn({ taskId: task.id, owner: task.lease_owner }, "task's worker is gone; queueing it again");
       await this.enqueue(task.id);
     }
+    const waiting = await unclaimedQueuedTasks(this.deps.db, this.deps.settings.leaseMs);
+    for (const task of waiting) await this.enqueue(task.id);
+    if (waiting.length > 0)
+      this.deps.log.debug({ taskIds: waiting.map((t) => t.id) }, "unclaimed queued tasks offered to the job queue again");
   }
 
   private async runJob(taskId: number, ctx: JobContext): Promise<void> {

@@ -196,6 +196,23 @@ export async function orphanedTasks(db: Db, self: string): Promise<Task[]> {
     .then((rows) => rows.filter((t) => (t.lease_expires_at ?? "") < now() || isDeadLocalOwner(t.lease_owner, self)));
 }
 
+/**
+ * Tasks queued for longer than `olderThanMs` (ms) and never claimed (`attempts` 0): a crash
+ * between a task's insert and its run job's add (a worker killed mid-delivery, whose redelivery
+ * then finds the task already open) leaves such a task with no job. Re-adding the job is safe: the
+ * jobs port dedupes a pending twin by key, and a claim is owner-checked.
+ */
+export async function unclaimedQueuedTasks(db: Db, olderThanMs: number): Promise<Task[]> {
+  const before = new Date(Date.now() - olderThanMs).toISOString();
+  return db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("state", "=", "queued")
+    .where("attempts", "=", 0)
+    .where("updated_at", "<", before)
+    .execute();
+}
+
 /** The task that opened pull request `prNumber` in a repository, if it was ours. */
 export async function findTaskByPullRequest(db: Db, repositoryId: number, prNumber: number): Promise<Task | undefined> {
   return db

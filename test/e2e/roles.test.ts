@@ -118,10 +118,15 @@ console.log("Changed greet.js");
       const deadline = Date.now() + ms;
       while (!(await check())) {
         if (Date.now() > deadline) {
-          const rows = JSON.stringify(await taskRows().catch(() => []), null, 0).slice(0, 3000);
+          // The tasks still open first: with 50 rows, the ones that matter must not be cut off.
+          const all = await taskRows().catch(() => []);
+          const open = all.filter((t) => !["pr_open", "merged", "closed", "no_changes", "failed", "cancelled"].includes(t.state));
+          const rows = `${all.length} rows, open: ${JSON.stringify(open).slice(0, 3000)}`;
           const logs = processes.map((p) => p.output().slice(-2500)).join("\n----\n");
           const left = big
-            ? await sql`select task_identifier, attempts, max_attempts, locked_by, run_at, last_error from graphile_worker.jobs`.execute(db)
+            ? await sql`select id, task_identifier, queue_name, key, payload, attempts, max_attempts, locked_by, locked_at, run_at, last_error from graphile_worker.jobs where task_identifier <> 'dashboard.sync'`.execute(
+                db,
+              )
             : await sql`select kind, state, attempts, run_at, last_error from jobs`.execute(db);
           console.error(`jobs left: ${JSON.stringify(left.rows).slice(0, 4000)}`);
           throw new Error(`timed out waiting for ${what}\ntasks: ${rows}\n${logs}`);

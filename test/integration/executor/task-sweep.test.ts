@@ -1,0 +1,59 @@
+import path from "node:path";
+import { Writable } from "node:stream";
+import { afterEach, describe, expect, it } from "vitest";
+import { loadSettings } from "../../../src/config/env.js";
+import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
+import type { ExecutorDeps } from "../../../src/executor/run-task.js";
+import { TaskRunner } from "../../../src/executor/task-jobs.js";
+import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
+import { openDb } from "../../../src/store/db.js";
+import { upsertRepository } from "../../../src/store/repositories.js";
+import { claimTask, createTask } from "../../../src/store/tasks.js";
+import { createLogger } from "../../../src/util/logger.js";
+import { makeTempDir, removeDir } from "../../fixtures/git-repo.js";
+
+const log = createLogger({ level: "silent", destination: new Writable({ write: (_c, _e, cb) => cb() }) });
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+
+describe("the task sweep", () => {
+  it("gives a queued task whose run job was lost (a crash between the task's insert and the job's add) its job again, once", async () => {
+    const dir = makeTempDir("backlog-bot-sweep-");
+    dirs.push(dir);
+    const dataDir = path.join(dir, "data");
+    const db = await openDb(dataDir);
+    try {
+      const settings = loadSettings({ BACKLOG_BOT_DATA_DIR: dataDir, BACKLOG_BOT_LEASE_S: "5" });
+      const jobs = createSqliteJobs({ db, log });
+      const deps = {
+        db,
+        settings,
+        log,
+        jobs,
+        breakers: new CircuitBreakers(db, settings.breaker, log),
+        agents: { enabled: [], get: () => undefined },
+        github: { octokit: async () => ({}) as never, token: async () => "unused", botIdentity: async () => ({ name: "b", email: "b@x" }) },
+      } as unknown as ExecutorDeps;
+      const repo = await upsertRepository(db, { fullName: "o/r" });
+      const task = (n: number) =>
+        createTask(db, { repositoryId: repo.id, issueNumber: n, title: `t${n}`, requestedBy: "m", trigger: "comment" });
+      // Three tasks with no job: one lost a minute ago, one just created (its add may be under way), one claimed by a live worker.
+      const lost = (await task(1)).task;
+      await task(2);
+      const claimed = (await task(3)).task;
+      await claimTask(db, claimed.id, "host:1:live", 60_000);
+      const minuteAgo = new Date(Date.now() - 60_000).toISOString();
+      await db.updateTable("tasks").set({ updated_at: minuteAgo }).where("id", "in", [lost.id, claimed.id]).execute();
+
+      const runner = new TaskRunner(deps);
+      await runner.sweep();
+      await runner.sweep(); // the pending job dedupes the second add
+      const runJobs = await db.selectFrom("jobs").select(["kind", "key", "state"]).where("kind", "=", "task.run").execute();
+      expect(runJobs).toEqual([{ kind: "task.run", key: `task:${lost.id}`, state: "waiting" }]);
+    } finally {
+      await db.destroy();
+    }
+  });
+});
