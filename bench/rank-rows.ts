@@ -9,7 +9,7 @@ import { type OutcomeRecord, parseGitAttributes, type RankOptions } from "../src
 import type { FindingKind, FindingRow } from "../src/store/schema.js";
 
 /** A deterministic pseudo-random sequence (mulberry32), so every run ranks the same input. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

@@ -1,8 +1,8 @@
 import { rankBacklogTop, streamBacklog } from "../prioritizer/index.js";
 import { type Db, rawSqlite } from "../store/db.js";
-import { listOpenFindings } from "../store/findings.js";
+import { listOpenFindings, withoutDashboardIssues } from "../store/findings.js";
 import { listRepositories } from "../store/repositories.js";
-import type { FindingRow, Repository } from "../store/schema.js";
+import type { FindingRow } from "../store/schema.js";
 import { UsageError } from "./command.js";
 import { formatTable, writeJson } from "./format.js";
 
@@ -98,7 +98,7 @@ export async function printBacklog(db: Db, options: PrintOptions): Promise<numbe
     options.repositoryId === undefined
       ? {}
       : await (await import("../scheduler/ranked-backlog.js")).rankingOptionsFor(db, options.repositoryId);
-  const rows = withoutDashboards(await openRows(db, options.repositoryId), repositories);
+  const rows = withoutDashboardIssues(await openRows(db, options.repositoryId), repositories);
   // The stored rows are passed, never kept here: the stream lets each go once it is written.
   if (options.json) {
     const backlog = streamBacklog(rows, now, ranking);
@@ -108,13 +108,6 @@ export async function printBacklog(db: Db, options: PrintOptions): Promise<numbe
   const top = rankBacklogTop(rows, now, options.limit, ranking);
   console.log(formatTable(top.rows, names, top.total));
   return top.total;
-}
-
-/** The rows without each repository's dashboard issue: the bot's own, never work (as `backlogFindings` on the server). */
-function withoutDashboards(rows: FindingRow[], repositories: readonly Repository[]): FindingRow[] {
-  const dashboards = new Map(repositories.flatMap((r) => (r.dashboard_issue_number === null ? [] : [[r.id, r.dashboard_issue_number]])));
-  if (dashboards.size === 0) return rows;
-  return rows.filter((r) => r.issue_number === null || dashboards.get(r.repository_id) !== r.issue_number);
 }
 
 /**

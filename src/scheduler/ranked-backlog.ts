@@ -10,7 +10,7 @@ import {
   type TaskOutcomeKind,
 } from "../prioritizer/index.js";
 import type { Db } from "../store/db.js";
-import { listOpenFindings } from "../store/findings.js";
+import { listOpenFindings, withoutDashboardIssues } from "../store/findings.js";
 import { getGitAttributes } from "../store/git-attributes.js";
 import { getRepositoryById } from "../store/repositories.js";
 import type { FindingRow, Repository, Task } from "../store/schema.js";
@@ -55,16 +55,7 @@ export async function rankingOptionsFor(db: Db, repositoryId: number, config?: R
 }
 
 /**
- * The open findings that are the repository's backlog: all but the dashboard issue itself, which is
- * the bot's own and never work (it would turn stale when nothing changes for weeks).
- */
-export function backlogFindings(findings: readonly FindingRow[], repository: Pick<Repository, "dashboard_issue_number">): FindingRow[] {
-  const own = repository.dashboard_issue_number;
-  return findings.filter((f) => own === null || f.issue_number !== own);
-}
-
-/**
- * The one ranking of a repository's open findings (`rankingOptionsFor`, `backlogFindings`), as
+ * The one ranking of a repository's open findings (`rankingOptionsFor`, `withoutDashboardIssues`), as
  * every server surface shows it. Reads only the store; `now` is the ranking's clock.
  * @param openFindings the repository's open findings (`listOpenFindings`) when the caller read them already.
  */
@@ -79,5 +70,5 @@ export async function rankRepositoryBacklog(
     openFindings ?? listOpenFindings(db, repository.id),
     rankingOptionsFor(db, repository.id, config),
   ]);
-  return rankBacklog(backlogFindings(findings, repository), now, options);
+  return rankBacklog(withoutDashboardIssues(findings, [repository]), now, options);
 }

@@ -1,6 +1,6 @@
 import type { Finding, ScanScope } from "../scanners/types.js";
 import { type Db, now } from "./db.js";
-import type { FindingRow } from "./schema.js";
+import type { FindingRow, Repository } from "./schema.js";
 
 /** Rows per multi-row INSERT: 13 columns x 500 rows stays far below SQLite's 32,766 bound parameters. */
 const BATCH = 500;
@@ -87,6 +87,19 @@ export async function syncFindings(db: Db, repositoryId: number, findings: Findi
     const added = unique.filter((f) => !known.has(f.fingerprint)).length;
     return { added, seenAgain: unique.length - added, resolved: vanished.length };
   });
+}
+
+/**
+ * The findings that are work: all but each repository's dashboard issue, which is the bot's own
+ * and never work (it would turn stale when nothing changes for weeks). Every surface ranks these.
+ */
+export function withoutDashboardIssues(
+  findings: readonly FindingRow[],
+  repositories: readonly Pick<Repository, "id" | "dashboard_issue_number">[],
+): FindingRow[] {
+  const dashboards = new Map(repositories.flatMap((r) => (r.dashboard_issue_number === null ? [] : [[r.id, r.dashboard_issue_number]])));
+  if (dashboards.size === 0) return [...findings];
+  return findings.filter((f) => f.issue_number === null || dashboards.get(f.repository_id) !== f.issue_number);
 }
 
 /** Unresolved, undismissed findings, of one repository or of all. */

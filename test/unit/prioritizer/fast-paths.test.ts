@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { random } from "../../../bench/rank-rows.js";
 import { normaliseText, parseTime } from "../../../src/prioritizer/index.js";
 import { referenceNormaliseText } from "./reference-ranking.js";
-
-/** A deterministic pseudo-random sequence (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("parseTime", () => {
   it("equals Date.parse on the store's and GitHub's forms, their edge cases, and other text", () => {
