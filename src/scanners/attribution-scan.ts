@@ -59,9 +59,13 @@ async function baseVersions(scan: Scan, paths: Iterable<string>): Promise<Map<st
 export async function attribute(
   scan: Scan,
   got: Collected,
-  history?: Promise<FileHistory | undefined>,
-  boundary?: Promise<string | undefined>,
+  early: {
+    history?: Promise<FileHistory | undefined>;
+    boundary?: Promise<string | undefined>;
+    touches?: Promise<FileHistory | undefined>;
+  } = {},
 ): Promise<Map<string, Map<number, LineAuthor>>> {
+  const { history, boundary, touches } = early;
   const authors = new Map<string, Map<number, LineAuthor>>();
   if (!scan.head || scan.options.blame === false) return authors;
   const keys: FileKey[] = [...got.blobs].map(([path, blob]) => ({ path, blob }));
@@ -85,6 +89,7 @@ export async function attribute(
     report: scan.report,
     ...(history && { prefetched: { base: baseOf(scan), history } }),
     ...(boundary && { boundary }),
+    ...(touches && { touches }),
   });
   const fresh: FileVersion[] = [];
   for (const path of targets.keys()) {

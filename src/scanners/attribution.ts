@@ -9,8 +9,11 @@ import {
   type LineAuthors,
   readHistory,
   trulyAdded,
+  type WalkEnd,
   walkFile,
 } from "./blame-history.js";
+import { blobReader } from "./blob-reader.js";
+import { readCommitPatches, walkByBlobs } from "./blob-walk.js";
 import type { GitSource, RepositoryShape } from "./git-source.js";
 
 /**
@@ -75,6 +78,8 @@ export interface AttributionContext {
   prefetched?: { base?: string; history: Promise<FileHistory | undefined> };
   /** `boundaryCommit`, when started early. */
   boundary?: Promise<string | undefined>;
+  /** The touches (`git log --raw`) of every file within the horizon, when started early. */
+  touches?: Promise<FileHistory | undefined>;
 }
 
 /** Replays one window of history for `targets`; returns the files it could not finish. */
@@ -90,17 +95,32 @@ async function replay(
   if (targets.size === 0) return { exhausted, broken };
   const paths = [...targets.keys()];
   const early = ctx.prefetched?.base === window.base ? await ctx.prefetched?.history : undefined;
-  if (!early) ctx.report.historyProcesses += window.rawOnly || paths.length <= 50 ? 1 : 2;
-  let history: FileHistory;
+  // The horizon's window is replayed from blobs (blob-walk.ts): touches only from `git log`, then
+  // just the versions that explain the lines; a window from the last scan is short, read whole.
+  const byBlobs = !early && !window.base && !window.rawOnly;
+  if (!early && !(byBlobs && ctx.touches)) ctx.report.historyProcesses += window.rawOnly || byBlobs || paths.length <= 50 ? 1 : 2;
+  let ends: Map<string, WalkEnd>;
   try {
-    history = early ?? (await readHistory(source, ctx.head, paths, window));
+    if (byBlobs) {
+      const touches = (await ctx.touches) ?? (await readHistory(source, ctx.head, paths, { ...window, rawOnly: true }));
+      const reader = blobReader(source, () => ctx.report.historyProcesses++);
+      const patches = (commits: string[], files: string[]) => {
+        ctx.report.historyProcesses++;
+        return readCommitPatches(source, commits, files);
+      };
+      ends = await walkByBlobs(reader, targets, touches.touches, ctx.known, patches).finally(() => reader.close());
+    } else {
+      const history = early ?? (await readHistory(source, ctx.head, paths, window));
+      ends = new Map(
+        [...targets].map(([file, target]) => [file, walkFile(file, target, history.touches.get(file) ?? [], history.hunks, ctx.known)]),
+      );
+    }
   } catch {
     return { exhausted, broken: paths }; // blame can still answer what the replay could not
   }
   const created = new Map<string, string>();
   const done = new Map<string, Map<number, LineAuthor>>();
-  for (const [file, target] of targets) {
-    const end = walkFile(file, target, history.touches.get(file) ?? [], history.hunks, ctx.known);
+  for (const [file, end] of ends) {
     if (end.kind === "broken") broken.push(file);
     else if (end.kind === "exhausted") exhausted.set(file, end);
     else {

@@ -71,7 +71,7 @@ export function toIso(epochSeconds: string): string {
  * `--raw` lines become touches, hunk headers become hunks. Quoted (unusual) path names are not
  * decoded; such files end up unresolved and go to `git blame`.
  */
-function historyParser(into: FileHistory): (line: string) => void {
+export function historyParser(into: FileHistory): (line: string) => void {
   let current: { by: LineAuthor; root: boolean } | undefined;
   let file: string | undefined;
   let header = false;
@@ -159,23 +159,28 @@ const ONE_PROCESS_PATHS = 50;
 const PATCH_OPTIONS = ["-p", "-U0", "--diff-algorithm=myers", "--no-ext-diff", "--no-textconv"];
 
 /**
- * Reads the history of `paths` at `rev` within `window`, so that `replayHistory` can replay it:
- * one `git log` for a few paths, else two per 1,000 paths (touches, and the patches of
- * modifications only, so files' creations are not printed whole).
+ * Reads the history of `paths` (undefined: every file) at `rev` within `window`, so that
+ * `walkFile` can replay it: one `git log` for a few paths, else two per 1,000 paths (touches, and
+ * the patches of modifications only, so files' creations are not printed whole).
  * @throws Error when git fails.
  */
-export async function readHistory(source: GitSource, rev: string, paths: string[], window: HistoryWindow = {}): Promise<FileHistory> {
+export async function readHistory(
+  source: GitSource,
+  rev: string,
+  paths: string[] | undefined,
+  window: HistoryWindow = {},
+): Promise<FileHistory> {
   const history: FileHistory = { touches: new Map(), hunks: new Map() };
   const parse = historyParser(history);
   // `^{commit}`: git log of a tree prints nothing and succeeds, which would read as "no changes".
   const range = [...(window.since ? [`--since=${window.since.toISOString()}`] : []), `${rev}^{commit}`];
   if (window.base) range.push(`^${window.base}`);
-  const specs = logPathspecs(paths);
-  for (let i = 0; i < specs.length; i += PATHS_PER_LOG) {
+  const specs = paths ? logPathspecs(paths) : [];
+  for (let i = 0; i === 0 || i < specs.length; i += PATHS_PER_LOG) {
     const pathspecs = specs.slice(i, i + PATHS_PER_LOG);
     if (window.rawOnly) {
       await streamLog(source, range, pathspecs, ["--raw", "--no-abbrev"], parse);
-    } else if (paths.length <= ONE_PROCESS_PATHS) {
+    } else if (paths && paths.length <= ONE_PROCESS_PATHS) {
       await streamLog(source, range, pathspecs, ["--raw", "--no-abbrev", ...PATCH_OPTIONS], parse);
     } else {
       // Two parsers: the two outputs interleave, and each tracks its own current commit.

@@ -216,10 +216,19 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
     blame && horizon
       ? probing.then((p) => (p.head ? boundaryCommit(source, p.head, horizon) : undefined)).catch(() => undefined)
       : undefined;
+  // A whole scan's history within the horizon, touches only (`git log --raw`, no pathspec: cheaper than
+  // naming directories), also needs no paths: the replay by blobs (blob-walk.ts) starts from it.
+  const touches =
+    boundary && !options.paths && !scan.report.partial
+      ? probing
+          .then((p) => (p.head ? readHistory(source, p.head, undefined, { since: horizon, rawOnly: true }) : undefined))
+          .catch(() => undefined)
+      : undefined;
+  if (touches) scan.report.historyProcesses++;
   const [got, probe] = await Promise.all([collect(scan, options.paths, prefetch), probing]);
   Object.assign(scan, probe);
   for (const path of got.blobs.keys()) if (!scan.head || scan.dirty.has(path)) got.blobs.delete(path);
-  const authors = await attribute(scan, got, history, boundary);
+  const authors = await attribute(scan, got, { history, boundary, touches });
   const findings = findingsOf([...got.hits].map(([path, hits]) => [path, hits, authors.get(path)]));
   if (cache && scan.head && !options.paths) {
     const files = [...got.blobs].filter(([path]) => !scan.uncached.has(path)).map(([path, blob]) => ({ path, blob }));

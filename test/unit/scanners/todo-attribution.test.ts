@@ -10,7 +10,7 @@ import { attributionStore } from "../../../src/store/attribution.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { listOpenFindings, syncFindings } from "../../../src/store/findings.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
-import { type CommitAuthor, commitFiles, git, initRepo, makeTempDir, removeDir, writeFiles } from "../../fixtures/git-repo.js";
+import { type CommitAuthor, commitFiles, fullBlame, git, initRepo, makeTempDir, removeDir, writeFiles } from "../../fixtures/git-repo.js";
 
 /** The scan's clock: the horizon (age cap + 1 day) falls in April 2024. */
 const NOW = new Date("2024-12-01T00:00:00Z");
@@ -37,21 +37,6 @@ async function store(): Promise<Db> {
   const db = await openDb(temp(makeTempDir()));
   databases.push(db);
   return db;
-}
-
-/** `git blame --line-porcelain` of the whole file at HEAD: the full-history truth, line -> author and ISO time. */
-function fullBlame(dir: string, file: string): Map<number, { author: string; authoredAt: string }> {
-  const out = git(dir, ["blame", "--line-porcelain", "HEAD", "--", file]);
-  const lines = new Map<number, { author: string; authoredAt: string }>();
-  let line = 0;
-  let author = "";
-  for (const row of out.split("\n")) {
-    const header = /^[0-9a-f]{40} \d+ (\d+)/.exec(row);
-    if (header) line = Number(header[1]);
-    else if (row.startsWith("author ")) author = row.slice(7);
-    else if (row.startsWith("author-time ")) lines.set(line, { author, authoredAt: new Date(Number(row.slice(12)) * 1000).toISOString() });
-  }
-  return lines;
 }
 
 describe("attribution within the ranking's horizon", () => {

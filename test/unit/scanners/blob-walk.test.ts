@@ -1,0 +1,117 @@
+import { execFileSync } from "node:child_process";
+import { chmodSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { attributionHorizon } from "../../../src/scanners/attribution-horizon.js";
+import { scanTodos, type TodoSignals } from "../../../src/scanners/todo.js";
+import { type CommitAuthor, commitFiles, fullBlame, git, initRepo, makeTempDir, removeDir, writeFiles } from "../../fixtures/git-repo.js";
+
+/** The scan's clock: the horizon (age cap + 1 day) falls in April 2024. */
+const NOW = new Date("2024-12-01T00:00:00Z");
+const by = (name: string, date: string): CommitAuthor => ({ name, email: `${name.toLowerCase()}@example.com`, date });
+const OLD = by("Olga", "2022-02-02T10:00:00Z");
+const MID = by("Mia", "2024-08-01T10:00:00Z");
+const SIDE = by("Sid", "2024-09-01T10:00:00Z");
+const NEXT = by("Ned", "2024-10-01T10:00:00Z");
+const LATE = by("Lu", "2024-11-01T10:00:00Z");
+/** Above `EARLY_BLAME_CHANGED` (32) files changed since the boundary: otherwise the first 8 go to `git blame` directly. */
+const FILES = 34;
+
+const cleanup: string[] = [];
+afterEach(() => {
+  for (const dir of cleanup.splice(0)) removeDir(dir);
+});
+
+const filler = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `int ${tag}_${i} = ${i};`);
+const name = (i: number) => `src/m${i}.c`;
+
+/** Records every git command line run while `fn` runs (a PATH shim in front of the real git). */
+async function recordingGit<T>(fn: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
+  const shim = makeTempDir();
+  cleanup.push(shim);
+  const log = path.join(shim, "calls.log");
+  const real = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+  writeFileSync(log, "");
+  writeFileSync(path.join(shim, "git"), `#!/bin/sh\necho "$*" >> '${log}'\nexec '${real}' "$@"\n`);
+  chmodSync(path.join(shim, "git"), 0o755);
+  const saved = process.env.PATH;
+  process.env.PATH = `${shim}:${saved}`;
+  try {
+    const result = await fn();
+    return { result, calls: readFileSync(log, "utf8").split("\n").filter(Boolean) };
+  } finally {
+    process.env.PATH = saved;
+  }
+}
+
+describe("the horizon's history replayed by blobs", () => {
+  it("attributes many files as full git blame does: lines between two changes, repeated TODO text, a merge", async () => {
+    const dir = initRepo();
+    cleanup.push(dir);
+    // Before the horizon: each file has an old TODO, and two copies of the same TODO text.
+    const body = (i: number, extra: string[]) => [
+      "// TODO: old and untouched",
+      ...filler(20, `a${i}`),
+      "// TODO: same words",
+      ...extra,
+      ...filler(20, `b${i}`),
+      "// TODO: same words",
+      ...filler(20, `c${i}`),
+    ];
+    const files = (extra: (i: number) => string[], edit: (i: number, lines: string[]) => string[] = (_, l) => l) =>
+      Object.fromEntries(Array.from({ length: FILES }, (_, i) => [name(i), `${edit(i, body(i, extra(i))).join("\n")}\n`]));
+    commitFiles(
+      dir,
+      files(() => []),
+      OLD,
+      "old",
+    );
+    // Within it: a FIXME added to every file, then a third copy of the repeated text in half of them.
+    commitFiles(
+      dir,
+      files((i) => [`// FIXME: added in the middle of ${i}`]),
+      MID,
+      "fixme",
+    );
+    const third = (i: number, lines: string[]) => (i % 2 ? [...lines.slice(0, 10), "// TODO: same words", ...lines.slice(10)] : lines);
+    commitFiles(
+      dir,
+      files((i) => [`// FIXME: added in the middle of ${i}`], third),
+      NEXT,
+      "third copy",
+    );
+    // A side branch rewrites one file's FIXME; the merge takes it (blame follows the side's commit).
+    git(dir, ["checkout", "-q", "-b", "side", "HEAD"]);
+    const sideEdit = (i: number) => [i === 0 ? "// FIXME: rewritten on the side" : `// FIXME: added in the middle of ${i}`];
+    commitFiles(dir, files(sideEdit, third), SIDE, "side");
+    git(dir, ["checkout", "-q", "main"]);
+    git(dir, ["merge", "-q", "--no-ff", "--no-edit", "side"], LATE);
+    // Last: two changes far apart in every file, around the FIXME (both ends of the file change).
+    const ends = (i: number, lines: string[]) => [`/* header ${i} */`, ...third(i, lines), `/* footer ${i} */`];
+    writeFiles(dir, files(sideEdit, ends));
+    git(dir, ["commit", "-q", "-am", "around"], LATE);
+
+    const { result, calls } = await recordingGit(() => scanTodos({ cwd: dir, now: NOW }));
+    const horizon = attributionHorizon(NOW)?.toISOString() ?? "";
+    expect(result.findings).toHaveLength(FILES * 4 + FILES / 2);
+    let inside = 0;
+    for (const f of result.findings) {
+      const real = fullBlame(dir, f.path ?? "").get(f.line ?? 0);
+      const s = f.signals as TodoSignals;
+      if (!real) throw new Error(`no blame for ${f.path}:${f.line}`);
+      if (real.authoredAt < horizon) {
+        expect([f.path, f.line, s.authoredBefore, s.authoredAt]).toEqual([f.path, f.line, true, horizon]);
+      } else {
+        inside++;
+        expect([f.path, f.line, s.author, s.authoredAt]).toEqual([f.path, f.line, real.author, real.authoredAt]);
+      }
+    }
+    expect(inside).toBe(FILES + FILES / 2); // the FIXMEs and the third copies
+    // Replayed by blobs: one `git cat-file --batch`, git's diffs only where a line's text repeats
+    // (`diff-tree --stdin`), no `git log -p`; the merged file goes to blame.
+    expect(calls.filter((c) => c.startsWith("cat-file --batch"))).toHaveLength(1);
+    expect(calls.some((c) => c.includes("diff-tree --stdin -r -p"))).toBe(true);
+    expect(calls.filter((c) => / log .*-p /.test(` ${c} `))).toEqual([]);
+    expect(result.attribution.replayedFiles).toBeGreaterThanOrEqual(FILES - 1);
+  });
+});
