@@ -1,35 +1,48 @@
 import { execa } from "execa";
 import type { GitSource } from "./git-source.js";
 
-const OBJECT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+/** A blob as `git cat-file --batch` answers it. */
+export interface Blob {
+  /** Its object id. */
+  oid: string;
+  bytes: Buffer;
+}
 
-/** Reads blobs by object id through one long-lived `git cat-file --batch`. */
+/** Reads blobs through one long-lived `git cat-file --batch`. */
 export interface BlobReader {
   /**
-   * The contents of `ids` (object ids), in one round trip. An id the repository lacks (a partial
-   * clone's missing blob), or any id once git has failed, maps to `undefined`. Never rejects.
+   * One blob by any object name git takes on a line (an object id, or `<commit>:<path>`).
+   * Resolves `undefined` when the repository lacks it (a partial clone's missing blob, a deleted
+   * path), it is no blob, the name holds a newline, or git has failed. Never rejects.
    */
-  read(ids: readonly string[]): Promise<Map<string, Buffer | undefined>>;
-  /** Ends the process and waits for it; later reads answer `undefined`. Never rejects. */
-  close(): Promise<void>;
+  get(name: string): Promise<Blob | undefined>;
+  /** The contents of `names`, requested together: name -> bytes or `undefined` as `get`. Never rejects. */
+  read(names: readonly string[]): Promise<Map<string, Buffer | undefined>>;
+  /**
+   * Ends the process and waits for it; later reads answer `undefined`. Resolves whether git ended
+   * well (exit 0, or never started). Never rejects.
+   */
+  close(): Promise<boolean>;
 }
 
 /**
- * A `git cat-file --batch` session, started on the first read: requests are answered in order,
- * so one process serves every round of a history walk instead of one `git show` per blob.
- * `onSpawn` is called when the process starts (for the scan's record).
+ * A `git cat-file --batch` session, started on the first request: answers come in request order,
+ * so one process serves a whole scan (every file of a commit, every round of a history walk)
+ * instead of one `git show` per blob. `onSpawn` is called when the process starts (for the scan's record).
  */
 export function blobReader(source: Pick<GitSource, "dir" | "env">, onSpawn?: () => void): BlobReader {
-  const waiting: { id: string; resolve: (blob: Buffer | undefined) => void }[] = [];
+  const waiting: ((blob: Blob | undefined) => void)[] = [];
   let child: ReturnType<typeof execa> | undefined;
+  let ended: Promise<boolean> | undefined;
   let failed = false;
+  // Chunks are joined only once a whole answer has arrived: joining on every chunk is quadratic.
   let chunks: Buffer[] = [];
   let buffered = 0;
   let need = 1;
 
   const fail = (): void => {
     failed = true;
-    for (const request of waiting.splice(0)) request.resolve(undefined);
+    for (const resolve of waiting.splice(0)) resolve(undefined);
   };
   // Answers whole responses as they arrive; returns the incomplete rest.
   const drain = (pending: Buffer): Buffer => {
@@ -41,11 +54,9 @@ export function blobReader(source: Pick<GitSource, "dir" | "env">, onSpawn?: () 
       }
       const header = pending.subarray(0, eol).toString("latin1").split(" ");
       const size = header[1] === "blob" ? Number(header[2]) : -1;
-      const request = waiting[0];
       if (size < 0) {
-        // `<id> missing`, or an object of another type: answered, nothing to read.
-        waiting.shift();
-        request?.resolve(undefined);
+        // `<name> missing`, `<name> ambiguous`, or an object of another type: nothing follows.
+        waiting.shift()?.(undefined);
         pending = pending.subarray(eol + 1);
         continue;
       }
@@ -53,9 +64,8 @@ export function blobReader(source: Pick<GitSource, "dir" | "env">, onSpawn?: () 
         need = eol + size + 2;
         return pending;
       }
-      waiting.shift();
       // A copy: a slice would keep the whole chunk it came in alive for as long as the blob.
-      request?.resolve(Buffer.from(pending.subarray(eol + 1, eol + 1 + size)));
+      waiting.shift()?.({ oid: header[0] as string, bytes: Buffer.from(pending.subarray(eol + 1, eol + 1 + size)) });
       pending = pending.subarray(eol + size + 2);
     }
   };
@@ -79,32 +89,34 @@ export function blobReader(source: Pick<GitSource, "dir" | "env">, onSpawn?: () 
       chunks = rest.length ? [rest] : [];
       buffered = rest.length;
     });
-    spawned.then(fail, fail); // whatever is still waiting when git ends gets no answer
+    // Whatever is still waiting when git ends gets no answer.
+    ended = spawned.then(
+      (outcome) => {
+        fail();
+        return outcome.exitCode === 0;
+      },
+      () => {
+        fail();
+        return false;
+      },
+    );
     return spawned;
   };
+  const get = (name: string): Promise<Blob | undefined> =>
+    new Promise((resolve) => {
+      if (failed || name.includes("\n")) return resolve(undefined);
+      waiting.push(resolve);
+      child ??= start();
+      child.stdin?.write(`${name}\n`);
+    });
 
   return {
-    read(ids) {
-      const asked: string[] = [];
-      const answers = ids.map(
-        (id) =>
-          new Promise<[string, Buffer | undefined]>((resolve) => {
-            if (failed || !OBJECT_ID.test(id)) return resolve([id, undefined]);
-            waiting.push({ id, resolve: (blob) => resolve([id, blob]) });
-            asked.push(id);
-          }),
-      );
-      if (asked.length) {
-        child ??= start();
-        child.stdin?.write(`${asked.join("\n")}\n`);
-      }
-      return Promise.all(answers).then((pairs) => new Map(pairs));
-    },
+    get,
+    read: async (names) => new Map(await Promise.all(names.map(async (name) => [name, (await get(name))?.bytes] as const))),
     async close() {
-      if (!child) return;
+      if (!child) return true;
       child.stdin?.end();
-      await child.catch(() => undefined);
-      fail();
+      return (await ended) ?? false;
     },
   };
 }

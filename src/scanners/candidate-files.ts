@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
 import { CommandError } from "../util/exec.js";
+import { blobReader } from "./blob-reader.js";
 import type { GitSource } from "./git-source.js";
 
 /** What to do with the files `git grep` lists. */
@@ -63,80 +64,23 @@ function workTreeReader(root: string, options: CandidateOptions): Reader {
   };
 }
 
-/** Reads blobs of one commit through a single `git cat-file --batch`, fed while `git grep` still runs. */
+/** Reads blobs of one commit through a single `git cat-file --batch` (blob-reader.ts), fed while `git grep` still runs. */
 function commitReader(source: GitSource, options: CandidateOptions): Reader {
-  const requested: string[] = [];
-  let index = 0;
+  const reader = blobReader(source);
+  const reads: Promise<void>[] = [];
   let failure: unknown;
-  let child: ReturnType<typeof start> | undefined;
-  // Chunks are joined only once a whole blob has arrived: joining on every chunk is quadratic.
-  let chunks: Buffer[] = [];
-  let buffered = 0;
-  let need = 1;
-  const drain = (pending: Buffer): Buffer => {
-    for (;;) {
-      const eol = pending.indexOf(10);
-      if (eol < 0) {
-        need = pending.length + 1;
-        return pending;
-      }
-      const header = pending.subarray(0, eol).toString("utf8");
-      const size = / (?:missing|ambiguous)$/.test(header) ? -1 : Number(header.split(" ")[2]);
-      if (size < 0) {
-        pending = pending.subarray(eol + 1);
-        index++;
-        continue;
-      }
-      if (pending.length < eol + size + 2) {
-        need = eol + size + 2;
-        return pending;
-      }
-      const rel = requested[index++] as string;
-      const oid = header.slice(0, header.indexOf(" "));
-      if (size <= options.maxBytes) options.onFile(rel, pending.subarray(eol + 1, eol + 1 + size).toString("latin1"), () => oid);
-      pending = pending.subarray(eol + size + 2);
-    }
-  };
-  function start() {
-    const spawned = execa("git", ["cat-file", "--batch"], {
-      cwd: source.dir,
-      env: source.env,
-      extendEnv: false,
-      buffer: false,
-      reject: false,
-      stdin: "pipe",
-      stderr: "ignore",
-    });
-    spawned.stdin?.on("error", () => {}); // git exiting early is reported by its exit code
-    spawned.stdout?.on("data", (chunk: Buffer) => {
-      chunks.push(chunk);
-      buffered += chunk.length;
-      if (buffered < need || failure) return;
-      try {
-        const rest = drain(chunks.length === 1 ? chunk : Buffer.concat(chunks));
-        chunks = rest.length ? [rest] : [];
-        buffered = rest.length;
-      } catch (error) {
-        failure = error;
-      }
-    });
-    return spawned;
-  }
   return {
     add: (rel) => {
-      if (rel.includes("\n")) return; // cannot be named on cat-file's line protocol
-      child ??= start();
-      requested.push(rel);
-      child.stdin?.write(`${source.rev}:${rel}\n`);
+      const read = reader.get(`${source.rev}:${rel}`).then((blob) => {
+        if (blob && blob.bytes.length <= options.maxBytes && !failure) options.onFile(rel, blob.bytes.toString("latin1"), () => blob.oid);
+      });
+      reads.push(read.catch((error) => void (failure ??= error))); // kept for close: never an unhandled rejection
     },
     close: async () => {
-      if (!child) return;
-      child.stdin?.end();
-      const outcome = await child;
+      const ok = await reader.close();
+      await Promise.all(reads);
       if (failure) throw failure;
-      if (outcome.exitCode !== 0) {
-        throw new CommandError("git", undefined, `git cat-file --batch failed (exit ${outcome.exitCode ?? outcome.signal})`);
-      }
+      if (!ok) throw new CommandError("git", undefined, "git cat-file --batch failed");
     },
   };
 }
