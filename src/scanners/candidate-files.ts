@@ -74,7 +74,12 @@ function commitReader(source: GitSource, options: CandidateOptions): Reader {
       const read = reader.get(`${source.rev}:${rel}`).then((blob) => {
         if (blob && blob.bytes.length <= options.maxBytes && !failure) options.onFile(rel, blob.bytes.toString("latin1"), () => blob.oid);
       });
-      reads.push(read.catch((error) => void (failure ??= error))); // kept for close: never an unhandled rejection
+      // Kept for close, never an unhandled rejection.
+      reads.push(
+        read.catch((error: unknown) => {
+          failure ??= error;
+        }),
+      );
     },
     close: async () => {
       const ok = await reader.close();
