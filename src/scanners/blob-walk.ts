@@ -1,3 +1,4 @@
+import os from "node:os";
 import { BacklogBotError } from "../util/errors.js";
 import { runCommand } from "../util/exec.js";
 import {
@@ -66,19 +67,21 @@ export async function walkByBlobs(
     found: new Map(),
   }));
   // A walk that meets a change only git's diff settles is finished on the patches of its remaining
-  // commits, by one `git diff-tree` at a time, while the other walks go on by blobs (both cores work).
-  let inFlight: Promise<void> | undefined;
+  // commits by `git diff-tree`, while the other walks go on by blobs: up to one process per core,
+  // each taking every walk waiting when it starts.
+  const running = new Set<Promise<void>>();
   const patchWaiting = (): void => {
-    if (inFlight || waiting.length === 0) return;
+    if (running.size >= PATCH_PROCESSES || waiting.length === 0) return;
     const batch = waiting.splice(0);
-    const next = (): void => {
-      inFlight = undefined;
-      patchWaiting();
-    };
-    inFlight = finishWithPatches(batch, known, readPatches, ends).then(next, () => {
-      for (const walk of batch) if (!ends.has(walk.file)) ends.set(walk.file, { kind: "broken" });
-      next();
-    });
+    const run: Promise<void> = finishWithPatches(batch, known, readPatches, ends)
+      .catch(() => {
+        for (const walk of batch) if (!ends.has(walk.file)) ends.set(walk.file, { kind: "broken" });
+      })
+      .finally(() => {
+        running.delete(run);
+        patchWaiting();
+      });
+    running.add(run);
   };
   while (active.length > 0) {
     const ids = new Set<string>();
@@ -99,9 +102,12 @@ export async function walkByBlobs(
     active = still;
     patchWaiting();
   }
-  while (inFlight) await inFlight;
+  while (running.size > 0) await Promise.race(running);
   return ends;
 }
+
+/** `git diff-tree` processes at once: the core count (on 2 cores, the built bench repository's cold scan took 530–650 ms against 650–735 ms with one). */
+const PATCH_PROCESSES = Math.max(1, os.availableParallelism());
 
 /** Marks the walk's open lines as found in a version whose attribution is known; false when it lacks one. */
 function fromKnown(walk: Walk, known: KnownVersion | undefined): boolean {
