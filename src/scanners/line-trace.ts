@@ -1,11 +1,14 @@
+import { keptByEveryMinimalDiff } from "./line-match.js";
+
 /*
  * Following a line from one version of a file to the one before, without a diff, wherever every
  * diff would agree. git's xdiff first matches the longest common prefix and suffix of lines
  * (`xdl_trim_ends`), runs its algorithm on the middle only, and may then slide a group of changed
  * lines only across lines equal to lines of that group (`xdl_change_compact`). So a line of the
  * common prefix or suffix whose text appears in neither middle is unchanged under any of git's
- * diff algorithms, and a line whose text the older version lacks entirely was added. Anything
- * else needs git's own diff (blob-walk.ts asks for it).
+ * diff algorithms, and a line whose text the older version lacks entirely was added. A line
+ * unchanged between two changes is settled by line-match.ts where every minimal diff keeps it.
+ * Anything else needs git's own diff (blob-walk.ts asks for it).
  */
 
 /** A blob split into lines: `ends[i]` is the byte offset just past line i (its newline included). */
@@ -35,11 +38,16 @@ function sameLine(a: Lines, i: number, b: Lines, j: number): boolean {
 
 /** Whether any line of `lines` in `[from, to)` is the same as line `j` of `of`. */
 function appearsIn(lines: Lines, from: number, to: number, of: Lines, j: number): boolean {
+  return indexIn(lines, from, to, of, j) >= 0;
+}
+
+/** The first line of `lines` in `[from, to)` that is the same as line `j` of `of`, or -1. */
+function indexIn(lines: Lines, from: number, to: number, of: Lines, j: number): number {
   const length = (of.ends[j] as number) - startOf(of, j);
   for (let i = from; i < to; i++) {
-    if ((lines.ends[i] as number) - startOf(lines, i) === length && sameLine(lines, i, of, j)) return true;
+    if ((lines.ends[i] as number) - startOf(lines, i) === length && sameLine(lines, i, of, j)) return i;
   }
-  return false;
+  return -1;
 }
 
 /** Bytes equal at the start of both buffers. */
@@ -107,6 +115,8 @@ export function traceLine(change: LineChange, i: number): LineOrigin {
   const newerMiddleEnd = newer.ends.length - suffix;
   const olderMiddleEnd = older.ends.length - suffix;
   if (i >= prefix && i < newerMiddleEnd) {
+    const at = indexIn(older, prefix, olderMiddleEnd, newer, i);
+    if (at >= 0 && keptByEveryMinimalDiff(change, i, at)) return { kind: "kept", at };
     return appearsIn(older, 0, older.ends.length, newer, i) ? { kind: "unknown" } : { kind: "added" };
   }
   if (appearsIn(newer, prefix, newerMiddleEnd, newer, i) || appearsIn(older, prefix, olderMiddleEnd, newer, i)) return { kind: "unknown" };
