@@ -89,6 +89,7 @@ async function replay(
   window: HistoryWindow,
   ctx: AttributionContext,
   authors: LineAuthors,
+  onBroken?: (file: string) => void,
 ): Promise<{ exhausted: Map<string, { found: Map<number, LineAuthor>; open: number[] }>; broken: string[] }> {
   const exhausted = new Map<string, { found: Map<number, LineAuthor>; open: number[] }>();
   const broken: string[] = [];
@@ -108,7 +109,7 @@ async function replay(
         ctx.report.historyProcesses++;
         return readCommitPatches(source, commits, files);
       };
-      ends = await walkByBlobs(reader, targets, touches.touches, ctx.known, patches).finally(() => reader.close());
+      ends = await walkByBlobs(reader, targets, touches.touches, ctx.known, patches, onBroken).finally(() => reader.close());
     } else {
       const history = early ?? (await readHistory(source, ctx.head, paths, window));
       ends = new Map(
@@ -253,7 +254,13 @@ export async function attributeLines(source: GitSource, targets: Map<string, Bla
     for (const [file, lines] of recent.touched) (many ? pending : toBlame).set(file, { lines, blob: targets.get(file)?.blob });
     for (const file of recent.whole) (many ? pending : toBlame).set(file, targets.get(file) as BlameTarget);
   }
-  const windowed = await replay(source, pending, { since: ctx.horizon, rawOnly }, ctx, authors);
+  // A file the replay by blobs cannot explain goes to `git blame` at once, beside the other walks.
+  const blamedEarly = new Set<string>();
+  const blameNow = (file: string): void => {
+    blamedEarly.add(file);
+    blamer.add(file, targets.get(file) as BlameTarget);
+  };
+  const windowed = await replay(source, pending, { since: ctx.horizon, rawOnly }, ctx, authors, blameNow);
   for (const [file, end] of windowed.exhausted) {
     if (!ctx.horizon) {
       windowed.broken.push(file); // the whole history was read and did not explain the file
@@ -264,7 +271,7 @@ export async function attributeLines(source: GitSource, targets: Map<string, Bla
     ctx.report.beforeHorizonLines += end.open.length;
     merge(authors, file, end.found);
   }
-  for (const file of windowed.broken) toBlame.set(file, targets.get(file) as BlameTarget);
+  for (const file of windowed.broken) if (!blamedEarly.has(file)) toBlame.set(file, targets.get(file) as BlameTarget);
   let unattributed = 0;
   for (const [file, target] of toBlame) {
     if (rawOnly && !ctx.dirty.has(file)) {

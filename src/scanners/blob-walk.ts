@@ -55,8 +55,14 @@ export async function walkByBlobs(
   touches: Map<string, Touch[]>,
   known: KnownVersion | undefined,
   readPatches: ReadPatches,
+  onBroken?: (file: string) => void,
 ): Promise<Map<string, WalkEnd>> {
   const ends = new Map<string, WalkEnd>();
+  // A file no walk can explain is reported at once, so its `git blame` overlaps with the other walks.
+  const end = (file: string, how: WalkEnd): void => {
+    ends.set(file, how);
+    if (how.kind === "broken") onBroken?.(file);
+  };
   const waiting: Walk[] = [];
   let active: Walk[] = [...targets].map(([file, target]) => ({
     file,
@@ -73,9 +79,9 @@ export async function walkByBlobs(
   const patchWaiting = (): void => {
     if (running.size >= PATCH_PROCESSES || waiting.length === 0) return;
     const batch = waiting.splice(0);
-    const run: Promise<void> = finishWithPatches(batch, known, readPatches, ends)
+    const run: Promise<void> = finishWithPatches(batch, known, readPatches, end)
       .catch(() => {
-        for (const walk of batch) if (!ends.has(walk.file)) ends.set(walk.file, { kind: "broken" });
+        for (const walk of batch) if (!ends.has(walk.file)) end(walk.file, { kind: "broken" });
       })
       .finally(() => {
         running.delete(run);
@@ -94,9 +100,9 @@ export async function walkByBlobs(
     const blobs = ids.size ? await reader.read([...ids]) : new Map<string, Buffer | undefined>();
     const still: Walk[] = [];
     for (const walk of active) {
-      const end = step(walk, blobs, known);
-      if (end === "patch") waiting.push(walk);
-      else if (end) ends.set(walk.file, end);
+      const how = step(walk, blobs, known);
+      if (how === "patch") waiting.push(walk);
+      else if (how) end(walk.file, how);
       else still.push(walk);
     }
     active = still;
@@ -161,7 +167,7 @@ async function finishWithPatches(
   walks: Walk[],
   known: KnownVersion | undefined,
   readPatches: ReadPatches,
-  ends: Map<string, WalkEnd>,
+  end: (file: string, how: WalkEnd) => void,
 ): Promise<void> {
   const commits = new Map<string, string>();
   for (const walk of walks) for (const touch of walk.touches.slice(walk.next)) commits.set(touch.by.commit, touch.by.authoredAt);
@@ -174,18 +180,18 @@ async function finishWithPatches(
   ).catch(() => undefined);
   for (const walk of walks) {
     if (!history) {
-      ends.set(walk.file, { kind: "broken" });
+      end(walk.file, { kind: "broken" });
       continue;
     }
     const lineOf = new Map(walk.open.map((entry) => [entry.at, entry.line]));
     const rest = walkFile(walk.file, { lines: [...lineOf.keys()], blob: walk.blob }, walk.touches.slice(walk.next), history.hunks, known);
     if (rest.kind === "broken") {
-      ends.set(walk.file, rest);
+      end(walk.file, rest);
       continue;
     }
     for (const [at, by] of rest.found) walk.found.set(lineOf.get(at) as number, by);
-    if (rest.kind === "done") ends.set(walk.file, { ...rest, found: walk.found });
-    else ends.set(walk.file, { ...rest, found: walk.found, open: rest.open.map((at) => lineOf.get(at) as number) });
+    if (rest.kind === "done") end(walk.file, { ...rest, found: walk.found });
+    else end(walk.file, { ...rest, found: walk.found, open: rest.open.map((at) => lineOf.get(at) as number) });
   }
 }
 
