@@ -54,6 +54,11 @@ export interface HistoryWindow {
   base?: string;
   /** Touches only, no patches: for partial clones, whose old blobs are missing and would be fetched one by one. */
   rawOnly?: boolean;
+  /**
+   * Give up (reject) once git has printed this many lines, killing it: bounds the memory of a
+   * read over every file of a very busy repository (a raw line is one touch, about 250 bytes held).
+   */
+  maxLines?: number;
 }
 
 /** Pathspecs per `git log`: keeps the argument list far below the OS limit. */
@@ -113,10 +118,23 @@ async function streamLog(
   pathspecs: string[],
   options: string[],
   onLine: (line: string) => void,
+  maxLines = Number.POSITIVE_INFINITY,
 ): Promise<void> {
   const args = ["-c", "core.quotePath=false", "log", "--no-renames", "--no-color", ...options];
   args.push("--format=%x01%H%x00%aN%x00%at%x00%P", ...range, "--", ...pathspecs);
-  const result = await runCommand("git", args, { cwd: source.dir, env: source.env, maxOutputBytes: 64 * 1024, onStdoutLine: onLine });
+  const stop = new AbortController();
+  let lines = 0;
+  const result = await runCommand("git", args, {
+    cwd: source.dir,
+    env: source.env,
+    maxOutputBytes: 64 * 1024,
+    signal: stop.signal,
+    onStdoutLine: (line) => {
+      if (++lines > maxLines) stop.abort();
+      else onLine(line);
+    },
+  });
+  if (lines > maxLines) throw new BacklogBotError("COMMAND_FAILED", `git log printed more than ${maxLines} lines: stopped`);
   if (result.exitCode !== 0)
     throw new BacklogBotError("COMMAND_FAILED", `git log failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
 }
@@ -179,7 +197,7 @@ export async function readHistory(
   for (let i = 0; i === 0 || i < specs.length; i += PATHS_PER_LOG) {
     const pathspecs = specs.slice(i, i + PATHS_PER_LOG);
     if (window.rawOnly) {
-      await streamLog(source, range, pathspecs, ["--raw", "--no-abbrev"], parse);
+      await streamLog(source, range, pathspecs, ["--raw", "--no-abbrev"], parse, window.maxLines);
     } else if (paths && paths.length <= ONE_PROCESS_PATHS) {
       await streamLog(source, range, pathspecs, ["--raw", "--no-abbrev", ...PATCH_OPTIONS], parse);
     } else {

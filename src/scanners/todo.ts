@@ -84,6 +84,12 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
 /** A longer `paths` list is filtered after a whole-repository grep instead of passed as pathspecs (argument limits). */
 const MAX_PATHSPECS = 1000;
+/**
+ * The early read of every file's touches within the horizon gives up beyond this many lines of
+ * `git log --raw` (about 50 MB held; renovate's window is 18,700 lines), and the replay then reads
+ * only the directories of the files with findings, as it would without it.
+ */
+const MAX_TOUCH_LINES = 200_000;
 /** Up to this many `paths` are read (with their history) while git grep runs, instead of after. */
 const MAX_PREFETCH = 50;
 
@@ -221,7 +227,9 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const touches =
     boundary && !options.paths && !scan.report.partial
       ? probing
-          .then((p) => (p.head ? readHistory(source, p.head, undefined, { since: horizon, rawOnly: true }) : undefined))
+          .then((p) =>
+            p.head ? readHistory(source, p.head, undefined, { since: horizon, rawOnly: true, maxLines: MAX_TOUCH_LINES }) : undefined,
+          )
           .catch(() => undefined)
       : undefined;
   if (touches) scan.report.historyProcesses++;

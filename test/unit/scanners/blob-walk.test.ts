@@ -3,6 +3,8 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { attributionHorizon } from "../../../src/scanners/attribution-horizon.js";
+import { readHistory } from "../../../src/scanners/blame-history.js";
+import { type GitSource, scannerGitEnv } from "../../../src/scanners/git-source.js";
 import { scanTodos, type TodoSignals } from "../../../src/scanners/todo.js";
 import { type CommitAuthor, commitFiles, fullBlame, git, initRepo, makeTempDir, removeDir, writeFiles } from "../../fixtures/git-repo.js";
 
@@ -113,5 +115,16 @@ describe("the horizon's history replayed by blobs", () => {
     expect(calls.some((c) => c.includes("diff-tree --stdin -r -p"))).toBe(true);
     expect(calls.filter((c) => / log .*-p /.test(` ${c} `))).toEqual([]);
     expect(result.attribution.replayedFiles).toBeGreaterThanOrEqual(FILES - 1);
+  });
+
+  it("reads every file's touches within the horizon, and gives up past a line limit instead of holding them all", async () => {
+    const dir = initRepo();
+    cleanup.push(dir);
+    for (let i = 0; i < 5; i++) commitFiles(dir, { [`f${i}.c`]: `// TODO: ${i}\n` }, LATE, `c${i}`);
+    const source = { dir, env: scannerGitEnv(dir) } as GitSource;
+    const all = await readHistory(source, "HEAD", undefined, { since: new Date("2024-10-01T00:00:00Z"), rawOnly: true });
+    expect([...all.touches.keys()].sort()).toEqual(["f0.c", "f1.c", "f2.c", "f3.c", "f4.c"]);
+    const capped = readHistory(source, "HEAD", undefined, { since: new Date("2024-10-01T00:00:00Z"), rawOnly: true, maxLines: 4 });
+    await expect(capped).rejects.toMatchObject({ code: "COMMAND_FAILED" });
   });
 });
