@@ -1,10 +1,7 @@
 import os from "node:os";
-import { BacklogBotError } from "../util/errors.js";
-import { runCommand } from "../util/exec.js";
 import {
   type BlameTarget,
   type FileHistory,
-  historyParser,
   type KnownVersion,
   type LineAuthor,
   type Touch,
@@ -12,7 +9,6 @@ import {
   walkFile,
 } from "./blame-history.js";
 import type { BlobReader } from "./blob-reader.js";
-import type { GitSource } from "./git-source.js";
 import { type LineChange, type Lines, lineChange, linesOf, traceLine } from "./line-trace.js";
 
 /*
@@ -193,33 +189,4 @@ async function finishWithPatches(
     if (rest.kind === "done") end(walk.file, { ...rest, found: walk.found });
     else end(walk.file, { ...rest, found: walk.found, open: rest.open.map((at) => lineOf.get(at) as number) });
   }
-}
-
-/**
- * The `-U0` patches of `paths` in each of `commits` against its first parent, from one `git
- * diff-tree --stdin` (diffed with myers, as `git blame` does), keyed as `readHistory`'s.
- * @throws BacklogBotError `COMMAND_FAILED` when git fails.
- */
-export async function readCommitPatches(source: GitSource, commits: string[], paths: string[]): Promise<FileHistory> {
-  const history: FileHistory = { touches: new Map(), hunks: new Map() };
-  if (commits.length === 0) return history;
-  const args = ["-c", "core.quotePath=false", "diff-tree", "--stdin", "-r", "-p", "-U0", "--no-renames", "--no-color"];
-  args.push(
-    "--diff-algorithm=myers",
-    "--no-ext-diff",
-    "--no-textconv",
-    "--format=%x01%H%x00%aN%x00%at%x00%P",
-    "--",
-    ...paths.map((p) => `:(literal)${p}`),
-  );
-  const result = await runCommand("git", args, {
-    cwd: source.dir,
-    env: source.env,
-    input: `${commits.join("\n")}\n`,
-    maxOutputBytes: 64 * 1024,
-    onStdoutLine: historyParser(history),
-  });
-  if (result.exitCode !== 0)
-    throw new BacklogBotError("COMMAND_FAILED", `git diff-tree failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
-  return history;
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { logPathspecs } from "../../../src/scanners/blame-history.js";
+import { logPathspecs } from "../../../src/scanners/history-log.js";
 import { scanTodos } from "../../../src/scanners/todo.js";
 import { type CommitAuthor, cloneBare, commitFiles, git, initRepo, removeDir, writeFiles } from "../../fixtures/git-repo.js";
 

@@ -3,8 +3,8 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { attributionHorizon } from "../../../src/scanners/attribution-horizon.js";
-import { readHistory } from "../../../src/scanners/blame-history.js";
 import { type GitSource, scannerGitEnv } from "../../../src/scanners/git-source.js";
+import { readHistory } from "../../../src/scanners/history-log.js";
 import { scanTodos, type TodoSignals } from "../../../src/scanners/todo.js";
 import { type CommitAuthor, commitFiles, fullBlame, git, initRepo, makeTempDir, removeDir, writeFiles } from "../../fixtures/git-repo.js";
 
