@@ -13,12 +13,13 @@ import { type LineChange, type Lines, lineChange, linesOf, traceLine } from "./l
 
 /*
  * The replay of a file's history by its blobs: each commit that touched the file (from `git log
- * --raw`, which prints no patch) is undone by comparing the file's two versions (line-trace.ts),
- * newest first, and the walk stops as soon as every line it follows is explained. `git log -p`
- * over the same files diffs every version, of every file in their directories, whether or not a
- * line of interest is in it: on renovate (3,086 commits within the horizon, 365 files) that was
- * about 1 s of CPU in git. Only the comparisons a diff would be needed for (a line's text appears
- * again in the changed part) go to git, in one `git diff-tree --stdin` for the commits left.
+ * --raw`, which prints no patch) is undone by comparing the file's two versions (line-trace.ts,
+ * line-match.ts), newest first, and the walk stops as soon as every line it follows is explained.
+ * `git log -p` over the same files diffs every version of every file in their directories,
+ * whether or not a line of interest is in it: on renovate (3,086 commits within the horizon, 365
+ * files) that was about 1 s of CPU in git. Only the changes a repeated line leaves ambiguous go to
+ * git, as the patches of the walk's remaining commits (`git diff-tree --stdin`). A walk holds two
+ * versions of its file at a time.
  */
 
 /** One file's walk in progress. */
