@@ -1,18 +1,15 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { Octokit } from "@octokit/rest";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Settings } from "../../../src/config/env.js";
 import { createCommandAgent } from "../../../src/executor/agents/command.js";
-import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
 import { FollowUpRunner } from "../../../src/executor/follow-up-jobs.js";
 import { markSection } from "../../../src/executor/pr-sections.js";
-import type { Jobs } from "../../../src/jobs/types.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { listFollowUps } from "../../../src/store/follow-ups.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
 import { createTask, getTask } from "../../../src/store/tasks.js";
 import { createLogger } from "../../../src/util/logger.js";
+import { testExecutorDeps } from "../../fixtures/executor-deps.js";
 import { type CommitAuthor, cloneBare, commitFiles, git, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
 import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
 import { nodeRepo } from "./verify-fixtures.js";
@@ -80,19 +77,14 @@ beforeEach(async () => {
   const script = path.join(dir, "agent.mjs");
   writeFileSync(script, AGENT);
   const agent = createCommandAgent(`${process.execPath} ${script}`);
-  const octokit = new Octokit({ baseUrl: stub.baseUrl, request: { retries: 0 } });
   runner = new FollowUpRunner({
-    db,
-    settings: { dataDir: path.join(dir, "data"), agentTimeoutMs: 60_000, leaseMs: 60_000, maxOutputBytes: 1024 * 1024 } as Settings,
-    agents: { enabled: ["command"], get: () => agent },
-    github: {
-      octokit: async () => octokit,
-      token: async () => "unused",
-      botIdentity: async () => ({ name: "backlog-bot[bot]", email: "1+bot@users.noreply.github.com" }),
-    },
-    jobs: {} as Jobs,
-    breakers: new CircuitBreakers(db, { failures: 3, cooldownMs: 60_000 }, log),
-    log,
+    ...testExecutorDeps({
+      db,
+      dataDir: path.join(dir, "data"),
+      agents: { enabled: ["command"], get: () => agent },
+      baseUrl: stub.baseUrl,
+      bot: { name: "backlog-bot[bot]", email: "1+bot@users.noreply.github.com" },
+    }),
   });
   const repo = await upsertRepository(db, { fullName: "octo/calc", installationId: 1, cloneUrl: remote, defaultBranch: "main" });
   const { task } = await createTask(db, {

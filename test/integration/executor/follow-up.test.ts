@@ -2,19 +2,16 @@ import { readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { Octokit } from "@octokit/rest";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Settings } from "../../../src/config/env.js";
 import { createCommandAgent } from "../../../src/executor/agents/command.js";
-import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
 import { runFollowUpSteps } from "../../../src/executor/follow-up.js";
 import { pullRequestBody } from "../../../src/executor/pull-request.js";
 import type { TaskRun } from "../../../src/executor/run-task.js";
 import type { Verification } from "../../../src/executor/verify.js";
 import { verificationLine } from "../../../src/executor/verify-report.js";
-import type { Jobs } from "../../../src/jobs/types.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
 import { claimTask, createTask } from "../../../src/store/tasks.js";
-import { createLogger } from "../../../src/util/logger.js";
+import { testExecutorDeps } from "../../fixtures/executor-deps.js";
 import { type CommitAuthor, cloneBare, commitFiles, git, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
 import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
 import { nodeRepo } from "./verify-fixtures.js";
@@ -111,23 +108,18 @@ describe("runFollowUpSteps", () => {
       .execute();
     const claimed = await claimTask(db, task.id, "worker-1", 60_000, { followUp: true });
     expect(claimed?.state).toBe("running");
-    const log = createLogger({ level: "silent" });
     const agent = createCommandAgent(`${process.execPath} ${script}`);
     const octokit = new Octokit({ baseUrl: stub.baseUrl, request: { retries: 0 } });
+    const deps = testExecutorDeps({
+      db,
+      dataDir: path.join(dir, "data"),
+      agents: { enabled: ["command"], get: () => agent },
+      baseUrl: stub.baseUrl,
+      bot: { name: BOT.name, email: BOT.email },
+    });
+    const log = deps.log;
     const run: TaskRun = {
-      deps: {
-        db,
-        settings: { dataDir: path.join(dir, "data"), agentTimeoutMs: 60_000, leaseMs: 60_000, maxOutputBytes: 1024 * 1024 } as Settings,
-        agents: { enabled: ["command"], get: () => agent },
-        github: {
-          octokit: async () => octokit,
-          token: async () => "unused",
-          botIdentity: async () => ({ name: BOT.name, email: BOT.email }),
-        },
-        jobs: {} as Jobs,
-        breakers: new CircuitBreakers(db, { failures: 3, cooldownMs: 60_000 }, log),
-        log,
-      },
+      deps,
       task: claimed ?? task,
       repo,
       owner: "worker-1",

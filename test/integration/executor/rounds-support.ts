@@ -4,16 +4,13 @@
  */
 import path from "node:path";
 import { Octokit } from "@octokit/rest";
-import type { Settings } from "../../../src/config/env.js";
 import { createAgentRegistry } from "../../../src/executor/agents/registry.js";
 import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
-import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
 import type { TaskRun } from "../../../src/executor/run-task.js";
-import type { Jobs } from "../../../src/jobs/types.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
 import { claimTask, createTask } from "../../../src/store/tasks.js";
-import { createLogger } from "../../../src/util/logger.js";
+import { testExecutorDeps } from "../../fixtures/executor-deps.js";
 import { cloneBare, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
 import { type GitHubStub, startGitHubStub } from "../../fixtures/github-stub.js";
 import { nodeRepo } from "./verify-fixtures.js";
@@ -83,22 +80,18 @@ export async function roundsTask(env: NodeJS.ProcessEnv, config?: unknown): Prom
     trigger: "cli",
   });
   const claimed = await claimTask(db, task.id, "worker-1", 120_000);
-  const log = createLogger({ level: "silent" });
   const octokit = new Octokit({ baseUrl: stub.baseUrl, request: { retries: 0 } });
+  const deps = testExecutorDeps({
+    db,
+    dataDir,
+    agents: createAgentRegistry(loadAgentSettings(env)),
+    baseUrl: stub.baseUrl,
+    timeoutMs: 120_000,
+    bot: { name: "backlog-bot[bot]", email: "1+bot@users.noreply.github.com" },
+  });
+  const log = deps.log;
   const run: TaskRun = {
-    deps: {
-      db,
-      settings: { dataDir, agentTimeoutMs: 120_000, leaseMs: 120_000, maxOutputBytes: 1024 * 1024 } as Settings,
-      agents: createAgentRegistry(loadAgentSettings(env)),
-      github: {
-        octokit: async () => octokit,
-        token: async () => "unused",
-        botIdentity: async () => ({ name: "backlog-bot[bot]", email: "1+bot@users.noreply.github.com" }),
-      },
-      jobs: {} as Jobs,
-      breakers: new CircuitBreakers(db, { failures: 3, cooldownMs: 60_000 }, log),
-      log,
-    },
+    deps,
     task: claimed ?? task,
     repo,
     owner: "worker-1",

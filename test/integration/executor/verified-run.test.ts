@@ -2,16 +2,13 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { Octokit } from "@octokit/rest";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Settings } from "../../../src/config/env.js";
 import { createCommandAgent } from "../../../src/executor/agents/command.js";
-import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
 import { type RunEnd, runTaskSteps, type TaskRun } from "../../../src/executor/run-task.js";
-import type { Jobs } from "../../../src/jobs/types.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
 import { listRuns } from "../../../src/store/runs.js";
 import { claimTask, createTask } from "../../../src/store/tasks.js";
-import { createLogger } from "../../../src/util/logger.js";
+import { testExecutorDeps } from "../../fixtures/executor-deps.js";
 import { cloneBare, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
 import { type GitHubStub, type StubRequest, startGitHubStub } from "../../fixtures/github-stub.js";
 import { nodeRepo } from "./verify-fixtures.js";
@@ -111,22 +108,15 @@ async function runWith(
       { ...createCommandAgent(`${process.execPath} ${script} ${how}`), name },
     ]),
   );
-  const settings = { dataDir: path.join(dir, "data"), agentTimeoutMs: 60_000, leaseMs: 60_000, maxOutputBytes: 1024 * 1024 } as Settings;
-  const log = createLogger({ level: "silent" });
+  const deps = testExecutorDeps({
+    db,
+    dataDir: path.join(dir, "data"),
+    agents: { enabled: [...agents.keys()], get: (name) => agents.get(name) },
+    baseUrl: stub.baseUrl,
+  });
+  const log = deps.log;
   const run: TaskRun = {
-    deps: {
-      db,
-      settings,
-      agents: { enabled: [...agents.keys()], get: (name) => agents.get(name) },
-      github: {
-        octokit: async () => new Octokit({ baseUrl: stub.baseUrl, request: { retries: 0 } }),
-        token: async () => "unused-for-file-remotes",
-        botIdentity: async () => ({ name: "backlog-bot[bot]", email: "1+backlog-bot[bot]@users.noreply.github.com" }),
-      },
-      jobs: {} as Jobs,
-      breakers: new CircuitBreakers(db, { failures: 3, cooldownMs: 60_000 }, log),
-      log,
-    },
+    deps,
     task: claimed ?? task,
     repo: { ...repo, config: JSON.stringify({ verify, ...extra.config }) },
     owner: "worker-1",
