@@ -123,7 +123,8 @@ function searchIsExact(change: LineChange, a: Analysis): boolean {
   const [oldEnd, newEnd] = [older.ends.length - suffix, newer.ends.length - suffix];
   // Lines xdiff may drop before its search: each can add one to the cost it searches.
   let droppable = 0;
-  const [oldLimit, newLimit] = [bogosqrt(older.ends.length), bogosqrt(newer.ends.length)];
+  // xdiff caps the count at XDL_MAX_EQLIMIT (1024).
+  const [oldLimit, newLimit] = [Math.min(bogosqrt(older.ends.length), 1024), Math.min(bogosqrt(newer.ends.length), 1024)];
   for (let i = prefix; i < oldEnd; i++) if ((a.counts.new[a.ids.old[i] as number] as number) >= oldLimit) droppable++;
   for (let i = prefix; i < newEnd; i++) if ((a.counts.old[a.ids.new[i] as number] as number) >= newLimit) droppable++;
   if (droppable >= EXACT_COST) return false;
