@@ -243,5 +243,6 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
     const dirty = [...scan.dirty, ...scan.uncached];
     await cache.save(settings, scan.fresh, { commit: scan.head, files, dirty, ...(scan.index && { index: scan.index }) });
   } else if (cache && scan.fresh.length) await cache.save(settings, scan.fresh);
+  await touches; // no git child outlives the scan (the early log has almost always ended by now)
   return { findings, scope, attribution: scan.report, filesRead: got.read };
 }
