@@ -123,12 +123,17 @@ export async function busy(pool: pg.Pool, kinds: string[]): Promise<boolean> {
   return Number(rows[0]?.n ?? 0) > 0;
 }
 
-/** Gives back attempts that a shutdown interrupted (the job was not at fault) and makes the jobs due now. */
-export async function refundAttempts(pool: pg.Pool, ids: string[]): Promise<void> {
+/**
+ * Gives back attempts that a shutdown interrupted (the job was not at fault) and makes the jobs
+ * due now: jobs unlocked, or still locked by this process's pools (`poolIds`). graphile-worker
+ * may record the failure after its runner has stopped (it unlocks the job then, but never
+ * touches `attempts`); a job another process has locked since is left alone.
+ */
+export async function refundAttempts(pool: pg.Pool, ids: string[], poolIds: string[]): Promise<void> {
   if (ids.length === 0) return;
   await pool.query(
     `update ${SCHEMA}._private_jobs set attempts = greatest(attempts - 1, 0), run_at = now()
-     where id = any($1::bigint[]) and locked_at is null`,
-    [ids],
+     where id = any($1::bigint[]) and (locked_at is null or locked_by = any($2::text[]))`,
+    [ids, poolIds],
   );
 }
