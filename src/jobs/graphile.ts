@@ -178,7 +178,9 @@ export function createGraphileJobs(options: GraphileJobsOptions): Jobs {
       if (pool) {
         // Handlers that ignored their signal: their jobs go back for another process now.
         if (timedOut) await pool.query("select graphile_worker.force_unlock_workers($1::text[])", [[...poolIds]]);
-        await refundAttempts(pool, [...interrupted], [...poolIds]).catch((err: unknown) => log.warn({ err }, "could not refund interrupted attempts"));
+        await refundAttempts(pool, [...interrupted], [...poolIds]).catch((err: unknown) =>
+          log.warn({ err }, "could not refund interrupted attempts"),
+        );
       }
       await liveness?.close();
       runners.clear();
