@@ -53,7 +53,7 @@ function lineIds(older: Lines, newer: Lines): { old: Int32Array; new: Int32Array
  * The minimal number of lines added plus removed to turn `a` into `b` (Myers' greedy search),
  * or `undefined` when it exceeds `limit`. Time O((a + b) · limit).
  */
-export function editCost(a: Int32Array, b: Int32Array, limit: number): number | undefined {
+function editCost(a: Int32Array, b: Int32Array, limit: number): number | undefined {
   const n = a.length;
   const m = b.length;
   const offset = limit + 1;
