@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { LineAuthor } from "./blame-history.js";
-import type { TodoHit } from "./todo-extract.js";
+import type { Finding } from "./types.js";
 
 /** One version of one file: a path and the blob id of its content. */
 export interface FileKey {
@@ -9,13 +9,15 @@ export interface FileKey {
 }
 
 /**
- * What a scan learned about one committed file version: its TODOs and who last wrote each of
- * their lines. Valid for every later scan that meets the same path with the same blob, so the
- * file is neither read nor blamed again.
+ * What a scan learned about one committed file version: its TODO findings, as built
+ * (`todoFindings`, in line order), and who last wrote each of their lines. Valid for every later
+ * scan that meets the same path with the same blob, so the file is neither read nor blamed again,
+ * and its findings are not built again. Readers treat `findings` as read-only: a cache may hand
+ * the same objects to every scan.
  */
 export interface FileVersion extends FileKey {
-  hits: TodoHit[];
-  /** 1-based line -> author, for the lines of `hits` that could be attributed. */
+  findings: Finding[];
+  /** 1-based line -> author, for the lines of `findings` that could be attributed (the replay of new commits starts from them). */
   authors: Map<number, LineAuthor>;
 }
 

@@ -55,7 +55,11 @@ async function baseVersions(scan: Scan, paths: Iterable<string>): Promise<Map<st
   return new Map(versions.map((v) => [`${v.path}\0${v.blob}`, v]));
 }
 
-/** Attributes collected hits: cached versions first, then attribution.ts; adds the new versions to `scan.fresh`. */
+/**
+ * The findings of collected hits, by path, attributed: cached versions first (their findings as
+ * stored), then attribution.ts; adds the new versions to `scan.fresh`. Every path of `got.hits`
+ * is in the result, unattributed when the scan has no history or blame is off.
+ */
 export async function attribute(
   scan: Scan,
   got: Collected,
@@ -64,19 +68,22 @@ export async function attribute(
     boundary?: Promise<string | undefined>;
     touches?: Promise<FileHistory | undefined>;
   } = {},
-): Promise<Map<string, Map<number, LineAuthor>>> {
+): Promise<Map<string, Finding[]>> {
   const { history, boundary, touches } = early;
-  const authors = new Map<string, Map<number, LineAuthor>>();
-  if (!scan.head || scan.options.blame === false) return authors;
+  const findings = new Map<string, Finding[]>();
+  if (!scan.head || scan.options.blame === false) {
+    for (const [path, hits] of got.hits) findings.set(path, todoFindings(path, hits));
+    return findings;
+  }
   const keys: FileKey[] = [...got.blobs].map(([path, blob]) => ({ path, blob }));
   const cached = scan.cache && keys.length ? await scan.cache.getVersions(scan.settings, keys) : [];
-  for (const version of cached) authors.set(version.path, version.authors);
+  for (const version of cached) findings.set(version.path, version.findings);
   scan.report.cachedFiles += cached.length;
   const targets = new Map<string, BlameTarget>();
   for (const [path, hits] of got.hits) {
-    if (!authors.has(path)) targets.set(path, { lines: hits.map((h) => h.line), blob: got.blobs.get(path) });
+    if (!findings.has(path)) targets.set(path, { lines: hits.map((h) => h.line), blob: got.blobs.get(path) });
   }
-  if (targets.size === 0) return authors;
+  if (targets.size === 0) return findings;
   scan.options.onProgress?.({ phase: "attributing", files: targets.size });
   const known = await baseVersions(scan, targets.keys());
   const found = await attributeLines(scan.source, targets, {
@@ -91,25 +98,24 @@ export async function attribute(
     ...(boundary && { boundary }),
     ...(touches && { touches }),
   });
-  const fresh: FileVersion[] = [];
   for (const path of targets.keys()) {
     const lines = found.get(path) ?? new Map<number, LineAuthor>();
-    if (found.has(path)) authors.set(path, lines);
-    const blob = got.blobs.get(path);
     const hits = got.hits.get(path) ?? [];
+    const built = todoFindings(path, hits, lines);
+    findings.set(path, built);
+    const blob = got.blobs.get(path);
     // Only complete answers are kept: a line git could not attribute (a failed command, a partial
     // clone's missing blob) is asked again next time instead of being remembered as unknown.
-    if (blob && hits.every((h) => lines.has(h.line))) fresh.push({ path, blob, hits, authors: lines });
+    if (blob && hits.every((h) => lines.has(h.line))) scan.fresh.push({ path, blob, findings: built, authors: lines });
     else if (blob) scan.uncached.add(path);
   }
-  scan.fresh.push(...fresh);
-  return authors;
+  return findings;
 }
 
-/** The findings of a set of files, sorted by path then line. */
-export function findingsOf(files: Iterable<[string, TodoHit[], Map<number, LineAuthor> | undefined]>): Finding[] {
+/** The findings of a set of files (each in line order), sorted by path then line. */
+export function findingsOf(files: Iterable<[string, Finding[]]>): Finding[] {
   const sorted = [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return sorted.flatMap(([path, hits, authors]) => todoFindings(path, hits, authors));
+  return sorted.flatMap(([, list]) => list);
 }
 
 /**
@@ -129,9 +135,8 @@ export async function rescan(scan: Scan): Promise<{ findings: Finding[]; read: n
   scan.report.cachedFiles += versions.length;
   const got = touched.size ? await scan.collect([...touched], undefined) : { hits: new Map(), blobs: new Map(), read: 0 };
   for (const path of got.blobs.keys()) if (scan.dirty.has(path)) got.blobs.delete(path);
-  const authors = await attribute(scan, got);
-  const files: [string, TodoHit[], Map<number, LineAuthor> | undefined][] = versions.map((v) => [v.path, v.hits, v.authors]);
-  for (const [path, hits] of got.hits) files.push([path, hits, authors.get(path)]);
+  const files: [string, Finding[]][] = versions.map((v) => [v.path, v.findings]);
+  files.push(...(await attribute(scan, got)));
   const keys = [...reuse, ...[...got.blobs].filter(([path]) => !scan.uncached.has(path)).map(([path, blob]) => ({ path, blob }))];
   return { findings: findingsOf(files), read: got.read, files: keys };
 }

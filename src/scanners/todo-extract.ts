@@ -149,7 +149,7 @@ function normalise(text: string): string {
 
 /**
  * Stable across moves within the file: nothing here depends on the line. The one-shot `hash`
- * gives createHash's digest at a third of its cost (a rescan rebuilds every finding from the store).
+ * gives createHash's digest at a third of its cost.
  */
 function fingerprint(path: string, marker: string, text: string, occurrence: number): string {
   return hash("sha1", `todo\0${path}\0${marker}\0${text}\0${occurrence}`, "hex");

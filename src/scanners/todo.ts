@@ -236,8 +236,7 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const [got, probe] = await Promise.all([collect(scan, options.paths, prefetch), probing]);
   Object.assign(scan, probe);
   for (const path of got.blobs.keys()) if (!scan.head || scan.dirty.has(path)) got.blobs.delete(path);
-  const authors = await attribute(scan, got, { history, boundary, touches });
-  const findings = findingsOf([...got.hits].map(([path, hits]) => [path, hits, authors.get(path)]));
+  const findings = findingsOf(await attribute(scan, got, { history, boundary, touches }));
   if (cache && scan.head && !options.paths) {
     const files = [...got.blobs].filter(([path]) => !scan.uncached.has(path)).map(([path, blob]) => ({ path, blob }));
     const dirty = [...scan.dirty, ...scan.uncached];

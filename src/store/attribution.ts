@@ -1,6 +1,6 @@
 import type { FileKey, FileVersion, ScanCache, ScanState } from "../scanners/attribution-cache.js";
 import type { LineAuthor } from "../scanners/blame-history.js";
-import type { TodoHit } from "../scanners/todo-extract.js";
+import type { Finding } from "../scanners/types.js";
 import { type Db, now } from "./db.js";
 
 /** Rows per multi-row INSERT: 7 columns x 400 rows stays far below SQLite's 32,766 bound parameters. */
@@ -36,8 +36,25 @@ function decodeAuthors(json: string): Map<number, LineAuthor> {
 }
 
 /**
+ * A stored version, its authors decoded on first use: a rescan reuses most versions for their
+ * findings alone, and only the replay of new commits reads the authors of the few it starts from.
+ */
+function storedVersion(path: string, blob: string, findings: string, authors: string): FileVersion {
+  let decoded: Map<number, LineAuthor> | undefined;
+  return {
+    path,
+    blob,
+    findings: JSON.parse(findings) as Finding[],
+    get authors() {
+      decoded ??= decodeAuthors(authors);
+      return decoded;
+    },
+  };
+}
+
+/**
  * The TODO scanner's cache (`ScanCache`) for one repository, in the store: tables
- * `attribution_versions` and `attribution_scans` (migration 0004). Recording a complete scan
+ * `attribution_versions` and `attribution_scans` (migrations 0004 and 0009). Recording a complete scan
  * also drops the versions it no longer lists, so the table holds about one version per file with
  * TODOs (plus those pushes added since).
  */
@@ -62,7 +79,7 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
       const wanted = new Set(keys.map((k) => `${k.path}\0${k.blob}`));
       const base = db
         .selectFrom("attribution_versions")
-        .select(["path", "blob", "hits", "authors"])
+        .select(["path", "blob", "findings", "authors"])
         .where("repository_id", "=", repositoryId)
         .where("settings", "=", settings);
       const rows = [];
@@ -71,9 +88,7 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
         const paths = [...new Set(keys.map((k) => k.path))];
         for (let i = 0; i < paths.length; i += LOOKUP) rows.push(...(await base.where("path", "in", paths.slice(i, i + LOOKUP)).execute()));
       }
-      return rows
-        .filter((r) => wanted.has(`${r.path}\0${r.blob}`))
-        .map((r) => ({ path: r.path, blob: r.blob, hits: JSON.parse(r.hits) as TodoHit[], authors: decodeAuthors(r.authors) }));
+      return rows.filter((r) => wanted.has(`${r.path}\0${r.blob}`)).map((r) => storedVersion(r.path, r.blob, r.findings, r.authors));
     },
 
     async save(settings, versions: FileVersion[], scan?: ScanState) {
@@ -85,7 +100,7 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
             settings,
             path: v.path,
             blob: v.blob,
-            hits: JSON.stringify(v.hits),
+            findings: JSON.stringify(v.findings),
             authors: encodeAuthors(v.authors),
             created_at: at,
           }));
@@ -94,7 +109,7 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
             .values(values)
             .onConflict((oc) =>
               oc.columns(["repository_id", "settings", "path", "blob"]).doUpdateSet((eb) => ({
-                hits: eb.ref("excluded.hits"),
+                findings: eb.ref("excluded.findings"),
                 authors: eb.ref("excluded.authors"),
               })),
             )

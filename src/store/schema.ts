@@ -224,13 +224,13 @@ export interface VerifyCacheTable {
   created_at: string;
 }
 
-/** Issue 14: one committed file version's TODOs (`hits`, JSON) and line authors (`authors`, JSON), per scan settings. */
+/** Issue 14: one committed file version's TODO findings (`findings`, JSON `Finding[]`) and line authors (`authors`, JSON), per scan settings. */
 export interface AttributionVersionsTable {
   repository_id: number;
   settings: string;
   path: string;
   blob: string;
-  hits: string;
+  findings: string;
   authors: string;
   created_at: string;
 }

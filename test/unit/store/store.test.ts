@@ -1,8 +1,11 @@
 import path from "node:path";
 import Database from "better-sqlite3";
-import { sql } from "kysely";
+import { Migrator, sql } from "kysely";
 import { describe, expect, it } from "vitest";
+import { attributionStore } from "../../../src/store/attribution.js";
 import { DATABASE_FILE, openDb } from "../../../src/store/db.js";
+import { migrations } from "../../../src/store/migrations/index.js";
+import { upsertRepository } from "../../../src/store/repositories.js";
 import { backends } from "../../support/backends.js";
 
 describe.each(backends())("store on $name", (backend) => {
@@ -21,6 +24,33 @@ describe.each(backends())("store on $name", (backend) => {
       expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
       raw.close();
     }
+  });
+
+  it("drops the scan cache written before findings were stored (0009), then stores and reads versions in the new shape", async () => {
+    const store = await fresh();
+    const migrator = new Migrator({ db: store.db, provider: { getMigrations: async () => migrations } });
+    expect((await migrator.migrateTo("0008-git-attributes")).error).toBeUndefined();
+    const { id } = await upsertRepository(store.db, { fullName: "octo/old-cache" });
+    const at = new Date().toISOString();
+    await sql`insert into attribution_versions (repository_id, settings, path, blob, hits, authors, created_at)
+      values (${id}, ${"k"}, ${"a.ts"}, ${"b1"}, ${'[{"line":1,"marker":"TODO","text":"x"}]'}, ${"[]"}, ${at})`.execute(store.db);
+    await sql`insert into attribution_scans (repository_id, settings, commit_id, files, dirty, scanned_at)
+      values (${id}, ${"k"}, ${"c1"}, ${'[["a.ts","b1"]]'}, ${"[]"}, ${at})`.execute(store.db);
+    await store.db.destroy();
+
+    const db = await store.reopen();
+    const cache = attributionStore(db, id);
+    expect(await cache.lastScan("k")).toBeUndefined(); // the next scan is a cold one
+    expect(await cache.getVersions("k", [{ path: "a.ts", blob: "b1" }])).toEqual([]);
+    const finding = { kind: "todo" as const, fingerprint: "f1", title: "x", path: "a.ts", line: 1, signals: { marker: "TODO" } };
+    const authors = new Map([[1, { commit: "c1", author: "Ada", authoredAt: "2024-01-01T00:00:00.000Z" }]]);
+    await cache.save("k", [{ path: "a.ts", blob: "b2", findings: [finding], authors }], {
+      commit: "c2",
+      files: [{ path: "a.ts", blob: "b2" }],
+    });
+    const [version] = await cache.getVersions("k", [{ path: "a.ts", blob: "b2" }]);
+    expect(version?.findings).toEqual([finding]);
+    expect(version?.authors).toEqual(authors);
   });
 
   it("refuses a database written by a newer version, with a message saying what to do", async () => {
