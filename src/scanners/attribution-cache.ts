@@ -9,14 +9,19 @@ export interface FileKey {
 }
 
 /**
- * What a scan learned about one committed file version: its TODO findings, as built
- * (`todoFindings`, in line order), and who last wrote each of their lines. Valid for every later
- * scan that meets the same path with the same blob, so the file is neither read nor blamed again,
- * and its findings are not built again. Readers treat `findings` as read-only: a cache may hand
- * the same objects to every scan.
+ * One committed file version's TODO findings, as built (`todoFindings`, in line order). Readers
+ * treat them as read-only: a cache may hand the same objects to every scan.
  */
-export interface FileVersion extends FileKey {
+export interface VersionFindings extends FileKey {
   findings: Finding[];
+}
+
+/**
+ * What a scan learned about one committed file version: its TODO findings and who last wrote
+ * each of their lines. Valid for every later scan that meets the same path with the same blob,
+ * so the file is neither read, nor blamed, nor are its findings built again.
+ */
+export interface FileVersion extends VersionFindings {
   /** 1-based line -> author, for the lines of `findings` that could be attributed (the replay of new commits starts from them). */
   authors: Map<number, LineAuthor>;
 }
@@ -39,7 +44,9 @@ export interface ScanState {
 export interface ScanCache {
   /** The last complete scan recorded under `settings`, if any. */
   lastScan(settings: string): Promise<ScanState | undefined>;
-  /** The stored versions among `keys` (any order; unknown keys are left out). */
+  /** The findings of the stored versions among `keys` (any order; unknown keys are left out): what a rescan reuses. */
+  getFindings(settings: string, keys: FileKey[]): Promise<VersionFindings[]>;
+  /** The stored versions among `keys`, with their line authors (any order; unknown keys are left out): where a replay of new commits ends. */
   getVersions(settings: string, keys: FileKey[]): Promise<FileVersion[]>;
   /** Stores versions (replacing equal keys) and, for a complete scan, the new last scan. */
   save(settings: string, versions: FileVersion[], scan?: ScanState): Promise<void>;
@@ -71,10 +78,12 @@ export function memoryScanCache(): ScanCache {
   const versions = new Map<string, FileVersion>();
   const scans = new Map<string, ScanState>();
   const id = (settings: string, key: FileKey): string => `${settings}\0${key.path}\0${key.blob}`;
+  const getVersions = async (settings: string, keys: FileKey[]): Promise<FileVersion[]> =>
+    keys.map((key) => versions.get(id(settings, key))).filter((v): v is FileVersion => v !== undefined);
   return {
     lastScan: async (settings) => scans.get(settings),
-    getVersions: async (settings, keys) =>
-      keys.map((key) => versions.get(id(settings, key))).filter((v): v is FileVersion => v !== undefined),
+    getFindings: getVersions,
+    getVersions,
     save: async (settings, list, scan) => {
       for (const version of list) versions.set(id(settings, version), version);
       if (scan) scans.set(settings, scan);

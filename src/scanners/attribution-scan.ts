@@ -76,7 +76,7 @@ export async function attribute(
     return findings;
   }
   const keys: FileKey[] = [...got.blobs].map(([path, blob]) => ({ path, blob }));
-  const cached = scan.cache && keys.length ? await scan.cache.getVersions(scan.settings, keys) : [];
+  const cached = scan.cache && keys.length ? await scan.cache.getFindings(scan.settings, keys) : [];
   for (const version of cached) findings.set(version.path, version.findings);
   scan.report.cachedFiles += cached.length;
   const targets = new Map<string, BlameTarget>();
@@ -130,7 +130,7 @@ export async function rescan(scan: Scan): Promise<{ findings: Finding[]; read: n
   if (!changed) return undefined;
   const touched = new Set([...changed, ...scan.dirty, ...(state.dirty ?? [])]);
   const reuse = state.files.filter((f) => !touched.has(f.path));
-  const versions = reuse.length ? await cache.getVersions(scan.settings, reuse) : [];
+  const versions = reuse.length ? await cache.getFindings(scan.settings, reuse) : [];
   if (versions.length !== reuse.length) return undefined;
   scan.report.cachedFiles += versions.length;
   const got = touched.size ? await scan.collect([...touched], undefined) : { hits: new Map(), blobs: new Map(), read: 0 };

@@ -53,6 +53,37 @@ describe.each(backends())("store on $name", (backend) => {
     expect(version?.authors).toEqual(authors);
   });
 
+  it("reads stored versions by key, whether few (looked up by path) or many (every row of the settings, filtered)", async () => {
+    const store = await fresh();
+    const { id } = await upsertRepository(store.db, { fullName: "octo/many" });
+    const cache = attributionStore(store.db, id);
+    const version = (i: number, blob: string) => ({
+      path: `src/f${i}.ts`,
+      blob,
+      findings: [{ kind: "todo" as const, fingerprint: `${i}${blob}`, title: `t${i}`, path: `src/f${i}.ts`, line: 1, signals: {} }],
+      authors: new Map([[1, { commit: blob, author: "Ada", authoredAt: "2024-01-01T00:00:00.000Z" }]]),
+    });
+    // Two versions of every path (a push stored the second), and another settings' copy of the first.
+    await cache.save("k", [
+      ...Array.from({ length: 150 }, (_, i) => version(i, "old")),
+      ...Array.from({ length: 150 }, (_, i) => version(i, "new")),
+    ]);
+    await cache.save("other", [version(0, "old")]);
+    const keys = (n: number, blob: string) => Array.from({ length: n }, (_, i) => ({ path: `src/f${i}.ts`, blob }));
+    const fingerprints = (list: { findings: { fingerprint: string }[] }[]) => list.map((v) => v.findings[0]?.fingerprint).sort();
+
+    const many = await cache.getFindings("k", [...keys(120, "new"), { path: "src/gone.ts", blob: "new" }]);
+    expect(fingerprints(many)).toEqual(
+      keys(120, "new")
+        .map((_, i) => `${i}new`)
+        .sort(),
+    );
+    const few = await cache.getVersions("k", keys(3, "old"));
+    expect(fingerprints(few)).toEqual(["0old", "1old", "2old"]);
+    expect(few.map((v) => v.authors.get(1)?.commit)).toEqual(["old", "old", "old"]);
+    expect(await cache.getFindings("other", keys(120, "new"))).toEqual([]);
+  });
+
   it("refuses a database written by a newer version, with a message saying what to do", async () => {
     const store = await fresh();
     await sql`insert into kysely_migration (name, timestamp) values (${"9999-from-the-future"}, ${new Date().toISOString()})`.execute(
