@@ -174,21 +174,71 @@ export function todoFindings(path: string, hits: readonly TodoHit[], authors?: R
     const occurrence = occurrences.get(key) ?? 0;
     occurrences.set(key, occurrence + 1);
     const by = authors?.get(hit.line);
-    const signals: TodoSignals = {
-      marker: hit.marker,
-      ...(hit.owner && { owner: hit.owner }),
-      ...(by && !by.before && { author: by.author, authoredAt: by.authoredAt }),
-      ...(by?.before && { ...(by.author && { author: by.author }), authoredAt: by.authoredAt, authoredBefore: true }),
-    };
-    findings.push({
-      kind: "todo",
-      fingerprint: fingerprint(path, hit.marker, text, occurrence),
-      title: title(hit),
-      ...(hit.body ? { body: hit.body } : {}),
-      path,
-      line: hit.line,
-      signals,
-    });
+    const row: StoredTodo = [
+      fingerprint(path, hit.marker, text, occurrence),
+      title(hit),
+      hit.line,
+      hit.marker,
+      hit.owner || 0,
+      // A line older than the horizon may have no author; any other attributed line keeps its own, even "".
+      (by?.before ? by.author || undefined : by?.author) ?? 0,
+      by?.authoredAt ?? 0,
+      by?.before ? 1 : 0,
+    ];
+    if (hit.body) row.push(hit.body);
+    findings.push(todoFinding(path, row));
   }
+  return findings;
+}
+
+/**
+ * One TODO finding as the scan cache stores it (`src/store/attribution.ts`): `[fingerprint,
+ * title, line, marker, owner, author, authoredAt, authoredBefore, body?]`, 0 for an absent
+ * string (owner, author, authoredAt). Rows rather than objects, since a rescan parses every
+ * stored finding of the repository.
+ */
+type StoredTodo = [string, string, number, string, string | 0, string | 0, string | 0, 0 | 1, string?];
+
+/** The finding of one row; every TODO finding is built here, so stored and fresh ones have the same shape and key order. */
+function todoFinding(path: string, row: StoredTodo): Finding {
+  const signals: TodoSignals = { marker: row[3] };
+  if (row[4] !== 0) signals.owner = row[4];
+  if (row[5] !== 0) signals.author = row[5];
+  if (row[6] !== 0) signals.authoredAt = row[6];
+  if (row[7]) signals.authoredBefore = true;
+  const body = row[8];
+  return body
+    ? { kind: "todo", fingerprint: row[0], title: row[1], body, path, line: row[2], signals }
+    : { kind: "todo", fingerprint: row[0], title: row[1], path, line: row[2], signals };
+}
+
+/** One file's TODO findings (`todoFindings`) as stored text (JSON rows, `StoredTodo`). */
+export function storedTodoFindings(findings: readonly Finding[]): string {
+  const rows = findings.map((f): StoredTodo => {
+    const s = f.signals as TodoSignals;
+    const row: StoredTodo = [
+      f.fingerprint,
+      f.title,
+      f.line ?? 0,
+      s.marker ?? "",
+      s.owner ?? 0,
+      s.author ?? 0,
+      s.authoredAt ?? 0,
+      s.authoredBefore ? 1 : 0,
+    ];
+    if (f.body) row.push(f.body);
+    return row;
+  });
+  return JSON.stringify(rows);
+}
+
+/**
+ * The findings of `path` from their stored text (`storedTodoFindings`), equal to what
+ * `todoFindings` built. Throws `SyntaxError` on text that is not JSON.
+ */
+export function loadTodoFindings(path: string, text: string): Finding[] {
+  const rows = JSON.parse(text) as StoredTodo[];
+  const findings = new Array<Finding>(rows.length);
+  for (let i = 0; i < rows.length; i++) findings[i] = todoFinding(path, rows[i] as StoredTodo);
   return findings;
 }

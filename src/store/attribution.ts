@@ -1,6 +1,6 @@
 import type { FileKey, FileVersion, ScanCache, ScanState } from "../scanners/attribution-cache.js";
 import type { LineAuthor } from "../scanners/blame-history.js";
-import type { Finding } from "../scanners/types.js";
+import { loadTodoFindings, storedTodoFindings } from "../scanners/todo-extract.js";
 import { type Db, now } from "./db.js";
 
 /** Rows per multi-row INSERT: 7 columns x 400 rows stays far below SQLite's 32,766 bound parameters. */
@@ -81,7 +81,7 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
 
     async getFindings(settings, keys) {
       const rows = await read(settings, keys, ["path", "blob", "findings"]);
-      return rows.map((r) => ({ path: r.path, blob: r.blob, findings: JSON.parse(r.findings) as Finding[] }));
+      return rows.map((r) => ({ path: r.path, blob: r.blob, findings: loadTodoFindings(r.path, r.findings) }));
     },
 
     async getVersions(settings, keys) {
@@ -89,7 +89,7 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
       return rows.map((r) => ({
         path: r.path,
         blob: r.blob,
-        findings: JSON.parse(r.findings) as Finding[],
+        findings: loadTodoFindings(r.path, r.findings),
         authors: decodeAuthors(r.authors),
       }));
     },
@@ -103,7 +103,7 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
             settings,
             path: v.path,
             blob: v.blob,
-            findings: JSON.stringify(v.findings),
+            findings: storedTodoFindings(v.findings),
             authors: encodeAuthors(v.authors),
             created_at: at,
           }));

@@ -1,7 +1,9 @@
 import { renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { LineAuthor } from "../../../src/scanners/blame-history.js";
 import { scanTodos, type TodoSignals } from "../../../src/scanners/todo.js";
+import { loadTodoFindings, storedTodoFindings, type TodoHit, todoFindings } from "../../../src/scanners/todo-extract.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { listOpenFindings, syncFindings } from "../../../src/store/findings.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
@@ -293,5 +295,36 @@ describe("scanTodos", () => {
     expect(await syncFindings(db, repositoryId, push.findings, push.scope)).toEqual({ added: 0, seenAgain: 0, resolved: 1 });
     expect(titles(await listOpenFindings(db, repositoryId))).toEqual(["a1", "c"]);
     expect(git(dir, ["status", "--porcelain"])).toBe("");
+  });
+});
+
+describe("stored TODO findings", () => {
+  it("load back exactly as todoFindings built them: owner, body, empty and missing authors, lines older than the horizon", () => {
+    const hits: TodoHit[] = [
+      { line: 1, marker: "TODO", owner: "alice", text: "first  thing", body: "more\nlines" },
+      { line: 4, marker: "FIXME", text: "x".repeat(200) },
+      { line: 7, marker: "TODO", text: "first thing" },
+      { line: 9, marker: "HACK", text: "" },
+      { line: 12, marker: "XXX", text: "unknown author" },
+    ];
+    const authors = new Map<number, LineAuthor>([
+      [1, { commit: "c1", author: "Ada", authoredAt: "2024-01-01T00:00:00.000Z" }],
+      [4, { commit: "c2", author: "", authoredAt: "2024-02-01T00:00:00.000Z" }],
+      [7, { commit: "", author: "", authoredAt: "2023-10-01T00:00:00.000Z", before: true }],
+      [9, { commit: "c3", author: "Bob", authoredAt: "2023-10-01T00:00:00.000Z", before: true }],
+    ]);
+    const built = todoFindings("src/a.ts", hits, authors);
+    const loaded = loadTodoFindings("src/a.ts", storedTodoFindings(built));
+    expect(JSON.stringify(loaded)).toBe(JSON.stringify(built)); // same keys in the same order, not only equal values
+    expect(loaded.map((f) => f.signals)).toEqual([
+      { marker: "TODO", owner: "alice", author: "Ada", authoredAt: "2024-01-01T00:00:00.000Z" },
+      { marker: "FIXME", author: "", authoredAt: "2024-02-01T00:00:00.000Z" },
+      { marker: "TODO", authoredAt: "2023-10-01T00:00:00.000Z", authoredBefore: true },
+      { marker: "HACK", author: "Bob", authoredAt: "2023-10-01T00:00:00.000Z", authoredBefore: true },
+      { marker: "XXX" },
+    ]);
+    expect(loaded[0]).toMatchObject({ body: "more\nlines", title: "first thing" });
+    expect(loaded[0]?.fingerprint).not.toBe(loaded[2]?.fingerprint); // same normalised text, second occurrence
+    expect(() => loadTodoFindings("src/a.ts", "not json")).toThrow(SyntaxError);
   });
 });
