@@ -1,6 +1,6 @@
 /**
- * The store of the CLI benchmarks (bench/cli-startup.ts, bench/cli-backlog-threads.ts): `n` open
- * TODO findings over 5 repositories, written straight through SQLite.
+ * The store of the CLI benchmark (bench/cli-startup.ts): `n` open findings of kind `todo` over 5
+ * repositories, written straight through SQLite.
  */
 import path from "node:path";
 import { openDb, rawSqlite } from "../src/store/db.js";
