@@ -8,10 +8,7 @@ export interface FileKey {
   blob: string;
 }
 
-/**
- * One committed file version's TODO findings, as built (`todoFindings`, in line order). Readers
- * treat them as read-only: a cache may hand the same objects to every scan.
- */
+/** One committed file version's TODO findings, as built (`todoFindings`, in line order). */
 export interface VersionFindings extends FileKey {
   findings: Finding[];
 }
@@ -37,9 +34,9 @@ export interface ScanState {
 }
 
 /**
- * Where a repository's file versions and last scan are kept between scans (SQLite in the app:
- * `src/store/attribution.ts`; `memoryScanCache()` for tests and benches). Entries are keyed by
- * `settings` (`scanSettingsKey`), since other keywords find other TODOs in the same blob.
+ * Where a repository's file versions and last scan are kept between scans (the store, SQLite or
+ * PostgreSQL: `src/store/attribution.ts`). Entries are keyed by `settings` (`scanSettingsKey`),
+ * since other keywords find other TODOs in the same blob.
  */
 export interface ScanCache {
   /** The last complete scan recorded under `settings`, if any. */
@@ -71,22 +68,4 @@ export function scanSettingsKey(
   if (include.length) parts.push([...include].sort());
   const text = JSON.stringify(parts);
   return createHash("sha1").update(text).digest("hex").slice(0, 16);
-}
-
-/** A `ScanCache` in memory: the same contract, gone with the process. */
-export function memoryScanCache(): ScanCache {
-  const versions = new Map<string, FileVersion>();
-  const scans = new Map<string, ScanState>();
-  const id = (settings: string, key: FileKey): string => `${settings}\0${key.path}\0${key.blob}`;
-  const getVersions = async (settings: string, keys: FileKey[]): Promise<FileVersion[]> =>
-    keys.map((key) => versions.get(id(settings, key))).filter((v): v is FileVersion => v !== undefined);
-  return {
-    lastScan: async (settings) => scans.get(settings),
-    getFindings: getVersions,
-    getVersions,
-    save: async (settings, list, scan) => {
-      for (const version of list) versions.set(id(settings, version), version);
-      if (scan) scans.set(settings, scan);
-    },
-  };
 }
