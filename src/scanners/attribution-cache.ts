@@ -13,15 +13,18 @@ export interface VersionFindings extends FileKey {
   findings: Finding[];
 }
 
+/** Who last wrote each TODO line of one committed file version: where a replay of later commits starts. */
+export interface VersionAuthors extends FileKey {
+  /** 1-based line -> author, for the lines of the version's findings that could be attributed. */
+  authors: Map<number, LineAuthor>;
+}
+
 /**
  * What a scan learned about one committed file version: its TODO findings and who last wrote
  * each of their lines. Valid for every later scan that meets the same path with the same blob,
  * so the file is neither read, nor blamed, nor are its findings built again.
  */
-export interface FileVersion extends VersionFindings {
-  /** 1-based line -> author, for the lines of `findings` that could be attributed (the replay of new commits starts from them). */
-  authors: Map<number, LineAuthor>;
-}
+export interface FileVersion extends VersionFindings, VersionAuthors {}
 
 /** The last complete scan under some settings: the commit it scanned and the versions it found TODOs in. */
 export interface ScanState {
@@ -43,8 +46,8 @@ export interface ScanCache {
   lastScan(settings: string): Promise<ScanState | undefined>;
   /** The findings of the stored versions among `keys` (any order; unknown keys are left out): what a rescan reuses. */
   getFindings(settings: string, keys: FileKey[]): Promise<VersionFindings[]>;
-  /** The stored versions among `keys`, with their line authors (any order; unknown keys are left out): where a replay of new commits ends. */
-  getVersions(settings: string, keys: FileKey[]): Promise<FileVersion[]>;
+  /** The line authors of the stored versions among `keys` (any order; unknown keys are left out): where a replay of new commits ends. */
+  getAuthors(settings: string, keys: FileKey[]): Promise<VersionAuthors[]>;
   /** Stores versions (replacing equal keys) and, for a complete scan, the new last scan. */
   save(settings: string, versions: FileVersion[], scan?: ScanState): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import { type AttributionReport, attributeLines } from "./attribution.js";
-import type { FileKey, FileVersion, ScanCache, ScanState } from "./attribution-cache.js";
+import type { FileKey, FileVersion, ScanCache, ScanState, VersionAuthors } from "./attribution-cache.js";
 import type { BlameTarget, FileHistory, LineAuthor } from "./blame-history.js";
 import { changedPaths, type GitSource, repositoryShape } from "./git-source.js";
 import type { TodoScanOptions } from "./todo.js";
@@ -46,12 +46,12 @@ export function baseOf(scan: Scan): string | undefined {
   return scan.state && scan.state.commit !== scan.head ? scan.state.commit : undefined;
 }
 
-/** The versions of the last scan among `paths`, by path: what the replay of new commits ends on. */
-async function baseVersions(scan: Scan, paths: Iterable<string>): Promise<Map<string, FileVersion>> {
+/** The line authors of the last scan's versions among `paths`, by path and blob: what the replay of new commits ends on. */
+async function baseVersions(scan: Scan, paths: Iterable<string>): Promise<Map<string, VersionAuthors>> {
   if (!scan.state || !scan.cache) return new Map();
   const wanted = new Set(paths);
   const keys = scan.state.files.filter((f) => wanted.has(f.path));
-  const versions = keys.length ? await scan.cache.getVersions(scan.settings, keys) : [];
+  const versions = keys.length ? await scan.cache.getAuthors(scan.settings, keys) : [];
   return new Map(versions.map((v) => [`${v.path}\0${v.blob}`, v]));
 }
 

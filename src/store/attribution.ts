@@ -84,14 +84,9 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
       return rows.map((r) => ({ path: r.path, blob: r.blob, findings: loadTodoFindings(r.path, r.findings) }));
     },
 
-    async getVersions(settings, keys) {
-      const rows = await read(settings, keys, ["path", "blob", "findings", "authors"]);
-      return rows.map((r) => ({
-        path: r.path,
-        blob: r.blob,
-        findings: loadTodoFindings(r.path, r.findings),
-        authors: decodeAuthors(r.authors),
-      }));
+    async getAuthors(settings, keys) {
+      const rows = await read(settings, keys, ["path", "blob", "authors"]);
+      return rows.map((r) => ({ path: r.path, blob: r.blob, authors: decodeAuthors(r.authors) }));
     },
 
     async save(settings, versions: FileVersion[], scan?: ScanState) {

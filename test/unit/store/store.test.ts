@@ -41,16 +41,16 @@ describe.each(backends())("store on $name", (backend) => {
     const db = await store.reopen();
     const cache = attributionStore(db, id);
     expect(await cache.lastScan("k")).toBeUndefined(); // the next scan is a cold one
-    expect(await cache.getVersions("k", [{ path: "a.ts", blob: "b1" }])).toEqual([]);
+    expect(await cache.getFindings("k", [{ path: "a.ts", blob: "b1" }])).toEqual([]);
     const finding = { kind: "todo" as const, fingerprint: "f1", title: "x", path: "a.ts", line: 1, signals: { marker: "TODO" } };
     const authors = new Map([[1, { commit: "c1", author: "Ada", authoredAt: "2024-01-01T00:00:00.000Z" }]]);
     await cache.save("k", [{ path: "a.ts", blob: "b2", findings: [finding], authors }], {
       commit: "c2",
       files: [{ path: "a.ts", blob: "b2" }],
     });
-    const [version] = await cache.getVersions("k", [{ path: "a.ts", blob: "b2" }]);
-    expect(version?.findings).toEqual([finding]);
-    expect(version?.authors).toEqual(authors);
+    const key = [{ path: "a.ts", blob: "b2" }];
+    expect(await cache.getFindings("k", key)).toEqual([{ ...key[0], findings: [finding] }]);
+    expect(await cache.getAuthors("k", key)).toEqual([{ ...key[0], authors }]);
   });
 
   it("reads stored versions by key, whether few (looked up by path) or many (every row of the settings, filtered)", async () => {
@@ -78,9 +78,14 @@ describe.each(backends())("store on $name", (backend) => {
         .map((_, i) => `${i}new`)
         .sort(),
     );
-    const few = await cache.getVersions("k", keys(3, "old"));
+    const few = await cache.getFindings("k", keys(3, "old"));
     expect(fingerprints(few)).toEqual(["0old", "1old", "2old"]);
-    expect(few.map((v) => v.authors.get(1)?.commit)).toEqual(["old", "old", "old"]);
+    const authors = await cache.getAuthors("k", [...keys(2, "old"), ...keys(120, "new").slice(2)]);
+    expect(authors.map((v) => `${v.path} ${v.authors.get(1)?.commit}`).sort()).toEqual(
+      keys(120, "new")
+        .map((k, i) => `${k.path} ${i < 2 ? "old" : "new"}`)
+        .sort(),
+    );
     expect(await cache.getFindings("other", keys(120, "new"))).toEqual([]);
   });
 
