@@ -1,7 +1,7 @@
 import { BacklogBotError } from "../util/errors.js";
 import { runCommand } from "../util/exec.js";
 import { type Hunk, lineBefore } from "./blame-history.js";
-import { type GitSource, git } from "./git-source.js";
+import { type GitSource, git, patchNewPath, unquoteGitPath } from "./git-source.js";
 
 /** Pathspecs per `git diff`, far below the OS argument limit. */
 const PATHS_PER_DIFF = 1000;
@@ -88,13 +88,14 @@ async function diffGroup(
         const tab = line.indexOf("\t");
         const status = line.slice(1, tab).split(" ")[4] ?? "";
         const change = { status, hunks: [] };
-        mine.set(line.slice(tab + 1), change);
-        changes.set(line.slice(tab + 1), change);
+        const path = unquoteGitPath(line.slice(tab + 1));
+        mine.set(path, change);
+        changes.set(path, change);
       } else if (line.startsWith("diff --git ")) {
         report(file);
         [header, file] = [true, undefined];
-      } else if (header && line.startsWith("+++ b/")) {
-        file = line.slice(6);
+      } else if (header && line.startsWith("+++ ")) {
+        file = patchNewPath(line);
       } else if (line.startsWith("@@ ")) {
         header = false;
         const m = HUNK.exec(line);

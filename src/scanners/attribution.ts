@@ -96,7 +96,7 @@ async function sinceBoundary(
     if (!target) return;
     const split = !change
       ? { untouched: target.lines, touched: [] }
-      : change.status === "M" && !rawOnly && change.hunks.length > 0 // no hunks: a mode change, or a name git quoted
+      : change.status === "M" && !rawOnly && change.hunks.length > 0 // no hunks: a mode change or a binary file
         ? splitByHunks(target.lines, change.hunks)
         : undefined;
     if (split) {

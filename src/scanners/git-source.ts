@@ -191,3 +191,25 @@ export async function changedPaths(source: GitSource, from: string, to: string):
   const diff = await git(source, ["diff-tree", "-r", "--no-renames", "--name-only", "-z", from, to, "--"]);
   return diff.stdout.split("\0").filter(Boolean);
 }
+
+const C_ESCAPES: Record<string, string> = { a: "\x07", b: "\b", t: "\t", n: "\n", v: "\v", f: "\f", r: "\r", '"': '"', "\\": "\\" };
+
+/**
+ * A path as git prints it outside `-z` output, unquoted: a name with a control character, a
+ * double quote or a backslash comes in double quotes with C escapes (`"ta\tb.c"`; git's
+ * `quote_c_style`). With `core.quotePath=false`, as every scanner command sets it, octal escapes
+ * are used only for control bytes, so each stands for one character. Any other text is returned
+ * as it is.
+ */
+export function unquoteGitPath(text: string): string {
+  if (text.length < 2 || !text.startsWith('"') || !text.endsWith('"')) return text;
+  return text
+    .slice(1, -1)
+    .replace(/\\([abtnvfr"\\]|[0-3][0-7]{2})/g, (_, e: string) => C_ESCAPES[e] ?? String.fromCharCode(Number.parseInt(e, 8)));
+}
+
+/** The new side's path of a patch's `+++ ` line (`+++ b/x`, or quoted, `+++ "b/x\ty"`); undefined for `/dev/null`. */
+export function patchNewPath(line: string): string | undefined {
+  const name = unquoteGitPath(line.slice(4));
+  return name.startsWith("b/") ? name.slice(2) : undefined;
+}

@@ -2,7 +2,7 @@ import { BacklogBotError } from "../util/errors.js";
 import { runCommand } from "../util/exec.js";
 import type { FileHistory, LineAuthor } from "./blame-history.js";
 import { toIso } from "./blame-history.js";
-import type { GitSource } from "./git-source.js";
+import { type GitSource, patchNewPath, unquoteGitPath } from "./git-source.js";
 
 /*
  * Reading history from git for the replays of blame-history.ts and blob-walk.ts: `git log` (touches
@@ -30,8 +30,8 @@ const HUNK = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/;
 
 /**
  * Feeds on the lines of `git log --raw` and/or `-p -U0` output (header `%x01%H%x00%aN%x00%at%x00%P`):
- * `--raw` lines become touches, hunk headers become hunks. Quoted (unusual) path names are not
- * decoded; such files end up unresolved and go to `git blame`.
+ * `--raw` lines become touches, hunk headers become hunks. Paths git quotes (a tab, a newline, a
+ * double quote in the name) are unquoted, so they match the names git grep listed.
  */
 export function historyParser(into: FileHistory): (line: string) => void {
   let current: { by: LineAuthor; root: boolean } | undefined;
@@ -44,14 +44,14 @@ export function historyParser(into: FileHistory): (line: string) => void {
     } else if (line.startsWith(":") && current) {
       const tab = line.indexOf("\t");
       const [, , oldBlob = "", newBlob = "", status = ""] = line.slice(1, tab).split(" ");
-      const path = line.slice(tab + 1);
+      const path = unquoteGitPath(line.slice(tab + 1));
       const list = into.touches.get(path) ?? [];
       list.push({ ...current, status, oldBlob, newBlob });
       into.touches.set(path, list);
     } else if (line.startsWith("diff --git ")) {
       [header, file] = [true, undefined];
-    } else if (header && line.startsWith("+++ b/")) {
-      file = line.slice(6);
+    } else if (header && line.startsWith("+++ ")) {
+      file = patchNewPath(line);
     } else if (line.startsWith("@@ ") && current) {
       header = false;
       const m = HUNK.exec(line);

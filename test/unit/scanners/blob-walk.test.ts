@@ -117,6 +117,47 @@ describe("the horizon's history replayed by blobs", () => {
     expect(result.attribution.replayedFiles).toBeGreaterThanOrEqual(FILES - 1);
   });
 
+  it.each([
+    ["a few files: the boundary diff, then git blame", 0],
+    ["many files: the replay by blobs", FILES],
+    ["no boundary (all history within the horizon): the replay by blobs", -1],
+  ])(
+    "attributes files whose names git quotes (tab, newline, quote, backslash, \\001) as full git blame does, with %s",
+    async (_, plain) => {
+      const dir = initRepo();
+      cleanup.push(dir);
+      const odd = ["ta\tb.c", "new\nline.c", 'q"uote.c', "back\\slash.c", "ctl\x01.c", "sp ace.c", "ünï.c"];
+      const names = [...odd, ...Array.from({ length: Math.max(0, plain) }, (_, i) => name(i))];
+      const content = (fixme: boolean) => (i: number) => ["// TODO: old", ...filler(10, `v${i}`), ...(fixme ? [`// FIXME: new ${i}`] : [])];
+      const write = (lines: (i: number) => string[]) => Object.fromEntries(names.map((n, i) => [n, `${lines(i).join("\n")}\n`]));
+      commitFiles(dir, write(content(false)), plain < 0 ? MID : OLD, "old");
+      commitFiles(dir, write(content(true)), NEXT, "fixme");
+      commitFiles(
+        dir,
+        write((i) => [...content(true)(i), "int end;"]),
+        LATE,
+        "end",
+      );
+
+      const result = await scanTodos({ cwd: dir, now: NOW });
+      const horizon = attributionHorizon(NOW)?.toISOString() ?? "";
+      expect(
+        result.findings
+          .map((f) => f.path)
+          .filter((p) => odd.includes(p ?? ""))
+          .sort(),
+      ).toEqual([...odd, ...odd].sort());
+      for (const f of result.findings) {
+        const real = fullBlame(dir, f.path ?? "").get(f.line ?? 0);
+        const s = f.signals as TodoSignals;
+        if (!real) throw new Error(`no blame for ${f.path}:${f.line}`);
+        if (real.authoredAt < horizon) expect([f.path, f.line, s.authoredBefore, s.authoredAt]).toEqual([f.path, f.line, true, horizon]);
+        else expect([f.path, f.line, s.author, s.authoredAt]).toEqual([f.path, f.line, real.author, real.authoredAt]);
+      }
+      expect(result.findings.filter((f) => (f.signals as TodoSignals).author === NEXT.name)).toHaveLength(names.length);
+    },
+  );
+
   it("reads every file's touches within the horizon, and gives up past a line limit instead of holding them all", async () => {
     const dir = initRepo();
     cleanup.push(dir);
