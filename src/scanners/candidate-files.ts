@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -48,9 +48,15 @@ function workTreeReader(root: string, options: CandidateOptions): Reader {
       if (failure) return;
       let buffer: Buffer;
       try {
-        buffer = readFileSync(path.join(root, rel));
+        // O_NOFOLLOW: a path that became a symbolic link is not followed out of the work tree.
+        const fd = openSync(path.join(root, rel), constants.O_RDONLY | constants.O_NOFOLLOW);
+        try {
+          buffer = readFileSync(fd);
+        } finally {
+          closeSync(fd);
+        }
       } catch {
-        return; // deleted since git listed it: nothing to scan
+        return; // deleted since git listed it, or now a link: nothing to scan
       }
       try {
         if (buffer.length <= options.maxBytes) options.onFile(rel, buffer.toString("latin1"), () => blobIdOf(buffer));

@@ -1,4 +1,4 @@
-import { renameSync, writeFileSync } from "node:fs";
+import { renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LineAuthor } from "../../../src/scanners/blame-history.js";
@@ -231,6 +231,21 @@ describe("scanTodos", () => {
     expect(titles(result.findings)).toEqual(["b"]);
     expect(result.scope).toEqual({ kinds: ["todo"], paths: ["b.py", "gone.py"] });
     expect((await scanTodos({ now: NOW, cwd: dir, paths: [] })).findings).toEqual([]);
+  });
+
+  it("reads no file through a symbolic link: a file replaced by one, or a committed link, stays unread", async () => {
+    const dir = repo();
+    const outside = repo();
+    writeFileSync(path.join(outside, "secret.c"), "// TODO: outside the repository\n");
+    commitFiles(dir, { "a.c": "// TODO: a\n", "b.c": "// TODO: b\n" });
+    rmSync(path.join(dir, "a.c"));
+    symlinkSync(path.join(outside, "secret.c"), path.join(dir, "a.c"));
+    symlinkSync(path.join(outside, "secret.c"), path.join(dir, "link.c"));
+    git(dir, ["add", "link.c"]);
+    for (const paths of [["a.c", "b.c", "link.c"], undefined]) {
+      const result = await scanTodos({ now: NOW, cwd: dir, paths, blame: false });
+      expect(titles(result.findings)).toEqual(["b"]);
+    }
   });
 
   it("throws NOT_A_GIT_REPOSITORY for a plain or missing directory", async () => {
