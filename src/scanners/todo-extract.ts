@@ -234,11 +234,18 @@ export function storedTodoFindings(findings: readonly Finding[]): string {
 
 /**
  * The findings of `path` from their stored text (`storedTodoFindings`), equal to what
- * `todoFindings` built. Throws `SyntaxError` on text that is not JSON.
+ * `todoFindings` built.
+ * @throws SyntaxError when the text is not JSON, or not rows of that shape.
  */
 export function loadTodoFindings(path: string, text: string): Finding[] {
-  const rows = JSON.parse(text) as StoredTodo[];
+  const rows: unknown = JSON.parse(text);
+  if (!Array.isArray(rows)) throw new SyntaxError("stored TODO findings: not an array of rows");
   const findings = new Array<Finding>(rows.length);
-  for (let i = 0; i < rows.length; i++) findings[i] = todoFinding(path, rows[i] as StoredTodo);
+  for (let i = 0; i < rows.length; i++) {
+    const row: unknown = rows[i];
+    if (!Array.isArray(row) || typeof row[0] !== "string" || typeof row[1] !== "string" || typeof row[2] !== "number")
+      throw new SyntaxError(`stored TODO findings: row ${i} is not [fingerprint, title, line, ...]`);
+    findings[i] = todoFinding(path, row as StoredTodo);
+  }
   return findings;
 }

@@ -41,6 +41,19 @@ function decodeAuthors(json: string): Map<number, LineAuthor> {
 }
 
 /**
+ * `decode()`, or undefined when the stored text does not decode (a row damaged outside this
+ * code): the cache then misses, and the scan attributes the file again and overwrites the row,
+ * rather than failing every scan of the repository.
+ */
+function readable<T>(decode: () => T): T | undefined {
+  try {
+    return decode();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The TODO scanner's cache (`ScanCache`) for one repository, in the store: tables
  * `attribution_versions` and `attribution_scans` (migrations 0004 and 0009). Recording a complete scan
  * also drops the versions it no longer lists, so the table holds about one version per file with
@@ -73,20 +86,22 @@ export function attributionStore(db: Db, repositoryId: number): ScanCache {
         .where("settings", "=", settings)
         .executeTakeFirst();
       if (!row) return undefined;
-      const files = (JSON.parse(row.files) as [string, string][]).map(([path, blob]) => ({ path, blob }));
-      const tree = JSON.parse(row.dirty) as string[] | WorkTreeColumn;
-      if (Array.isArray(tree)) return { commit: row.commit_id, files, dirty: tree };
-      return { commit: row.commit_id, files, dirty: tree.paths, ...(tree.index && { index: tree.index }) };
+      return readable(() => {
+        const files = (JSON.parse(row.files) as [string, string][]).map(([path, blob]) => ({ path, blob }));
+        const tree = JSON.parse(row.dirty) as string[] | WorkTreeColumn;
+        if (Array.isArray(tree)) return { commit: row.commit_id, files, dirty: tree };
+        return { commit: row.commit_id, files, dirty: tree.paths, ...(tree.index && { index: tree.index }) };
+      });
     },
 
     async getFindings(settings, keys) {
       const rows = await read(settings, keys, ["path", "blob", "findings"]);
-      return rows.map((r) => ({ path: r.path, blob: r.blob, findings: loadTodoFindings(r.path, r.findings) }));
+      return rows.flatMap((r) => readable(() => [{ path: r.path, blob: r.blob, findings: loadTodoFindings(r.path, r.findings) }]) ?? []);
     },
 
     async getAuthors(settings, keys) {
       const rows = await read(settings, keys, ["path", "blob", "authors"]);
-      return rows.map((r) => ({ path: r.path, blob: r.blob, authors: decodeAuthors(r.authors) }));
+      return rows.flatMap((r) => readable(() => [{ path: r.path, blob: r.blob, authors: decodeAuthors(r.authors) }]) ?? []);
     },
 
     async save(settings, versions: FileVersion[], scan?: ScanState) {

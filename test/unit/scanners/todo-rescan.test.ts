@@ -81,4 +81,37 @@ describe("warm rescans of a work tree judged from its files", () => {
       .execute();
     expect(await cache.lastScan("s")).toEqual({ commit: "c".repeat(40), files, dirty: ["y.ts"] });
   });
+  it("treats damaged cache rows as missing: the scan attributes again, rewrites them, and finds what an uncached scan finds", async () => {
+    const dir = initRepo();
+    cleanup.push(dir);
+    commitFiles(dir, { "a.ts": "// TODO: a\n", "b.ts": "// FIXME: b\nx();\n" });
+    commitFiles(dir, { "b.ts": "// FIXME: b\nx();\n// TODO: later\n" });
+    const data = makeTempDir();
+    cleanup.push(data);
+    const db = await openDb(data);
+    databases.push(db);
+    const { id } = await upsertRepository(db, { fullName: dir });
+    const cache = attributionStore(db, id);
+    const uncached = await scanTodos({ cwd: dir, now: NOW });
+    expect((await scanTodos({ cwd: dir, now: NOW, cache })).findings).toEqual(uncached.findings);
+
+    const damages = [
+      () => db.updateTable("attribution_versions").set({ findings: "{not json" }).where("path", "=", "a.ts").execute(),
+      () => db.updateTable("attribution_versions").set({ findings: "[[1, 2]]" }).execute(),
+      () => db.updateTable("attribution_scans").set({ files: "[" }).execute(),
+      () => db.updateTable("attribution_versions").set({ authors: "{}" }).execute(),
+    ];
+    for (const damage of damages) {
+      await damage();
+      const again = await scanTodos({ cwd: dir, now: NOW, cache });
+      expect(again.findings).toEqual(uncached.findings);
+      const warm = await scanTodos({ cwd: dir, now: NOW, cache }); // repaired: nothing read
+      expect([warm.filesRead, warm.attribution.cachedFiles]).toEqual([0, 2]);
+      expect(warm.findings).toEqual(uncached.findings);
+    }
+    // Authors are read where a replay of new commits ends: damaged, the changed file is attributed from scratch.
+    await db.updateTable("attribution_versions").set({ authors: "[[" }).execute();
+    commitFiles(dir, { "b.ts": "// TODO: first\n// FIXME: b\nx();\n// TODO: later\n" });
+    expect((await scanTodos({ cwd: dir, now: NOW, cache })).findings).toEqual((await scanTodos({ cwd: dir, now: NOW })).findings);
+  });
 });

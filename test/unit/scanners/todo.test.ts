@@ -340,6 +340,7 @@ describe("stored TODO findings", () => {
     ]);
     expect(loaded[0]).toMatchObject({ body: "more\nlines", title: "first thing" });
     expect(loaded[0]?.fingerprint).not.toBe(loaded[2]?.fingerprint); // same normalised text, second occurrence
-    expect(() => loadTodoFindings("src/a.ts", "not json")).toThrow(SyntaxError);
+    for (const damaged of ["not json", "{}", "[[1, 2]]", '[["f", "t"]]'])
+      expect(() => loadTodoFindings("src/a.ts", damaged)).toThrow(SyntaxError);
   });
 });
