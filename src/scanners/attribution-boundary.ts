@@ -1,5 +1,5 @@
 import { BacklogBotError } from "../util/errors.js";
-import { runCommand } from "../util/exec.js";
+import { endedHow, runCommand } from "../util/exec.js";
 import { type Hunk, lineBefore } from "./blame-history.js";
 import { type GitSource, git, patchNewPath, unquoteGitPath } from "./git-source.js";
 
@@ -105,7 +105,7 @@ async function diffGroup(
     },
   });
   if (result.exitCode !== 0)
-    throw new BacklogBotError("COMMAND_FAILED", `git diff failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    throw new BacklogBotError("COMMAND_FAILED", `git diff failed (${endedHow(result)}): ${result.stderr.trim()}`);
   report(file);
   for (const name of mine.keys()) report(name); // no patch: a mode change, a binary file, or `rawOnly`
 }

@@ -124,7 +124,8 @@ async function grepNames(source: GitSource, options: CandidateOptions, onName: (
   });
   const outcome = await grep;
   if (outcome.exitCode !== 0 && outcome.exitCode !== 1) {
-    throw new CommandError("git", undefined, `git grep failed (exit ${outcome.exitCode ?? outcome.signal}): ${stderr.trim()}`);
+    const how = outcome.signal ? `killed by ${outcome.signal}` : `exit ${outcome.exitCode}`;
+    throw new CommandError("git", undefined, `git grep failed (${how}): ${stderr.trim()}`);
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BacklogBotError } from "../util/errors.js";
-import { baseEnv, CommandError, type ExecResult, runCommand } from "../util/exec.js";
+import { baseEnv, CommandError, type ExecResult, endedHow, runCommand } from "../util/exec.js";
 
 /** Output cap (bytes) for git commands whose whole output is parsed (file lists, logs). */
 const MAX_LIST_BYTES = 256 * 1024 * 1024;
@@ -54,7 +54,7 @@ export async function git(
   const { okCodes = [0], input } = options;
   const result = await runCommand("git", args, { cwd: source.dir, env: source.env, maxOutputBytes: MAX_LIST_BYTES, input });
   if (result.exitCode === null || !okCodes.includes(result.exitCode)) {
-    throw new CommandError("git", result, `git ${args[0]} failed (exit ${result.exitCode}): ${result.stderr.trim().slice(-500)}`);
+    throw new CommandError("git", result, `git ${args[0]} failed (${endedHow(result)}): ${result.stderr.trim().slice(-500)}`);
   }
   return result;
 }

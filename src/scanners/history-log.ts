@@ -1,5 +1,5 @@
 import { BacklogBotError } from "../util/errors.js";
-import { runCommand } from "../util/exec.js";
+import { endedHow, runCommand } from "../util/exec.js";
 import type { FileHistory, LineAuthor } from "./blame-history.js";
 import { toIso } from "./blame-history.js";
 import { type GitSource, patchNewPath, unquoteGitPath } from "./git-source.js";
@@ -93,7 +93,7 @@ async function streamLog(
   });
   if (lines > maxLines) throw new BacklogBotError("COMMAND_FAILED", `git log printed more than ${maxLines} lines: stopped`);
   if (result.exitCode !== 0)
-    throw new BacklogBotError("COMMAND_FAILED", `git log failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    throw new BacklogBotError("COMMAND_FAILED", `git log failed (${endedHow(result)}): ${result.stderr.trim()}`);
 }
 
 /** Up to this many paths are named one by one; more are named by their directories. */
@@ -193,6 +193,6 @@ export async function readCommitPatches(source: GitSource, commits: string[], pa
     onStdoutLine: historyParser(history),
   });
   if (result.exitCode !== 0)
-    throw new BacklogBotError("COMMAND_FAILED", `git diff-tree failed (exit ${result.exitCode}): ${result.stderr.trim()}`);
+    throw new BacklogBotError("COMMAND_FAILED", `git diff-tree failed (${endedHow(result)}): ${result.stderr.trim()}`);
   return history;
 }

@@ -44,6 +44,13 @@ export interface ExecResult {
   durationMs: number;
 }
 
+/** How a child ended, for an error message: `exit 128`, `killed by SIGSEGV` or `timed out after 30 s`. */
+export function endedHow(result: Pick<ExecResult, "exitCode" | "signal" | "timedOut" | "durationMs">): string {
+  if (result.timedOut) return `timed out after ${Math.round(result.durationMs / 1000)} s`;
+  if (result.signal) return `killed by ${result.signal}`;
+  return `exit ${result.exitCode}`;
+}
+
 /** A child that could not start, or ended badly where the caller asked for success. */
 export class CommandError extends BacklogBotError {
   constructor(

@@ -1,4 +1,5 @@
-import { renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { LineAuthor } from "../../../src/scanners/blame-history.js";
@@ -245,6 +246,24 @@ describe("scanTodos", () => {
     for (const paths of [["a.c", "b.c", "link.c"], undefined]) {
       const result = await scanTodos({ now: NOW, cwd: dir, paths, blame: false });
       expect(titles(result.findings)).toEqual(["b"]);
+    }
+  });
+
+  it("says how git ended when it crashes (a signal, not an exit code), and the scan fails with that", async () => {
+    const dir = repo();
+    commitFiles(dir, { "a.js": "// TODO: x\n" });
+    const shim = makeTempDir();
+    cleanup.push(shim);
+    const real = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
+    // git 2.39 itself dies this way on a truncated .git/index.
+    writeFileSync(path.join(shim, "git"), `#!/bin/sh\ncase " $* " in *" status "*) kill -SEGV $$;; esac\nexec '${real}' "$@"\n`);
+    chmodSync(path.join(shim, "git"), 0o755);
+    const saved = process.env.PATH;
+    process.env.PATH = `${shim}:${saved}`;
+    try {
+      await expect(scanTodos({ now: NOW, cwd: dir })).rejects.toThrow(/^git status failed \(killed by SIGSEGV\)/);
+    } finally {
+      process.env.PATH = saved;
     }
   });
 
