@@ -104,8 +104,7 @@ async function diffGroup(
       }
     },
   });
-  if (result.exitCode !== 0)
-    throw new BacklogBotError("COMMAND_FAILED", `git diff failed (${endedHow(result)}): ${result.stderr.trim()}`);
+  if (result.exitCode !== 0) throw new BacklogBotError("COMMAND_FAILED", `git diff failed (${endedHow(result)}): ${result.stderr.trim()}`);
   report(file);
   for (const name of mine.keys()) report(name); // no patch: a mode change, a binary file, or `rawOnly`
 }

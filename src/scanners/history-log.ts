@@ -92,8 +92,7 @@ async function streamLog(
     },
   });
   if (lines > maxLines) throw new BacklogBotError("COMMAND_FAILED", `git log printed more than ${maxLines} lines: stopped`);
-  if (result.exitCode !== 0)
-    throw new BacklogBotError("COMMAND_FAILED", `git log failed (${endedHow(result)}): ${result.stderr.trim()}`);
+  if (result.exitCode !== 0) throw new BacklogBotError("COMMAND_FAILED", `git log failed (${endedHow(result)}): ${result.stderr.trim()}`);
 }
 
 /** Up to this many paths are named one by one; more are named by their directories. */
