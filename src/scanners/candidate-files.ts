@@ -5,7 +5,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { CommandError } from "../util/exec.js";
 import { blobReader } from "./blob-reader.js";
-import type { GitSource } from "./git-source.js";
+import { type GitSource, git } from "./git-source.js";
 
 /** What to do with the files `git grep` lists. */
 export interface CandidateOptions {
@@ -74,12 +74,24 @@ function workTreeReader(root: string, options: CandidateOptions): Reader {
 function commitReader(source: GitSource, options: CandidateOptions): Reader {
   const reader = blobReader(source);
   const reads: Promise<void>[] = [];
+  const lookups: Promise<unknown>[] = [];
   let failure: unknown;
+  /** cat-file reads one name per line: a path with a newline is looked up by its blob id instead (undefined: not there). */
+  const nameOf = (rel: string): string | Promise<string | undefined> => {
+    if (!rel.includes("\n")) return `${source.rev}:${rel}`;
+    const oid = git(source, ["rev-parse", "--verify", "--quiet", `${source.rev}:${rel}`], { okCodes: [0, 1] }).then(
+      (r) => r.stdout.trim() || undefined,
+    );
+    lookups.push(oid.catch(() => undefined));
+    return oid;
+  };
   return {
     add: (rel) => {
-      const read = reader.get(`${source.rev}:${rel}`).then((blob) => {
-        if (blob && blob.bytes.length <= options.maxBytes && !failure) options.onFile(rel, blob.bytes.toString("latin1"), () => blob.oid);
-      });
+      const read = Promise.resolve(nameOf(rel))
+        .then((name) => (name ? reader.get(name) : undefined))
+        .then((blob) => {
+          if (blob && blob.bytes.length <= options.maxBytes && !failure) options.onFile(rel, blob.bytes.toString("latin1"), () => blob.oid);
+        });
       // Kept for close, never an unhandled rejection.
       reads.push(
         read.catch((error: unknown) => {
@@ -88,6 +100,7 @@ function commitReader(source: GitSource, options: CandidateOptions): Reader {
       );
     },
     close: async () => {
+      await Promise.all(lookups); // their reads are asked for before the session ends
       const ok = await reader.close();
       await Promise.all(reads);
       if (failure) throw failure;

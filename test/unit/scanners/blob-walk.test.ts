@@ -155,6 +155,11 @@ describe("the horizon's history replayed by blobs", () => {
         else expect([f.path, f.line, s.author, s.authoredAt]).toEqual([f.path, f.line, real.author, real.authoredAt]);
       }
       expect(result.findings.filter((f) => (f.signals as TodoSignals).author === NEXT.name)).toHaveLength(names.length);
+      // A commit scan of a bare mirror, as the app runs it, reads every one of them too (cat-file takes a name per line).
+      const bare = makeTempDir();
+      cleanup.push(bare);
+      git(bare, ["clone", "-q", "--bare", dir, "mirror.git"]);
+      expect((await scanTodos({ cwd: path.join(bare, "mirror.git"), rev: "HEAD", now: NOW })).findings).toEqual(result.findings);
     },
   );
 
