@@ -3,6 +3,9 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { attributionHorizon } from "../../../src/scanners/attribution-horizon.js";
+import type { LineAuthor, Touch } from "../../../src/scanners/blame-history.js";
+import type { BlobReader } from "../../../src/scanners/blob-reader.js";
+import { walkByBlobs } from "../../../src/scanners/blob-walk.js";
 import { type GitSource, scannerGitEnv } from "../../../src/scanners/git-source.js";
 import { readHistory } from "../../../src/scanners/history-log.js";
 import { scanTodos, type TodoSignals } from "../../../src/scanners/todo.js";
@@ -173,4 +176,52 @@ describe("the horizon's history replayed by blobs", () => {
     const capped = readHistory(source, "HEAD", undefined, { since: new Date("2024-10-01T00:00:00Z"), rawOnly: true, maxLines: 4 });
     await expect(capped).rejects.toMatchObject({ code: "COMMAND_FAILED" });
   });
+});
+
+describe("walkByBlobs", () => {
+  it("reports a walk it cannot follow while the other walks still go on, so its git blame overlaps with them", async () => {
+    const by = (commit: string): LineAuthor => ({ commit, author: commit, authoredAt: "2024-10-01T10:00:00.000Z" });
+    const touch = (commit: string, oldBlob: string, newBlob: string): Touch => ({
+      by: by(commit),
+      root: false,
+      status: "M",
+      oldBlob,
+      newBlob,
+    });
+    const blobs: Record<string, string> = { b3: "x\nTODO two\ny\n", b2: "x\nTODO two\n", b1: "x\n" };
+    const events: string[] = [];
+    let brokenSeen: () => void = () => {};
+    const seen = new Promise<void>((resolve) => {
+      brokenSeen = resolve;
+    });
+    // The read of the second level waits until the broken walk has been reported: were it reported
+    // only when every walk had ended, the walk would never end (and the test would time out).
+    const reader: BlobReader = {
+      get: async () => undefined,
+      read: async (names) => {
+        events.push(`read ${[...names].sort().join(",")}`);
+        if (names.includes("b1")) await seen;
+        return new Map(names.map((n) => [n, blobs[n] === undefined ? undefined : Buffer.from(blobs[n] as string)]));
+      },
+      close: async () => true,
+    };
+    const targets = new Map([
+      ["a.c", { lines: [1], blob: "a2" }],
+      ["b.c", { lines: [2], blob: "b3" }],
+    ]);
+    const touches = new Map([
+      ["a.c", [touch("merge-side", "a1", "a-other")]], // the chain does not start at the scanned blob: a merge came between
+      ["b.c", [touch("c3", "b2", "b3"), touch("c2", "b1", "b2")]],
+    ]);
+    const noPatches = async (): Promise<never> => {
+      throw new Error("no patch is needed");
+    };
+    const ends = await walkByBlobs(reader, targets, touches, undefined, noPatches, (file) => {
+      events.push(`broken ${file}`);
+      brokenSeen();
+    });
+    expect(events).toEqual(["read b2,b3", "broken a.c", "read b1"]);
+    expect(ends.get("a.c")).toEqual({ kind: "broken" });
+    expect(ends.get("b.c")).toEqual({ kind: "done", found: new Map([[2, by("c2")]]) });
+  }, 2000);
 });
