@@ -27,14 +27,20 @@ export class UsageError extends Error {}
 
 /**
  * `parseArgs` with the command's options, turning its errors into a `UsageError`.
- * @throws UsageError on an unknown option or a missing value.
+ * @throws UsageError on an unknown option, a missing value, or an empty one (`--repo ""`).
  */
 export function parseCommandArgs<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T) {
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; allowPositionals: true; options: T; strict: true }>>;
   try {
-    return parseArgs({ args: argv, allowPositionals: true, options, strict: true });
+    parsed = parseArgs({ args: argv, allowPositionals: true, options, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  // An empty value is a mistake, never a choice: `scan --remote "$REPO"` with REPO unset must not scan `.`.
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (value === "" || (Array.isArray(value) && value.includes(""))) throw new UsageError(`--${name} needs a value`);
+  }
+  return parsed;
 }
 
 /** The exit code for an error thrown by a command, after printing it to stderr. */

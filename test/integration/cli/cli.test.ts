@@ -270,4 +270,17 @@ describe("backlog-bot CLI", () => {
     const run = cli(["scan", plain], data);
     expect([run.code, run.stderr]).toEqual([2, expect.stringContaining("is not a git repository")]);
   });
+
+  it('exits 2 for an empty option value instead of ignoring it (scan --remote "$UNSET" must not scan the current directory)', () => {
+    const data = temp(makeTempDir());
+    for (const args of [
+      ["scan", "--remote", ""],
+      ["backlog", "--repo", ""],
+      ["tasks", "--state", ""],
+    ]) {
+      const run = cli(args, data); // from this checkout: a git repository the first would otherwise have scanned
+      expect([run.code, run.stdout]).toEqual([2, ""]);
+      expect(run.stderr).toContain(`backlog-bot: ${args[1]} needs a value`);
+    }
+  });
 });
