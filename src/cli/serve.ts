@@ -1,4 +1,5 @@
-import { parseArgs } from "node:util";
+import { serverRole } from "../config/environment.js";
+import { parseCommandArgs, reportError, UsageError } from "./command.js";
 
 export const usage = `Usage: backlog-bot serve [--role web|worker|all]
 
@@ -10,10 +11,19 @@ Options:
   --role web      take webhooks and serve pages only; jobs run in worker processes (PostgreSQL)
   --role worker   run jobs only`;
 
-/** Starts the server and never resolves: the process ends on SIGINT/SIGTERM. */
+const OPTIONS = { role: { type: "string" } } as const;
+
+/** Starts the server and never resolves: the process ends on SIGINT/SIGTERM. Exit 2 for bad options, before anything starts. */
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { role: { type: "string" } }, strict: true });
+  let role: string | undefined;
+  try {
+    const { values, positionals } = parseCommandArgs(argv, OPTIONS);
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    role = values.role === undefined ? undefined : serverRole(values.role);
+  } catch (error) {
+    return reportError(error, usage);
+  }
   const { runServer } = await import("../main.js");
-  await runServer({ ...(values.role !== undefined && { role: values.role }) });
+  await runServer({ ...(role !== undefined && { role }) });
   return new Promise<number>(() => {});
 }

@@ -37,6 +37,17 @@ const SECRET_VARIABLES = [
 ] as const;
 
 /**
+ * `text` as a server role (`--role`, `BACKLOG_BOT_ROLE`).
+ * @throws BacklogBotError `INVALID_SETTINGS` unless it is `web`, `worker` or `all`.
+ */
+export function serverRole(text: string): Environment["role"] {
+  if (text !== "web" && text !== "worker" && text !== "all") {
+    throw new BacklogBotError("INVALID_SETTINGS", `--role must be web, worker or all, not "${text}"`);
+  }
+  return text;
+}
+
+/**
  * The one place the server reads its environment: Probot's standard variables (APP_ID, PRIVATE_KEY
  * or PRIVATE_KEY_PATH, WEBHOOK_SECRET, HOST, PORT, GHE_HOST, GHE_PROTOCOL, LOG_LEVEL) and
  * backlog-bot's own (config/env.ts). Secrets are registered for log redaction and deleted from
@@ -45,10 +56,7 @@ const SECRET_VARIABLES = [
  */
 export function loadEnvironment(env: NodeJS.ProcessEnv = process.env, options: { role?: string } = {}): Environment {
   const settings = loadSettings(env);
-  const role = options.role ?? env.BACKLOG_BOT_ROLE ?? "all";
-  if (role !== "web" && role !== "worker" && role !== "all") {
-    throw new BacklogBotError("INVALID_SETTINGS", `--role must be web, worker or all, not "${role}"`);
-  }
+  const role = serverRole(options.role ?? env.BACKLOG_BOT_ROLE ?? "all");
   const apiBaseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}/api/v3` : "https://api.github.com";
   let app: Environment["app"];
   if (env.APP_ID) {

@@ -283,4 +283,19 @@ describe("backlog-bot CLI", () => {
       expect(run.stderr).toContain(`backlog-bot: ${args[1]} needs a value`);
     }
   });
+
+  it("serve refuses bad options with exit 2 before it starts anything (no stack trace, no setup server)", () => {
+    const data = temp(makeTempDir());
+    for (const [args, message] of [
+      [["serve", "--bogus"], "Unknown option '--bogus'"],
+      [["serve", "extra"], 'unexpected argument "extra"'],
+      [["serve", "--role", "bogus"], '--role must be web, worker or all, not "bogus"'],
+      [["serve", "--role", ""], "--role needs a value"],
+    ] as const) {
+      const run = cli([...args], data);
+      expect([run.code, run.stdout]).toEqual([2, ""]);
+      expect(run.stderr).toMatch(new RegExp(`^backlog-bot: .*${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}`));
+      expect(run.stderr).not.toContain("    at ");
+    }
+  });
 });
