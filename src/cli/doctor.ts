@@ -1,4 +1,4 @@
-import { parseCommandArgs, reportError } from "./command.js";
+import { parseCommandArgs, reportError, UsageError } from "./command.js";
 
 export const usage = `Usage: backlog-bot doctor
 
@@ -16,7 +16,8 @@ Options:
  */
 export async function run(argv: string[], print: (line: string) => void = console.log): Promise<number> {
   try {
-    parseCommandArgs(argv, {});
+    const { positionals } = parseCommandArgs(argv, {});
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
     const [{ runDoctor }, { sandboxMode }] = await Promise.all([import("../sandbox/doctor.js"), import("../sandbox/status.js")]);
     const checks = await runDoctor();
     for (const check of checks) {

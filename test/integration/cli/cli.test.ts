@@ -284,13 +284,14 @@ describe("backlog-bot CLI", () => {
     }
   });
 
-  it("serve refuses bad options with exit 2 before it starts anything (no stack trace, no setup server)", () => {
+  it("serve and doctor refuse bad options with exit 2 before they start anything (no stack trace, no setup server)", () => {
     const data = temp(makeTempDir());
     for (const [args, message] of [
       [["serve", "--bogus"], "Unknown option '--bogus'"],
       [["serve", "extra"], 'unexpected argument "extra"'],
       [["serve", "--role", "bogus"], '--role must be web, worker or all, not "bogus"'],
       [["serve", "--role", ""], "--role needs a value"],
+      [["doctor", "extra"], 'unexpected argument "extra"'],
     ] as const) {
       const run = cli([...args], data);
       expect([run.code, run.stdout]).toEqual([2, ""]);
