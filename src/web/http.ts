@@ -17,6 +17,18 @@ export class WebError extends BacklogBotError {
   }
 }
 
+/**
+ * One percent-encoded path segment, decoded.
+ * @throws WebError 400 `invalid_path` for a malformed escape (`%E0%A4%A`): the client's mistake, not a server error.
+ */
+export function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new WebError(400, "invalid_path", "The path holds a malformed percent-escape.");
+  }
+}
+
 /** Security headers on every response of the web layer; scripts only from this origin (no inline script). */
 const SECURITY_HEADERS = {
   "x-content-type-options": "nosniff",

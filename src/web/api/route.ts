@@ -3,7 +3,7 @@ import type { z } from "zod";
 import type { Repository } from "../../store/schema.js";
 import type { Viewer } from "../auth/access.js";
 import type { WebDeps } from "../deps.js";
-import { WebError } from "../http.js";
+import { decodePathSegment, WebError } from "../http.js";
 import type { RepoScope } from "../queries.js";
 
 /** What a route handler gets: validated input, the viewer and what they may read. */
@@ -67,7 +67,7 @@ export function compilePath(path: string): (pathname: string) => Record<string, 
     if (!m) return undefined;
     const out: Record<string, string> = {};
     names.forEach((name, i) => {
-      out[name] = decodeURIComponent(m[i + 1] ?? "");
+      out[name] = decodePathSegment(m[i + 1] ?? "");
     });
     return out;
   };

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { listAudit } from "../../store/audit.js";
 import type { Viewer } from "../auth/access.js";
 import type { WebDeps } from "../deps.js";
-import { sendHtml, WebError } from "../http.js";
+import { decodePathSegment, sendHtml, WebError } from "../http.js";
 import { computeOutcomes, overviewFigures } from "../outcomes.js";
 import {
   findRepository,
@@ -51,7 +51,7 @@ export async function handlePage(req: IncomingMessage, res: ServerResponse, url:
   }
   const repoMatch = /^\/repos\/([^/]+)\/([^/]+)$/.exec(path);
   if (repoMatch) {
-    const fullName = `${decodeURIComponent(repoMatch[1] ?? "")}/${decodeURIComponent(repoMatch[2] ?? "")}`;
+    const fullName = `${decodePathSegment(repoMatch[1] ?? "")}/${decodePathSegment(repoMatch[2] ?? "")}`;
     const repo = await findRepository(deps.db, fullName, scope);
     if (!repo) throw new WebError(404, "not_found", `Repository ${fullName} was not found, or you cannot see it.`);
     const offset = int(url.searchParams.get("cursor"), 0);

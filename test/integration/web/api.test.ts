@@ -118,6 +118,9 @@ describe.each(backends())("web API on $name", (backend) => {
       expect(notJson.status).toBe(400);
       expect((await call("operator", "DELETE", "/tasks")).status).toBe(405);
       expect((await call("operator", "GET", "/nope")).status).toBe(404);
+      // A malformed percent-escape in the path is the client's mistake: 400, not a logged 500.
+      const malformed = await call("operator", "GET", "/repositories/%E0%A4%A/x/backlog");
+      expect([malformed.status, malformed.body.error.code]).toEqual([400, "invalid_path"]);
     });
   });
 

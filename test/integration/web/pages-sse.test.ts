@@ -81,6 +81,7 @@ describe("dashboard pages", () => {
     expect(reader.html).not.toContain("/api/v1/");
     expect(reader.html.match(/<button/g)?.length).toBe(1); // Sign out, nothing else
     expect((await page("bob", "/repos/o/b")).status).toBe(404);
+    expect((await page("bob", "/repos/%E0%A4%A/a")).status).toBe(400); // a malformed escape: the client's mistake
   });
 
   it("renders a task with its run evidence and the transcript as a conversation with tool calls collapsed", async () => {
