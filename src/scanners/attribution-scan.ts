@@ -47,7 +47,7 @@ export function baseOf(scan: Scan): string | undefined {
 }
 
 /** The line authors of the last scan's versions among `paths`, by path and blob: what the replay of new commits ends on. */
-async function baseVersions(scan: Scan, paths: Iterable<string>): Promise<Map<string, VersionAuthors>> {
+async function baseAuthors(scan: Scan, paths: Iterable<string>): Promise<Map<string, VersionAuthors>> {
   if (!scan.state || !scan.cache) return new Map();
   const wanted = new Set(paths);
   const keys = scan.state.files.filter((f) => wanted.has(f.path));
@@ -85,7 +85,7 @@ export async function attribute(
   }
   if (targets.size === 0) return findings;
   scan.options.onProgress?.({ phase: "attributing", files: targets.size });
-  const known = await baseVersions(scan, targets.keys());
+  const known = await baseAuthors(scan, targets.keys());
   const found = await attributeLines(scan.source, targets, {
     head: scan.head,
     horizon: scan.horizon,

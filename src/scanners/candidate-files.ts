@@ -3,7 +3,7 @@ import { closeSync, constants, openSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { CommandError } from "../util/exec.js";
+import { CommandError, endedHow } from "../util/exec.js";
 import { blobReader } from "./blob-reader.js";
 import { type GitSource, git } from "./git-source.js";
 
@@ -137,7 +137,12 @@ async function grepNames(source: GitSource, options: CandidateOptions, onName: (
   });
   const outcome = await grep;
   if (outcome.exitCode !== 0 && outcome.exitCode !== 1) {
-    const how = outcome.signal ? `killed by ${outcome.signal}` : `exit ${outcome.exitCode}`;
+    const how = endedHow({
+      exitCode: outcome.exitCode ?? null,
+      signal: outcome.signal ?? null,
+      timedOut: outcome.timedOut,
+      durationMs: outcome.durationMs,
+    });
     throw new CommandError("git", undefined, `git grep failed (${how}): ${stderr.trim()}`);
   }
 }
