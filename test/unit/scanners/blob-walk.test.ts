@@ -1,5 +1,3 @@
-import { execFileSync } from "node:child_process";
-import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { attributionHorizon } from "../../../src/scanners/attribution-horizon.js";
@@ -9,7 +7,17 @@ import { walkByBlobs } from "../../../src/scanners/blob-walk.js";
 import { type GitSource, scannerGitEnv } from "../../../src/scanners/git-source.js";
 import { readHistory } from "../../../src/scanners/history-log.js";
 import { scanTodos, type TodoSignals } from "../../../src/scanners/todo.js";
-import { type CommitAuthor, commitFiles, fullBlame, git, initRepo, makeTempDir, removeDir, writeFiles } from "../../fixtures/git-repo.js";
+import {
+  type CommitAuthor,
+  commitFiles,
+  fullBlame,
+  git,
+  initRepo,
+  makeTempDir,
+  recordingGit,
+  removeDir,
+  writeFiles,
+} from "../../fixtures/git-repo.js";
 
 /** The scan's clock: the horizon (age cap + 1 day) falls in April 2024. */
 const NOW = new Date("2024-12-01T00:00:00Z");
@@ -29,25 +37,6 @@ afterEach(() => {
 
 const filler = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `int ${tag}_${i} = ${i};`);
 const name = (i: number) => `src/m${i}.c`;
-
-/** Records every git command line run while `fn` runs (a PATH shim in front of the real git). */
-async function recordingGit<T>(fn: () => Promise<T>): Promise<{ result: T; calls: string[] }> {
-  const shim = makeTempDir();
-  cleanup.push(shim);
-  const log = path.join(shim, "calls.log");
-  const real = execFileSync("sh", ["-c", "command -v git"], { encoding: "utf8" }).trim();
-  writeFileSync(log, "");
-  writeFileSync(path.join(shim, "git"), `#!/bin/sh\necho "$*" >> '${log}'\nexec '${real}' "$@"\n`);
-  chmodSync(path.join(shim, "git"), 0o755);
-  const saved = process.env.PATH;
-  process.env.PATH = `${shim}:${saved}`;
-  try {
-    const result = await fn();
-    return { result, calls: readFileSync(log, "utf8").split("\n").filter(Boolean) };
-  } finally {
-    process.env.PATH = saved;
-  }
-}
 
 describe("the horizon's history replayed by blobs", () => {
   it("attributes many files as full git blame does: lines between two changes, repeated TODO text, a merge", async () => {
