@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Db } from "../store/db.js";
+import { IdParams } from "./api/schemas.js";
 import { canRead } from "./auth/access.js";
 import { subscribe, type WebEvent } from "./events.js";
+import { WebError } from "./http.js";
 import { watchTask } from "./task-watch.js";
 
 /** Open streams, so shutdown can end them (an open stream would keep `server.close()` waiting forever). */
@@ -26,10 +28,13 @@ const HEARTBEAT_MS = 25_000;
  * the bus's events the viewer may read, optionally only one task's (`?task=ID`, which also follows that task in the store: see
  * `watchTask`, so the page updates when another process runs it). Each event is
  * `event: <type>` with the JSON as `data`. Ends when the client goes away.
+ * @throws WebError 400 `invalid_request` when `task` is given but is not a task id (before anything is written).
  */
 export function serveEvents(req: IncomingMessage, res: ServerResponse, url: URL, readable: Set<string> | "all", db?: Db): void {
   const taskParam = url.searchParams.get("task");
-  const taskId = taskParam && /^\d+$/.test(taskParam) ? Number(taskParam) : undefined;
+  const task = taskParam === null ? undefined : IdParams.safeParse({ id: taskParam });
+  if (task && !task.success) throw new WebError(400, "invalid_request", "task must be a task id.");
+  const taskId = task?.data?.id;
   res.writeHead(200, {
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-store",

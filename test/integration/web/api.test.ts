@@ -122,6 +122,18 @@ describe.each(backends())("web API on $name", (backend) => {
       const malformed = await call("operator", "GET", "/repositories/%E0%A4%A/x/backlog");
       expect([malformed.status, malformed.body.error.code]).toEqual([400, "invalid_path"]);
     });
+
+    it("answers 400 for an event stream of something that is no task id", async () => {
+      // 20 digits: past 2^53 - 1, and past PostgreSQL's bigint, where each poll of the task failed.
+      for (const task of ["99999999999999999999", "abc", ""]) {
+        const events = await fetch(`${web.url}/api/v1/events?task=${task}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+        expect([task, events.status, ((await events.json()) as { error: { code: string } }).error.code]).toEqual([
+          task,
+          400,
+          "invalid_request",
+        ]);
+      }
+    });
   });
 
   describe("API: reads and pagination", () => {
