@@ -5,7 +5,8 @@
  * (12,000 commits, bench/fixture-history.ts) and on a real repository's mirror when present
  * (redis). Times are measured inside this process (scanTodos alone; Node's start-up is not
  * counted); peak memory is a separate process scanning with the compiled modules (bench/scan-once.mjs) and
- * its git children, polled from /proc.
+ * its git children, polled from /proc. Warm rescans are also timed as the CLI runs them: each in a
+ * fresh process of the compiled modules, against git grep spawned from a fresh process.
  * It also checks that warm and push scans find what cold ones do, and that the ranking equals the
  * one from full-history `git blame`.
  *
