@@ -1,5 +1,5 @@
 import { type AttributionReport, attributeLines } from "./attribution.js";
-import type { FileKey, FileVersion, ScanCache, ScanState, VersionAuthors, VersionFindings } from "./attribution-cache.js";
+import type { FileKey, FileVersion, ScanCache, ScanState, VersionAuthors } from "./attribution-cache.js";
 import type { BlameTarget, FileHistory, LineAuthor } from "./blame-history.js";
 import { changedPaths, type GitSource, repositoryShape } from "./git-source.js";
 import type { TodoScanOptions } from "./todo.js";
@@ -120,22 +120,17 @@ export function findingsOf(files: Iterable<[string, Finding[]]>): Finding[] {
 
 /**
  * A full rescan with a cache: only paths changed since the last scan's commit (plus work-tree
- * changes, then and now) are read; the others' findings come from their cached versions, which
- * `stored` may already be reading (`ScanCache.getFindings` of every file of the last scan).
+ * changes, then and now) are read; the others' findings come from their cached versions.
  * `undefined` when the cache cannot vouch for the rest (commit gone, versions missing).
  */
-export async function rescan(
-  scan: Scan,
-  stored?: Promise<VersionFindings[]>,
-): Promise<{ findings: Finding[]; read: number; files: FileKey[] } | undefined> {
+export async function rescan(scan: Scan): Promise<{ findings: Finding[]; read: number; files: FileKey[] } | undefined> {
   const { state, cache, head } = scan;
   if (!state || !cache || !head) return undefined;
   const changed = state.commit === head ? [] : await changedPaths(scan.source, state.commit, head).catch(() => undefined);
   if (!changed) return undefined;
   const touched = new Set([...changed, ...scan.dirty, ...(state.dirty ?? [])]);
   const reuse = state.files.filter((f) => !touched.has(f.path));
-  const read = stored ?? (reuse.length ? cache.getFindings(scan.settings, reuse) : Promise.resolve([]));
-  const versions = (await read).filter((v) => !touched.has(v.path));
+  const versions = reuse.length ? await cache.getFindings(scan.settings, reuse) : [];
   if (versions.length !== reuse.length) return undefined;
   scan.report.cachedFiles += versions.length;
   const got = touched.size ? await scan.collect([...touched], undefined) : { hits: new Map(), blobs: new Map(), read: 0 };

@@ -197,11 +197,8 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const scope = { kinds: ["todo" as const], paths: options.paths };
 
   if (!options.paths && state) {
-    // Read while the probe's git diff-files runs; a rescan keeps the versions no change touched.
-    const stored = cache?.getFindings(settings, state.files);
-    stored?.catch(() => {}); // awaited by rescan; this only keeps a failure after a failed probe from going unhandled
     Object.assign(scan, await probing);
-    const warm = await rescan(scan, stored);
+    const warm = await rescan(scan);
     if (warm) {
       const same =
         state.commit === scan.head && state.index === scan.index && warm.read === 0 && !state.dirty?.length && scan.dirty.size === 0;

@@ -2,15 +2,14 @@ import { createHash } from "node:crypto";
 import { lstatSync, readFileSync, readlinkSync, type Stats } from "node:fs";
 import path from "node:path";
 import type { ScanState } from "./attribution-cache.js";
-import { type GitSource, git, probeWorkTree } from "./git-source.js";
+import { type GitSource, probeWorkTree } from "./git-source.js";
 
 /*
- * A work tree's state read from its files, without `git status`, which costs as much as the rest
- * of a warm rescan (it also lists untracked files), and several times more on a loaded machine.
- * A small work tree is compared with its index here, read by the index format
- * (https://git-scm.com/docs/index-format); anything this does not handle exactly (split or sparse
- * index, unmerged or intent-to-add entries, SHA-256, reftable) answers `undefined`, and the caller
- * asks git. A large one is compared by `git diff-files` (`IN_PROCESS_ENTRIES`).
+ * A work tree's state read from its files, without a git process: spawning `git status` costs
+ * as much as the rest of a warm rescan, and several times more on a loaded machine. Read by the
+ * index format (https://git-scm.com/docs/index-format); anything this does not handle exactly
+ * (split or sparse index, unmerged or intent-to-add entries, SHA-256, reftable) answers
+ * `undefined`, and the caller asks git.
  */
 
 /** Where a work tree's git files are: its own git directory, and the common one of linked work trees. */
@@ -99,24 +98,17 @@ export function indexStamp(dirs: GitDirs): string | undefined {
   }
 }
 
-/** The index file's bytes and modification time (ms, `Stats.mtimeMs`), or undefined when there is none. */
-function readIndexFile(dirs: GitDirs): { bytes: Buffer; mtimeMs: number } | undefined {
+/** Parses the index (versions 2 to 4), or undefined when it holds anything `changedFiles` could misread. */
+export function readIndex(dirs: GitDirs): IndexSnapshot | undefined {
   const file = path.join(dirs.gitDir, "index");
+  let bytes: Buffer;
+  let mtimeMs: number;
   try {
-    const mtimeMs = lstatSync(file).mtimeMs;
-    return { bytes: readFileSync(file), mtimeMs };
+    mtimeMs = lstatSync(file).mtimeMs;
+    bytes = readFileSync(file);
   } catch {
     return undefined;
   }
-}
-
-/** Parses the index (versions 2 to 4), or undefined when it holds anything `changedFiles` could misread. */
-export function readIndex(dirs: GitDirs): IndexSnapshot | undefined {
-  const file = readIndexFile(dirs);
-  return file && parseIndex(dirs, file.bytes, file.mtimeMs);
-}
-
-function parseIndex(dirs: GitDirs, bytes: Buffer, mtimeMs: number): IndexSnapshot | undefined {
   if (bytes.length < 32 || bytes.toString("latin1", 0, 4) !== "DIRC") return undefined;
   // Entries of a SHA-256 repository hold 32-byte ids: another layout.
   if (/^\s*objectformat\s*=\s*sha256/im.test(readText(path.join(dirs.commonDir, "config")) ?? "")) return undefined;
@@ -199,15 +191,15 @@ function statMatches(entry: IndexEntry, st: Stats): boolean {
   );
 }
 
-/** Whether the file's content hashes to blob id `oid` (a symbolic link's content is its target). */
-function contentMatches(file: string, oid: string, symlink: boolean): boolean {
+/** Whether the file's content hashes to the entry's blob id (a symbolic link's content is its target). */
+function contentMatches(file: string, entry: IndexEntry, symlink: boolean): boolean {
   let content: Buffer;
   try {
     content = symlink ? Buffer.from(readlinkSync(file)) : readFileSync(file);
   } catch {
     return false;
   }
-  return createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex") === oid;
+  return createHash("sha1").update(`blob ${content.length}\0`).update(content).digest("hex") === entry.oid;
 }
 
 /**
@@ -239,40 +231,10 @@ export function changedFiles(workTree: string, index: IndexSnapshot): Set<string
     }
     // Equal doubles for times a fraction of a microsecond apart only make more entries racy: hashed.
     const racy = st.mtimeMs >= index.mtimeMs;
-    if ((racy || !statMatches(entry, st)) && !contentMatches(file, entry.oid, symlink)) changed.add(entry.path);
+    if ((racy || !statMatches(entry, st)) && !contentMatches(file, entry, symlink)) changed.add(entry.path);
   }
   return changed;
 }
-
-/**
- * `changedFiles` by `git diff-files`: the tracked paths whose work-tree file differs from the
- * index. diff-files does not refresh the index, so it also lists files whose stat data alone
- * changed (touched, or rewritten with the same bytes); those whose content still hashes to the
- * index's blob are dropped here, as `changedFiles` does. Submodules are ignored, as in `probeWorkTree`.
- * @throws CommandError when git fails.
- */
-export async function modifiedFiles(source: GitSource & { workTree: string }): Promise<Set<string>> {
-  const out = await git(source, ["diff-files", "-z", "--ignore-submodules=all"]);
-  const fields = out.stdout.split("\0");
-  const changed = new Set<string>();
-  // Each entry is ":<old mode> <new mode> <index blob> <work-tree blob> <status>" then the path.
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const meta = /^:(\d{6}) \d{6} ([0-9a-f]{40,64}) [0-9a-f]{40,64} ([A-Z])/.exec(fields[i] as string);
-    const file = fields[i + 1] as string;
-    if (meta?.[3] === "M" && contentMatches(`${source.workTree}/${file}`, meta[2] as string, meta[1] === "120000")) continue;
-    changed.add(file);
-  }
-  return changed;
-}
-
-/**
- * Above this many index entries the work tree is judged by `git diff-files` rather than in this
- * process. Before V8 has optimised them (a fresh CLI process, or a server's first rescan), Node's
- * `lstatSync` and the index parse cost ~8 µs a file, against ~1 µs in git plus one spawn
- * (~5 ms): on renovate's 3,950 files 20-30 ms in process, 5-8 ms by git (docs/benchmarks.md §4).
- * Below it, spawning costs more than the files.
- */
-export const IN_PROCESS_ENTRIES = 1_000;
 
 /** A work tree's HEAD, its paths with uncommitted changes, and the index's stamp they were judged against. */
 export interface WorkTreeProbe {
@@ -286,21 +248,16 @@ export interface WorkTreeProbe {
  * The work tree's state for a scan. When the last scan saw no uncommitted change, and HEAD and
  * the index file are what they were then (same commit, same index bytes), nothing can be staged,
  * so the uncommitted paths are the files whose content differs from the index: read here from
- * the files (`changedFiles`) with no process, or, in a large work tree, by `git diff-files`
- * (`modifiedFiles`). Otherwise one `git status` answers, and the index's stamp is read before it
- * runs, so a stamp never vouches for an index git did not see.
- * @throws CommandError when git status or git diff-files fails.
+ * the files (`changedFiles`), with no process. Otherwise one `git status` answers, and the index's
+ * stamp is read before it runs, so a stamp never vouches for an index git did not see.
+ * @throws CommandError when git status fails.
  */
 export async function probeWorkTreeState(source: GitSource & { workTree: string }, last: ScanState | undefined): Promise<WorkTreeProbe> {
   const dirs = gitDirsOf(source.workTree);
   if (last?.index && !last.dirty?.length) {
     const head = readHeadCommit(dirs);
-    const file = head === last.commit ? readIndexFile(dirs) : undefined;
-    if (file && file.bytes.length >= 32 && stampOf(file.bytes) === last.index) {
-      if (file.bytes.readUInt32BE(8) > IN_PROCESS_ENTRIES) return { head, dirty: await modifiedFiles(source), index: last.index };
-      const index = parseIndex(dirs, file.bytes, file.mtimeMs);
-      if (index) return { head, dirty: changedFiles(source.workTree, index), index: index.stamp };
-    }
+    const index = head === last.commit ? readIndex(dirs) : undefined;
+    if (index && index.stamp === last.index) return { head, dirty: changedFiles(source.workTree, index), index: index.stamp };
   }
   const index = indexStamp(dirs);
   return { ...(await probeWorkTree(source)), ...(index && { index }) };
