@@ -79,7 +79,25 @@ describe("parseConfigText", () => {
   it("a non-mapping document and an oversized file are errors, not exceptions", () => {
     expect(parseConfigText("- a\n- b\n")).toMatchObject({ ok: false, error: expect.stringContaining("(root)") });
     expect(parseConfigText(`# ${"x".repeat(70_000)}`)).toMatchObject({ ok: false, error: expect.stringContaining("larger than") });
-    const deep = `agent: ${"[".repeat(5000)}${"]".repeat(5000)}`;
-    expect(parseConfigText(deep).ok).toBe(false);
+  });
+
+  it("nesting past 64 levels is refused before the YAML is composed, however it is written", () => {
+    // Composed, each overflowed the stack; about one run in three the overflow hit V8's regular
+    // expression compiler, which aborts the whole process ("process out of memory"), past any catch.
+    for (const text of [
+      `agent: ${"[".repeat(5000)}${"]".repeat(5000)}`,
+      "{".repeat(30_000),
+      `stale:\n  exemptLabels:\n    ${"- ".repeat(30_000)}x\n`,
+      `${"? ".repeat(30_000)}x\n`,
+      `a: ${"&x [".repeat(6_000)}`,
+    ]) {
+      expect(parseConfigText(text)).toEqual({
+        ok: false,
+        error: ".github/backlog-bot.yml: lists or mappings nest deeper than 64 levels; backlog-bot did not read it",
+      });
+    }
+    // 64 levels are read (and then judged by the schema).
+    const deepest = parseConfigText(`nested: ${"[".repeat(63)}${"]".repeat(63)}`);
+    expect(deepest).toEqual({ ok: false, error: ".github/backlog-bot.yml: nested: unknown option" });
   });
 });
