@@ -101,7 +101,8 @@ class Tail {
  * outlives it nor keeps this call waiting for stdio to close; a timeout or abort sends SIGTERM to
  * the group, then SIGKILL after a grace period. Never throws for a non-zero exit: look at
  * `exitCode`/`timedOut`.
- * @throws CommandError when the program cannot be started (not found, not executable).
+ * @throws CommandError when the program cannot be started (not found, not executable), or when
+ *   `onStdoutLine` throws: the child's group is then killed, and the error is the cause.
  */
 export async function runCommand(file: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
   const started = Date.now();
@@ -145,13 +146,25 @@ export async function runCommand(file: string, args: readonly string[], options:
   if (options.signal?.aborted) killGroup();
 
   let pending = "";
+  // A line handler that throws would throw out of the stream's event, past every caller: an
+  // uncaught exception that ends the process. Its first error instead ends the child and this call.
+  let lineError: unknown;
+  const onLine = (line: string): void => {
+    if (lineError !== undefined || !options.onStdoutLine) return;
+    try {
+      options.onStdoutLine(line);
+    } catch (error) {
+      lineError = error ?? new Error("the line handler threw no error object");
+      killGroup();
+    }
+  };
   child.stdout?.on("data", (chunk: Buffer) => {
     stdout.push(chunk);
     if (!options.onStdoutLine) return;
     pending += chunk.toString("utf8");
     let newline = pending.indexOf("\n");
     while (newline >= 0) {
-      options.onStdoutLine(pending.slice(0, newline));
+      onLine(pending.slice(0, newline));
       pending = pending.slice(newline + 1);
       newline = pending.indexOf("\n");
     }
@@ -173,7 +186,7 @@ export async function runCommand(file: string, args: readonly string[], options:
     signalGroup(pid, "SIGKILL");
     unregisterChild(pid);
   }
-  if (pending && options.onStdoutLine) options.onStdoutLine(pending);
+  if (pending) onLine(pending);
 
   const result: ExecResult = {
     exitCode: outcome.exitCode ?? null,
@@ -183,6 +196,10 @@ export async function runCommand(file: string, args: readonly string[], options:
     timedOut,
     durationMs: Date.now() - started,
   };
+  if (lineError !== undefined) {
+    const reason = lineError instanceof Error ? lineError.message : String(lineError);
+    throw new CommandError(file, result, `reading ${file}'s output failed, so it was stopped: ${reason}`, { cause: lineError });
+  }
   // No exit code, no signal, no timeout: the program never ran (ENOENT, EACCES, ...).
   if (outcome.failed && outcome.exitCode === undefined && !timedOut && !outcome.signal && !options.signal?.aborted) {
     throw new CommandError(file, result, `could not start ${file}: ${outcome.shortMessage ?? "unknown error"}`, { cause: outcome });

@@ -42,9 +42,10 @@ export function createClaudeStreamParser(): { onLine(line: string): void; parsed
         if (typeof event.session_id === "string") initSession = event.session_id;
       } else if (event.type === "assistant") {
         assistantTurns++;
-        const content = (event.message as { content?: Array<{ type?: string; text?: string }> } | undefined)?.content ?? [];
-        const text = content
-          .filter((block) => block.type === "text" && block.text)
+        // The shape is the agent's to get wrong: only a list of blocks with string texts is read.
+        const content: unknown = (event.message as { content?: unknown } | null | undefined)?.content;
+        const text = (Array.isArray(content) ? content : [])
+          .filter((block): block is { text: string } => block?.type === "text" && typeof block.text === "string" && block.text !== "")
           .map((block) => block.text)
           .join("\n");
         if (text) lastText = text;

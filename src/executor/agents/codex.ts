@@ -56,6 +56,9 @@ export function codexArgs(settings: CodexSettings, resume?: string): string[] {
   return resume ? ["exec", "resume", ...options, resume, "-"] : ["exec", ...options, "-"];
 }
 
+/** A token count from the agent's output: a finite non-negative number, else 0. */
+const count = (value: unknown): number => (typeof value === "number" && Number.isFinite(value) && value >= 0 ? value : 0);
+
 /**
  * Reads `codex exec --json` events: `thread.started` (with the `thread_id` a resume names),
  * `item.completed` (agent_message, command_execution, file_change, ...), `turn.completed` with
@@ -78,15 +81,16 @@ export function createCodexEventParser(): { onLine(line: string): void; parsed()
         started = true;
         if (typeof event.thread_id === "string") threadId = event.thread_id;
       } else if (event.type === "item.completed") {
-        const item = (event.item ?? {}) as { type?: string; text?: string };
-        if (item.type && ACTION_ITEMS.has(item.type)) actions++;
-        if (item.type === "agent_message" && item.text) lastText = item.text;
+        const item = (event.item ?? {}) as { type?: unknown; text?: unknown };
+        if (typeof item.type === "string" && ACTION_ITEMS.has(item.type)) actions++;
+        if (item.type === "agent_message" && typeof item.text === "string" && item.text) lastText = item.text;
       } else if (event.type === "turn.completed") {
-        const usage = (event.usage ?? {}) as { input_tokens?: number; output_tokens?: number };
-        inputTokens = (inputTokens ?? 0) + (usage.input_tokens ?? 0);
-        outputTokens = (outputTokens ?? 0) + (usage.output_tokens ?? 0);
+        const usage = (event.usage ?? {}) as { input_tokens?: unknown; output_tokens?: unknown };
+        inputTokens = (inputTokens ?? 0) + count(usage.input_tokens);
+        outputTokens = (outputTokens ?? 0) + count(usage.output_tokens);
       } else if (event.type === "turn.failed") {
-        error = (event.error as { message?: string } | undefined)?.message ?? "the turn failed";
+        const message = (event.error as { message?: unknown } | null | undefined)?.message;
+        error = typeof message === "string" ? message : "the turn failed";
       } else if (event.type === "error") {
         error = typeof event.message === "string" ? event.message : "Codex reported an error";
       }

@@ -40,11 +40,13 @@ export function parseGeminiOutput(stdout: string): ParsedRun {
   } catch {
     output = undefined;
   }
-  const models = Object.values(output?.stats?.models ?? {});
-  const sum = (pick: (m: (typeof models)[number]) => number | undefined): number | null =>
-    models.length ? models.reduce((total, m) => total + (pick(m) ?? 0), 0) : null;
+  // The shape is the agent's to get wrong: only numbers are summed, and only a string is the summary.
+  const stats = output?.stats?.models;
+  const models = stats && typeof stats === "object" ? Object.values(stats).filter((m) => m && typeof m === "object") : [];
+  const sum = (pick: (m: (typeof models)[number]) => unknown): number | null =>
+    models.length ? models.reduce((total, m) => total + (typeof pick(m) === "number" ? (pick(m) as number) : 0), 0) : null;
   return {
-    summary: output?.response ?? "",
+    summary: typeof output?.response === "string" ? output.response : "",
     turns: sum((m) => m.api?.totalRequests),
     inputTokens: sum((m) => m.tokens?.prompt),
     outputTokens: sum((m) => m.tokens?.candidates),

@@ -24,6 +24,25 @@ describe("child process groups", () => {
     expect(liveChildren()).toEqual([]);
   });
 
+  it("a line handler that throws fails the run, not the process: the child's group is killed and the error is the cause", async () => {
+    const m = marker();
+    const seen: string[] = [];
+    const run = runCommand("sh", ["-c", `echo first; echo '{"odd":1}'; sleep ${m}; echo never`], {
+      cwd: root,
+      env: baseEnv(),
+      onStdoutLine: (line) => {
+        seen.push(line);
+        if (line.startsWith("{")) throw new TypeError("content.filter is not a function");
+      },
+    });
+    // Without the guard the TypeError escapes the stream's event: an uncaught exception that ends the test process.
+    await expect(run).rejects.toThrow(/^reading sh's output failed, so it was stopped: content\.filter is not a function$/);
+    await expect(run).rejects.toMatchObject({ cause: expect.any(TypeError) });
+    expect(seen).toEqual(["first", '{"odd":1}']); // nothing after the failure
+    expect(runningWithArg(m)).toBe(false);
+    expect(liveChildren()).toEqual([]);
+  });
+
   it("a process group left by a server killed with SIGKILL is killed at the next start", async () => {
     const dataDir = path.join(root, "data");
     const m = marker();

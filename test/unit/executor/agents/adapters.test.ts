@@ -157,6 +157,41 @@ describe("output parsers", () => {
     expect(parseGeminiOutput(JSON.stringify({ error: { type: "ApiError", message: "quota" } })).error).toBe("ApiError: quota");
     expect(parseGeminiOutput("plain text")).toMatchObject({ summary: "", turns: null });
   });
+
+  it("events of an unexpected shape are skipped, never thrown on (the output is the agent's, the parser runs in the bot)", () => {
+    const claude = createClaudeStreamParser();
+    for (const event of [
+      { type: "assistant", message: { content: "not a list" } },
+      { type: "assistant", message: null },
+      { type: "assistant", message: { content: [null, 7, { type: "text", text: { not: "a string" } }, { type: "text", text: "kept" }] } },
+      { type: "result", result: ["not", "text"], usage: { input_tokens: "many" }, num_turns: "x" },
+    ]) {
+      claude.onLine(JSON.stringify(event));
+    }
+    expect(claude.parsed()).toMatchObject({ summary: "kept", turns: 3, inputTokens: null });
+
+    const codex = createCodexEventParser();
+    for (const event of [
+      { type: "item.completed", item: null },
+      { type: "item.completed", item: { type: "agent_message", text: { nested: true } } },
+      { type: "item.completed", item: { type: ["command_execution"] } },
+      { type: "turn.completed", usage: { input_tokens: "12", output_tokens: -5 } },
+      { type: "turn.failed", error: null },
+    ]) {
+      codex.onLine(JSON.stringify(event));
+    }
+    // The agent_message counts as an action (its text is no string, so no summary); the listed type does not.
+    expect(codex.parsed()).toMatchObject({ summary: "", turns: 1, inputTokens: 0, outputTokens: 0, error: "the turn failed" });
+
+    const gemini = parseGeminiOutput(
+      JSON.stringify({
+        response: { text: "no" },
+        stats: { models: { a: null, b: { api: { totalRequests: "2" }, tokens: { prompt: 4 } } } },
+      }),
+    );
+    expect(gemini).toMatchObject({ summary: "", turns: 0, inputTokens: 4, outputTokens: 0 });
+    expect(parseGeminiOutput(JSON.stringify({ stats: { models: "x" } }))).toMatchObject({ turns: null });
+  });
 });
 
 describe("session ids", () => {
