@@ -1,6 +1,7 @@
 import { validate as isCron } from "node-cron";
 import { z } from "zod";
 import { DEFAULT_KEYWORDS } from "../scanners/todo.js";
+import { compileGlob, GlobError } from "../util/glob.js";
 import { autopilotConfigSchema, dashboardConfigShape } from "./dashboard-schema.js";
 import { followUpsConfigSchema, parallelConfigSchema, verifyConfigSchema, workflowName, workflowSchema } from "./verify-schema.js";
 
@@ -11,6 +12,19 @@ export type ScannerName = (typeof SCANNER_NAMES)[number];
 
 /** Bounded string lists: a config file cannot make a scan do unbounded work. */
 const names = (max: number) => z.array(z.string().min(1).max(100)).max(max);
+
+/** Glob patterns (src/util/glob.ts): bounded lists, each compiling within its alternatives limit. */
+const globs = (max: number) =>
+  names(max).superRefine((patterns, ctx) => {
+    for (const [index, pattern] of patterns.entries()) {
+      try {
+        compileGlob(pattern);
+      } catch (error) {
+        if (!(error instanceof GlobError)) throw error;
+        ctx.addIssue({ code: "custom", path: [index], message: error.message });
+      }
+    }
+  });
 
 /** Whether `tz` is an IANA time zone this Node.js build knows. */
 function isTimeZone(tz: string): boolean {
@@ -76,12 +90,12 @@ export const todoConfigSchema = z
       .default([...DEFAULT_KEYWORDS])
       .describe("Markers that make a comment a TODO, matched case-sensitively as whole words."),
     /** JasonEtco/todo `exclude`, as glob patterns: files never scanned for TODOs. */
-    exclude: names(100).default([]).describe("Glob patterns of files never scanned for TODOs (e.g. `vendor/**`)."),
+    exclude: globs(100).default([]).describe("Glob patterns of files never scanned for TODOs (e.g. `vendor/**`)."),
     /**
      * The ranking's counterpart of `exclude` (src/prioritizer/paths.ts `PathPolicy.include`): paths
      * that are first-party even inside a vendored tree, a `linguist-vendored` or `linguist-generated` rule, or a generated file name.
      */
-    include: names(100)
+    include: globs(100)
       .default([])
       .describe(
         "Glob patterns of paths scanned and ranked as your own code even inside a vendored tree (`vendor/`, `third_party/` and `node_modules/` are otherwise never scanned) or a `linguist-vendored`/`linguist-generated` rule (e.g. `third_party/ours/**`). `exclude` still wins.",

@@ -1,4 +1,4 @@
-import picomatch from "picomatch";
+import { compileGlob, GlobError } from "../util/glob.js";
 
 /** One `.gitattributes` line that sets or unsets a Linguist attribute; the others are dropped. */
 export interface AttributeRule {
@@ -14,9 +14,9 @@ export interface AttributeRule {
 export interface PathPolicy {
   /** Parsed `.gitattributes` of the default branch (`parseGitAttributes`). */
   attributes?: readonly AttributeRule[];
-  /** picomatch globs of repo-relative paths left out of the backlog. Wins over everything. */
+  /** Globs (src/util/glob.ts) of repo-relative paths left out of the backlog. Wins over everything. */
   exclude?: readonly string[];
-  /** picomatch globs of paths that are first-party even inside a vendored tree or a generated name. */
+  /** Globs (src/util/glob.ts) of paths that are first-party even inside a vendored tree or a generated name. */
   include?: readonly string[];
   /** Default `demote` (a `vendored` part in the breakdown); `skip` leaves vendored findings out. */
   vendored?: "demote" | "skip";
@@ -69,21 +69,29 @@ export function parseGitAttributes(text: string): AttributeRule[] {
   return rules;
 }
 
-/** One regular expression for several picomatch globs: a plain `test` is far cheaper than picomatch's matcher. */
-function globsRe(globs: readonly string[]): RegExp | undefined {
-  if (globs.length === 0) return undefined;
-  return new RegExp(globs.map((g) => picomatch.makeRe(g, { dot: true }).source).join("|"));
+/**
+ * The repository's globs (config `todo.exclude`/`include`, `.gitattributes`) as tests linear in
+ * the path (src/util/glob.ts): they and the paths both come from the repository, and a
+ * backtracking regular expression of them could hold the server for minutes per path. A pattern
+ * with too many alternatives matches nothing (the config's validation names it).
+ */
+function safeGlobs(globs: readonly string[]): ((path: string) => boolean) | undefined {
+  const tests = globs.flatMap((glob) => {
+    try {
+      return [compileGlob(glob)];
+    } catch (error) {
+      if (error instanceof GlobError) return [];
+      throw error;
+    }
+  });
+  return tests.length ? (path) => tests.some((test) => test(path)) : undefined;
 }
 
 /** gitattributes matching: no slash matches the base name at any depth; a slash anchors at the root. */
 function compileAttribute(pattern: string): (path: string, name: string) => boolean {
   if (pattern.endsWith("/")) return () => false; // git: a directory pattern never matches the files inside it
-  if (!pattern.includes("/")) {
-    const re = picomatch.makeRe(pattern, { dot: true });
-    return (_path, name) => re.test(name);
-  }
-  const re = picomatch.makeRe(pattern.replace(/^\//, ""), { dot: true });
-  return (path) => re.test(path);
+  const test = safeGlobs([pattern.replace(/^\//, "")]) ?? (() => false);
+  return pattern.includes("/") ? (path) => test(path) : (_path, name) => test(name);
 }
 
 /**
@@ -94,8 +102,8 @@ function compileAttribute(pattern: string): (path: string, name: string) => bool
  * cost more than it saved at 100,000 mostly distinct paths (bench/rank.ts).
  */
 export function pathClassifier(policy: PathPolicy = {}): (path: string) => PathClass {
-  const exclude = globsRe(policy.exclude ?? []);
-  const include = globsRe(policy.include ?? []);
+  const exclude = safeGlobs(policy.exclude ?? []);
+  const include = safeGlobs(policy.include ?? []);
   const rules = (policy.attributes ?? []).map((r) => ({ ...r, match: compileAttribute(r.pattern) }));
   const skipVendored = policy.vendored === "skip";
   const skipGenerated = policy.generated !== "demote";
@@ -106,8 +114,8 @@ export function pathClassifier(policy: PathPolicy = {}): (path: string) => PathC
     vendored: { class: "vendored", reason: "linguist-vendored in .gitattributes", skip: skipVendored },
   };
   const classify = (path: string): PathClass => {
-    if (exclude?.test(path)) return EXCLUDED;
-    if (include?.test(path)) return FIRST_PARTY;
+    if (exclude?.(path)) return EXCLUDED;
+    if (include?.(path)) return FIRST_PARTY;
     const name = path.slice(path.lastIndexOf("/") + 1);
     let vendored: boolean | undefined;
     let generated: boolean | undefined;

@@ -1,4 +1,5 @@
 import picomatch from "picomatch";
+import { compileGlobs } from "../util/glob.js";
 import { type AttributionReport, emptyReport } from "./attribution.js";
 import { boundaryCommit } from "./attribution-boundary.js";
 import { type ScanCache, scanSettingsKey } from "./attribution-cache.js";
@@ -24,10 +25,13 @@ export interface TodoScanOptions {
   paths?: string[];
   /** Markers, matched case-sensitively as whole words. Default `DEFAULT_KEYWORDS`. */
   keywords?: string[];
-  /** picomatch globs of repo-relative paths to skip, on top of `DEFAULT_EXCLUDES`. */
+  /**
+   * Globs of repo-relative paths to skip, on top of `DEFAULT_EXCLUDES`, matched by src/util/glob.ts
+   * (linear in the path: they come from the repository's config).
+   */
   exclude?: string[];
   /**
-   * picomatch globs of paths scanned even inside a `DEFAULT_EXCLUDES` tree (config `todo.include`,
+   * Globs (src/util/glob.ts) of paths scanned even inside a `DEFAULT_EXCLUDES` tree (config `todo.include`,
    * e.g. `vendor/ours/**`); `exclude` still wins. With any, git grep reads those trees too.
    */
   include?: string[];
@@ -134,11 +138,13 @@ async function collect(scan: Scan, paths: string[] | undefined, prefetch: string
   const { options, keywords } = scan;
   const only = paths && paths.length > MAX_PATHSPECS ? new Set(paths) : undefined;
   const include = paths && !only ? paths.map((p) => `:(literal)${p}`) : [];
-  const excluded = picomatch([...DEFAULT_EXCLUDES, ...(options.exclude ?? [])], { dot: true });
+  // The repository's own globs go through the linear-time matcher (util/glob.ts); the built-in ones through picomatch.
+  const builtIn = picomatch([...DEFAULT_EXCLUDES], { dot: true });
+  const userExcluded = options.exclude?.length ? compileGlobs(options.exclude) : () => false;
+  const excluded = (p: string) => builtIn(p) || userExcluded(p);
   // An included path inside a default-excluded tree must reach the filter: git's pathspecs cannot re-include.
-  const included = options.include?.length ? picomatch(options.include, { dot: true }) : undefined;
-  const userExcluded = included && options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
-  const skip = included ? (p: string) => userExcluded(p) || (!included(p) && excluded(p)) : excluded;
+  const included = options.include?.length ? compileGlobs(options.include) : undefined;
+  const skip = included ? (p: string) => userExcluded(p) || (!included(p) && builtIn(p)) : excluded;
   const pattern = markerPattern(keywords);
   const out: Collected = { hits: new Map(), blobs: new Map(), read: 0 };
   await readCandidateFiles(scan.source, {

@@ -153,6 +153,21 @@ describe("scanTodos", () => {
     expect(findings.map((f) => [f.path, f.title, f.signals.marker])).toEqual([["src/a.py", "custom marker", "NOTE"]]);
   });
 
+  it("matches the repository's globs against its paths in linear time: a hostile exclude and include cannot stall the scan", async () => {
+    const dir = repo();
+    commitFiles(dir, {
+      [`${"a".repeat(200)}.c`]: "// TODO: long name\n",
+      [`${"a/".repeat(150)}x.c`]: "// TODO: deep\n",
+      "src/b.c": "// TODO: kept\n",
+      [`${"a".repeat(60)}b.c`]: "// TODO: excluded\n",
+    });
+    // As picomatch's regular expressions, these took seconds to hours per path: 14 stars in one name, 5 globstars.
+    const exclude = [`${"*a".repeat(14)}*b.c`];
+    const include = [`${"**/a/".repeat(4)}**/b`];
+    const { findings } = await scanTodos({ now: NOW, cwd: dir, blame: false, exclude, include });
+    expect(titles(findings)).toEqual(["deep", "kept", "long name"]);
+  });
+
   it("scans an included path inside a default-excluded tree, and nothing else there; exclude still wins", async () => {
     const dir = repo();
     commitFiles(dir, {
