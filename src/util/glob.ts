@@ -34,7 +34,10 @@ type Step =
 /** At most this many alternatives from one pattern's braces; more are refused (`GlobError`). */
 export const MAX_GLOB_ALTERNATIVES = 64;
 
-/** A pattern that cannot be compiled (too many alternatives). */
+/** Longer patterns are refused (`GlobError`): brace expansion recurses once per brace group. */
+export const MAX_GLOB_LENGTH = 1_024;
+
+/** A pattern that cannot be compiled (too long, or too many alternatives). */
 export class GlobError extends Error {}
 
 /**
@@ -277,9 +280,11 @@ function compileAlternative(pattern: string): (path: string) => boolean {
 
 /**
  * Compiles a glob into a test of repo-relative paths (`/`-separated, no leading `./`).
- * @throws GlobError when its braces expand to more than `MAX_GLOB_ALTERNATIVES` patterns.
+ * @throws GlobError when it is longer than `MAX_GLOB_LENGTH` or its braces expand to more than
+ *   `MAX_GLOB_ALTERNATIVES` patterns.
  */
 export function compileGlob(pattern: string): (path: string) => boolean {
+  if (pattern.length > MAX_GLOB_LENGTH) throw new GlobError(`a pattern is longer than ${MAX_GLOB_LENGTH} characters`);
   let negated = false;
   let body = pattern;
   while (body.startsWith("!")) {

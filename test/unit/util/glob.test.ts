@@ -70,6 +70,10 @@ describe("globs matched in linear time", () => {
   it(`refuses braces that expand past ${MAX_GLOB_ALTERNATIVES} alternatives, and the config names the pattern`, () => {
     const wide = "{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}"; // 128
     expect(() => compileGlob(wide)).toThrow(GlobError);
+    expect(() => compileGlob("{a}".repeat(400))).toThrow(/longer than 1024 characters/);
+    // A .gitattributes line the matcher refuses matches nothing; the rest of the file still applies.
+    const classify = pathClassifier({ attributes: parseGitAttributes(`${wide} linguist-generated\n*.pb.go linguist-generated\n`) });
+    expect([classify("aaaaaaa").class, classify("x.pb.go").class]).toEqual(["first_party", "generated"]);
     expect(compileGlob("{a,b}{a,b}{a,b}{a,b}{a,b}{a,b}")("abab" + "ab")).toBe(true); // 64: fine
     expect(parseConfigText(`todo:\n  exclude: ["vendor/**", "${wide}"]\n`)).toEqual({
       ok: false,
