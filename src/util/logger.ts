@@ -4,11 +4,39 @@ export type { Logger };
 
 /**
  * Matches token-shaped strings: GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), JWTs,
- * PEM private keys, and `Bearer`/`token` header values. Source for the prefixes:
+ * OpenAI-style `sk-` keys and Slack tokens. Source for the GitHub prefixes:
  * https://github.blog/engineering/platform-security/behind-githubs-new-authentication-token-formats/
+ * PEM private keys are `redactPem`'s.
  */
 export const TOKEN_PATTERN =
-  /\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{22,255}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})\b|-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g;
+  /\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{22,255}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})\b/g;
+
+/** The first and last line of a PEM private key. */
+const PEM_MARK = /-----(BEGIN|END) [A-Z ]*PRIVATE KEY-----/g;
+
+/**
+ * Replaces each PEM private key, from its BEGIN line to the next END line, with `[REDACTED]`; a
+ * key with no END line (output cut short) is redacted to the end of the text. One pass over the
+ * markers: the former `BEGIN[\s\S]*?END` expression searched the rest of the text from every
+ * BEGIN, so 1 MB of BEGIN lines (an agent's stderr) held the process for seconds.
+ */
+function redactPem(text: string): string {
+  if (!text.includes("PRIVATE KEY-----")) return text;
+  let out = "";
+  let copied = 0;
+  let open = -1;
+  for (const mark of text.matchAll(PEM_MARK)) {
+    if (mark[1] === "BEGIN") {
+      if (open < 0) open = mark.index;
+    } else if (open >= 0) {
+      out += `${text.slice(copied, open)}[REDACTED]`;
+      copied = mark.index + mark[0].length;
+      open = -1;
+    }
+  }
+  if (open >= 0) return `${out}${text.slice(copied, open)}[REDACTED]`;
+  return out + text.slice(copied);
+}
 
 /**
  * An `Authorization`-style value: `Bearer x` / `token x`. The whitespace is bounded (a look-behind
@@ -16,9 +44,9 @@ export const TOKEN_PATTERN =
  */
 const AUTH_VALUE = /\b(Bearer|token)([ \t]{1,8})[A-Za-z0-9._~+/-]{16,}=*/g;
 
-/** Replaces every token-shaped substring with `[REDACTED]` (keeping an `Authorization` scheme word). */
+/** Replaces every token-shaped substring and PEM private key with `[REDACTED]` (keeping an `Authorization` scheme word). */
 export function redact(text: string): string {
-  return text.replace(TOKEN_PATTERN, "[REDACTED]").replace(AUTH_VALUE, "$1$2[REDACTED]");
+  return redactPem(text).replace(TOKEN_PATTERN, "[REDACTED]").replace(AUTH_VALUE, "$1$2[REDACTED]");
 }
 
 /**
