@@ -90,7 +90,11 @@ export const todoConfigSchema = z
       .default([...DEFAULT_KEYWORDS])
       .describe("Markers that make a comment a TODO, matched case-sensitively as whole words."),
     /** JasonEtco/todo `exclude`, as glob patterns: files never scanned for TODOs. */
-    exclude: globs(100).default([]).describe("Glob patterns of files never scanned for TODOs (e.g. `vendor/**`)."),
+    exclude: globs(100)
+      .default([])
+      .describe(
+        "Glob patterns of files never scanned for TODOs (e.g. `vendor/**`): `*`, `**` as a whole segment, `?`, `[...]`, `{a,b}` (at most 64 alternatives), `\\` escapes, a leading `!`; extglobs such as `+(a|b)` match their own characters. A pattern without `/` matches top-level paths only (`**/*.min.js` for any depth).",
+      ),
     /**
      * The ranking's counterpart of `exclude` (src/prioritizer/paths.ts `PathPolicy.include`): paths
      * that are first-party even inside a vendored tree, a `linguist-vendored` or `linguist-generated` rule, or a generated file name.
