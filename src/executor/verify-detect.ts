@@ -151,12 +151,14 @@ const LOCKFILES: [file: string, manager: "pnpm" | "yarn" | "bun" | "npm"][] = [
 ];
 
 async function detectNode(files: RepoFiles): Promise<Detected | null> {
-  let pkg: { scripts?: Record<string, unknown>; dependencies?: object; devDependencies?: object };
+  let pkg: { scripts?: Record<string, unknown> | null; dependencies?: object | null; devDependencies?: object | null } | null;
   try {
     pkg = JSON.parse((await files.read("package.json")) ?? "{}");
   } catch {
     return null; // unreadable package.json: let the other detectors try
   }
+  // The repository's file: valid JSON of any shape (`null`, a list, `"scripts": null`).
+  if (!pkg || typeof pkg !== "object") return null;
   const script = pkg.scripts?.test;
   if (typeof script !== "string" || !script.trim() || NPM_INIT_TEST.test(script)) return null;
   const [lockfile, manager] = LOCKFILES.find(([file]) => files.root.has(file)) ?? [null, "npm" as const];

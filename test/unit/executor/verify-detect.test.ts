@@ -72,6 +72,10 @@ describe("planVerification", () => {
   });
 
   it("reports none for a Makefile without a test target, or nothing at all", async () => {
+    // A package.json of an unexpected shape is no Node project, not an error.
+    for (const odd of ["null", "[1]", '"text"', '{"scripts": null}', '{"scripts": "test"}', "{"]) {
+      expect((await planVerification({}, files({ "package.json": odd }))).source).toBe("none");
+    }
     expect((await planVerification({}, files({ Makefile: "all:\n\tcc x.c\n" }))).source).toBe("none");
     expect((await planVerification({}, files({ "README.md": "hi" }))).source).toBe("none");
   });
