@@ -31,7 +31,12 @@ export function parseTranscriptLine(line: string): TranscriptEvent[] {
   } catch {
     return [{ kind: "text", text: cut(line) }];
   }
-  return fromClaude(event) ?? fromCodex(event) ?? [{ kind: "text", text: cut(trimmed) }];
+  try {
+    return fromClaude(event) ?? fromCodex(event) ?? [{ kind: "text", text: cut(trimmed) }];
+  } catch {
+    // The agent's output, of a shape no reader here expects (a null block, a nesting JSON.stringify refuses): shown as its text.
+    return [{ kind: "text", text: cut(trimmed) }];
+  }
 }
 
 /** Claude Code stream-json: `system`, `assistant`/`user` messages with content blocks, `result`. */

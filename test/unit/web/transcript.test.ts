@@ -24,6 +24,13 @@ describe("transcript parsing", () => {
   it("joins plain-text lines, keeps unknown JSON as text, and cuts huge outputs", () => {
     expect(parseTranscript("$ agent run\n--- stderr\nboom")).toEqual([{ kind: "text", text: "$ agent run\n--- stderr\nboom" }]);
     expect(parseTranscriptLine('{"hello":1}')).toEqual([{ kind: "text", text: '{"hello":1}' }]);
+    // Shapes the readers do not expect are shown as text, never thrown on.
+    for (const odd of [
+      { type: "assistant", message: { content: [null] } },
+      { type: "user", message: { content: [{ type: "tool_result", content: [null] }] } },
+    ]) {
+      expect(parseTranscriptLine(JSON.stringify(odd))).toEqual([{ kind: "text", text: JSON.stringify(odd) }]);
+    }
     const big = parseTranscriptLine(
       JSON.stringify({
         type: "user",
