@@ -45,9 +45,17 @@ const EXCLUDED: PathClass = { class: "excluded", reason: "matches `exclude`", sk
 const ATTRIBUTE = /^(-|!)?linguist-(vendored|generated)(?:=(.*))?$/;
 
 /**
+ * Linguist rules kept from one `.gitattributes`: the last ones, as later lines win in git. The
+ * ranking tests every distinct path against every rule, and the file may hold 256 KB
+ * (src/scheduler/git-attributes.ts), some 10,000 rules; real files hold a few dozen.
+ */
+export const MAX_ATTRIBUTE_RULES = 1_000;
+
+/**
  * Parses a `.gitattributes` file into the rules that set or unset `linguist-vendored` or
- * `linguist-generated` (git's syntax: https://git-scm.com/docs/gitattributes). Pure; never throws;
- * malformed lines are skipped. `!attr` (unspecified) counts as unset.
+ * `linguist-generated` (git's syntax: https://git-scm.com/docs/gitattributes), at most the last
+ * `MAX_ATTRIBUTE_RULES`. Pure; never throws; malformed lines are skipped. `!attr` (unspecified)
+ * counts as unset.
  */
 export function parseGitAttributes(text: string): AttributeRule[] {
   const rules: AttributeRule[] = [];
@@ -66,7 +74,7 @@ export function parseGitAttributes(text: string): AttributeRule[] {
     }
     if (rule.vendored !== undefined || rule.generated !== undefined) rules.push(rule);
   }
-  return rules;
+  return rules.length > MAX_ATTRIBUTE_RULES ? rules.slice(-MAX_ATTRIBUTE_RULES) : rules;
 }
 
 /**

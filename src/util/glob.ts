@@ -268,14 +268,31 @@ function toRegExp(steps: readonly Step[]): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-/** A test of one brace-free pattern: a regular expression when at most one step repeats, else `run`. */
+/** The longest run of literal characters in the steps: any path the pattern matches contains it. */
+function longestLiteral(steps: readonly Step[]): string {
+  let best = "";
+  let current = "";
+  for (const step of steps) {
+    current = step.kind === "char" ? current + step.char : "";
+    if (current.length > best.length) best = current;
+  }
+  return best;
+}
+
+/**
+ * A test of one brace-free pattern: a regular expression when at most one step repeats, else
+ * `run`; either behind a substring check of its longest literal run, which rejects most paths of
+ * most patterns at once (a `.gitattributes` of thousands of rules is tested against every path).
+ */
 function compileAlternative(pattern: string): (path: string) => boolean {
   const steps = compileSteps(pattern);
+  let test: (path: string) => boolean;
   if (steps.filter((step) => REPEATING.has(step.kind)).length <= 1) {
     const re = toRegExp(steps);
-    return (path) => re.test(path);
-  }
-  return (path) => run(steps, path);
+    test = (path) => re.test(path);
+  } else test = (path) => run(steps, path);
+  const literal = longestLiteral(steps);
+  return literal.length > 1 ? (path) => path.includes(literal) && test(path) : test;
 }
 
 /**

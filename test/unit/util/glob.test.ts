@@ -1,7 +1,7 @@
 import picomatch from "picomatch";
 import { describe, expect, it } from "vitest";
 import { parseConfigText } from "../../../src/config/parse.js";
-import { parseGitAttributes, pathClassifier } from "../../../src/prioritizer/paths.js";
+import { MAX_ATTRIBUTE_RULES, parseGitAttributes, pathClassifier } from "../../../src/prioritizer/paths.js";
 import { compileGlob, compileGlobs, GlobError, MAX_GLOB_ALTERNATIVES } from "../../../src/util/glob.js";
 
 /** A small deterministic generator (a linear congruential one), so a failure names its seed. */
@@ -79,6 +79,22 @@ describe("globs matched in linear time", () => {
       ok: false,
       error: `.github/backlog-bot.yml: todo.exclude.1: "${wide}" has more than ${MAX_GLOB_ALTERNATIVES} alternatives`,
     });
+  });
+
+  it(`keeps the last ${MAX_ATTRIBUTE_RULES} Linguist rules of a .gitattributes (later lines win in git)`, () => {
+    const lines = Array.from({ length: MAX_ATTRIBUTE_RULES + 500 }, (_, i) => `gen${i}/** linguist-generated`);
+    const rules = parseGitAttributes(lines.join("\n"));
+    expect([rules.length, rules[0]?.pattern, rules.at(-1)?.pattern]).toEqual([
+      MAX_ATTRIBUTE_RULES,
+      "gen500/**",
+      `gen${MAX_ATTRIBUTE_RULES + 499}/**`,
+    ]);
+    const classify = pathClassifier({ attributes: rules });
+    expect([classify("gen0/a.c").class, classify("gen500/a.c").class, classify("gen1499/a.c").class]).toEqual([
+      "first_party",
+      "generated",
+      "generated",
+    ]);
   });
 
   it("classifies paths by hostile .gitattributes and config globs in the ranking without stalling", () => {
