@@ -1,4 +1,4 @@
-import { compileGlob, GlobError } from "../util/glob.js";
+import { compileGlobs } from "../util/glob.js";
 
 /** One `.gitattributes` line that sets or unsets a Linguist attribute; the others are dropped. */
 export interface AttributeRule {
@@ -78,28 +78,18 @@ export function parseGitAttributes(text: string): AttributeRule[] {
 }
 
 /**
- * The repository's globs (config `todo.exclude`/`include`, `.gitattributes`) as tests linear in
+ * The repository's globs (config `todo.exclude`/`include`, `.gitattributes`) as one test linear in
  * the path (src/util/glob.ts): they and the paths both come from the repository, and a
  * backtracking regular expression of them could hold the server for minutes per path. A pattern
  * with too many alternatives matches nothing (the config's validation names it).
  */
-function safeGlobs(globs: readonly string[]): ((path: string) => boolean) | undefined {
-  const tests = globs.flatMap((glob) => {
-    try {
-      return [compileGlob(glob)];
-    } catch (error) {
-      if (error instanceof GlobError) return [];
-      throw error;
-    }
-  });
-  return tests.length ? (path) => tests.some((test) => test(path)) : undefined;
-}
+const safeGlobs = (globs: readonly string[]): ((path: string) => boolean) => compileGlobs(globs, { skipInvalid: true });
 
 /** gitattributes matching: no slash matches the base name at any depth; a slash anchors at the root. */
 function compileAttribute(pattern: string): (path: string, name: string) => boolean {
   if (pattern.endsWith("/")) return () => false; // git: a directory pattern never matches the files inside it
-  const test = safeGlobs([pattern.replace(/^\//, "")]) ?? (() => false);
-  return pattern.includes("/") ? (path) => test(path) : (_path, name) => test(name);
+  const test = safeGlobs([pattern.replace(/^\//, "")]);
+  return pattern.includes("/") ? test : (_path, name) => test(name);
 }
 
 /**
@@ -122,8 +112,8 @@ export function pathClassifier(policy: PathPolicy = {}): (path: string) => PathC
     vendored: { class: "vendored", reason: "linguist-vendored in .gitattributes", skip: skipVendored },
   };
   const classify = (path: string): PathClass => {
-    if (exclude?.(path)) return EXCLUDED;
-    if (include?.(path)) return FIRST_PARTY;
+    if (exclude(path)) return EXCLUDED;
+    if (include(path)) return FIRST_PARTY;
     const name = path.slice(path.lastIndexOf("/") + 1);
     let vendored: boolean | undefined;
     let generated: boolean | undefined;

@@ -170,6 +170,9 @@ function takes(step: Step, c: string): boolean {
   }
 }
 
+/** The steps that repeat (match runs of characters); a regular expression with two can backtrack polynomially, with more exponentially. */
+const REPEATING = new Set<Step["kind"]>(["star", "segments", "rest", "any"]);
+
 /**
  * Runs the steps over `path` as a set of live states. State `2k` is "before step k"; state
  * `2k + 1` is "inside step k" (a `segments`, `rest` or `any` step that has consumed something);
@@ -178,7 +181,7 @@ function takes(step: Step, c: string): boolean {
  */
 function run(steps: readonly Step[], path: string): boolean {
   const accept = 2 * steps.length;
-  let seen = new Uint32Array(accept + 1); // generation a state was last added in: no clearing per character
+  const seen = new Uint32Array(accept + 1); // generation a state was last added in: no clearing per character
   let live: number[] = [];
   let next: number[] = [];
   let generation = 1;
@@ -191,7 +194,7 @@ function run(steps: readonly Step[], path: string): boolean {
       if (state % 2 === 1) {
         if (kind !== "rest" && kind !== "any") return; // inside `segments`, only a "/" ends it
         state += 1;
-      } else if (kind === "star" || kind === "segments" || kind === "rest" || kind === "any") state += 2;
+      } else if (kind !== undefined && REPEATING.has(kind)) state += 2;
       else return;
     }
   };
@@ -199,10 +202,6 @@ function run(steps: readonly Step[], path: string): boolean {
   for (let i = 0; i < path.length && live.length > 0; i++) {
     const c = path[i] as string;
     generation++;
-    if (generation === 0xffffffff) {
-      seen = new Uint32Array(accept + 1);
-      generation = 1;
-    }
     next.length = 0;
     for (const state of live) {
       if (state === accept) continue;
@@ -231,9 +230,6 @@ function run(steps: readonly Step[], path: string): boolean {
   }
   return live.includes(accept);
 }
-
-/** The steps that repeat (match runs of characters); a regular expression with two can backtrack polynomially, with more exponentially. */
-const REPEATING = new Set<Step["kind"]>(["star", "segments", "rest", "any"]);
 
 const escapeRe = (c: string): string => c.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&");
 
@@ -315,10 +311,18 @@ export function compileGlob(pattern: string): (path: string) => boolean {
 }
 
 /**
- * One test for several globs: true when any matches (an empty list matches nothing).
- * @throws GlobError as `compileGlob` does.
+ * One test for several globs: true when any matches (an empty list matches nothing). With
+ * `skipInvalid`, a pattern `compileGlob` refuses is left out (it matches nothing) instead.
+ * @throws GlobError as `compileGlob` does, unless `skipInvalid`.
  */
-export function compileGlobs(patterns: readonly string[]): (path: string) => boolean {
-  const tests = patterns.map(compileGlob);
+export function compileGlobs(patterns: readonly string[], options: { skipInvalid?: boolean } = {}): (path: string) => boolean {
+  const tests = patterns.flatMap((pattern) => {
+    try {
+      return [compileGlob(pattern)];
+    } catch (error) {
+      if (options.skipInvalid && error instanceof GlobError) return [];
+      throw error;
+    }
+  });
   return (path) => tests.some((test) => test(path));
 }

@@ -44,7 +44,12 @@ export function parseGeminiOutput(stdout: string): ParsedRun {
   const stats = output?.stats?.models;
   const models = stats && typeof stats === "object" ? Object.values(stats).filter((m) => m && typeof m === "object") : [];
   const sum = (pick: (m: (typeof models)[number]) => unknown): number | null =>
-    models.length ? models.reduce((total, m) => total + (typeof pick(m) === "number" ? (pick(m) as number) : 0), 0) : null;
+    models.length
+      ? models.reduce((total, m) => {
+          const value = pick(m);
+          return total + (typeof value === "number" ? value : 0);
+        }, 0)
+      : null;
   return {
     summary: typeof output?.response === "string" ? output.response : "",
     turns: sum((m) => m.api?.totalRequests),
