@@ -1,5 +1,5 @@
 import { realpath } from "node:fs/promises";
-import { scanTodos } from "../scanners/todo.js";
+import { MAX_FINDINGS, scanTodos } from "../scanners/todo.js";
 import { attributionStore } from "../store/attribution.js";
 import { syncFindings } from "../store/findings.js";
 import { upsertRepository } from "../store/repositories.js";
@@ -65,6 +65,10 @@ export async function run(argv: string[]): Promise<number> {
           const partial = a.unattributedLines ? `; partial clone: ${a.unattributedLines} lines unattributed` : "";
           const shallow = a.shallowBoundaryLines ? `; shallow clone: ${a.shallowBoundaryLines} lines at its boundary` : "";
           detail = ` (${summary.added} new, ${summary.resolved} resolved; ${result.filesRead} files read, ${a.cachedFiles} from the store, ${a.historyProcesses} history processes${partial}${shallow})`;
+          if (result.leftOut)
+            console.error(
+              `warning: ${result.leftOut} more TODO findings were left out: a scan keeps the first ${MAX_FINDINGS} in path order (generated or vendored trees are the usual cause)`,
+            );
         } finally {
           progress.done();
         }

@@ -26,8 +26,13 @@ export interface Scan {
   cache: ScanCache | undefined;
   report: AttributionReport;
   horizon: Date | undefined;
-  /** Committed files with TODOs whose attribution was incomplete, so not stored: read again next scan. */
+  /**
+   * Committed files with TODOs whose attribution was incomplete, or whose findings were cut by
+   * `maxFindings`, so not stored: read again next scan.
+   */
   uncached: Set<string>;
+  /** Findings left out by `maxFindings` so far (todo.ts). */
+  leftOut: number;
   /** Versions attributed by this scan: stored once at its end, with its record, in one transaction. */
   fresh: FileVersion[];
   /** `git grep`, read and lex the candidate files among `paths` (all when undefined). */

@@ -88,6 +88,11 @@ export const todoScanner: Scanner = {
       include: ctx.config.todo.include,
       cache: attributionStore(ctx.db, repository.id),
     });
+    if (result.leftOut)
+      ctx.log.warn(
+        { leftOut: result.leftOut, kept: result.findings.length },
+        "TODO scan kept the first findings in path order and left the rest out; todo.exclude can skip generated or vendored trees",
+      );
     return { findings: result.findings, scope: { kinds: ["todo"] } };
   },
 };

@@ -9,8 +9,8 @@ import { readCandidateFiles } from "./candidate-files.js";
 import { mayHaveShebang, syntaxForPath, syntaxForShebang } from "./comment-syntax.js";
 import { type GitSource, openGitSource, provisionalGitSource, provisionalWorkTree, repositoryShape } from "./git-source.js";
 import { readHistory } from "./history-log.js";
-import { extractTodos, looksMinified, markerPattern } from "./todo-extract.js";
-import type { ScanResult } from "./types.js";
+import { extractTodos, looksMinified, markerPattern, type TodoHit } from "./todo-extract.js";
+import type { Finding, ScanResult } from "./types.js";
 import { probeWorkTreeState, type WorkTreeProbe } from "./work-tree-state.js";
 
 export type { TodoSignals } from "./todo-extract.js";
@@ -47,6 +47,8 @@ export interface TodoScanOptions {
   now?: Date;
   /** Called as the scan advances (files read so far, then files to attribute), for a progress line. */
   onProgress?: (progress: TodoScanProgress) => void;
+  /** Findings kept at most, the first in path then line order. Default `MAX_FINDINGS`. */
+  maxFindings?: number;
 }
 
 /** How far a scan has come. */
@@ -61,6 +63,8 @@ export interface TodoScanResult extends ScanResult {
   attribution: AttributionReport;
   /** Files read and lexed (the rest came from the cache). */
   filesRead: number;
+  /** Findings past `maxFindings` (`MAX_FINDINGS`), left out of `findings`: 0 unless the repository holds more. */
+  leftOut: number;
 }
 
 /** The markers scanned for when the config names none (JasonEtco/todo's set plus BUG). */
@@ -83,6 +87,17 @@ export const DEFAULT_EXCLUDES: readonly string[] = [
   "**/pnpm-lock.yaml",
   "**/go.sum",
 ];
+
+/**
+ * Findings one TODO scan keeps at most: the first in path then line order (the order of
+ * `findings`); the rest are counted in `leftOut`. It bounds the memory of a scan and of all that
+ * follows it (the store, the ranking, the dashboard) whatever a repository holds: 600,000 TODO
+ * lines in 10 files of 1.7 MB took a CLI scan to 1.25 GB and 15 s, and the app scans every
+ * installation's repositories in one process. 100,000 is the backlog size the ranking and the
+ * CLI are benchmarked at (bench/rank.ts, bench/cli-startup.ts); GitHub's code scanning keeps
+ * fewer results per analysis (25,000 per SARIF run).
+ */
+export const MAX_FINDINGS = 100_000;
 
 /** Files above this size (bytes) are data or generated code, not worth lexing. */
 const MAX_FILE_BYTES = 2 * 1024 * 1024;
@@ -116,6 +131,7 @@ export async function scanTodos(options: TodoScanOptions): Promise<TodoScanResul
       scope: { kinds: ["todo"], paths: options.paths },
       attribution: emptyReport(repositoryShape(source)),
       filesRead: 0,
+      leftOut: 0,
     };
   }
   // A push scan names its commit by id, and a work tree's top holds `.git`: spawning dominates
@@ -147,6 +163,28 @@ async function collect(scan: Scan, paths: string[] | undefined, prefetch: string
   const skip = included ? (p: string) => userExcluded(p) || (!included(p) && builtIn(p)) : excluded;
   const pattern = markerPattern(keywords);
   const out: Collected = { hits: new Map(), blobs: new Map(), read: 0 };
+  const cap = options.maxFindings ?? MAX_FINDINGS;
+  let held = 0;
+  /** Once the cap is reached: files after this path are left out as they arrive. */
+  let cutoff: string | undefined;
+  /** Keeps the first `cap` hits in path order; a file cut or left out is not cached, so the next scan reads it again. */
+  const trim = () => {
+    held = 0;
+    cutoff = undefined;
+    for (const path of [...out.hits.keys()].sort()) {
+      const hits = out.hits.get(path) as TodoHit[];
+      const keep = Math.min(hits.length, cap - held);
+      if (keep > 0) cutoff = path;
+      held += keep;
+      if (keep === hits.length) continue;
+      scan.leftOut += hits.length - keep;
+      scan.uncached.add(path);
+      out.blobs.delete(path);
+      if (keep > 0) out.hits.set(path, hits.slice(0, keep));
+      else out.hits.delete(path);
+    }
+    if (held < cap) cutoff = undefined;
+  };
   await readCandidateFiles(scan.source, {
     pattern: keywords.map((k) => k.replace(/[.[\]()*+?{}|^$\\]/g, "\\$&")).join("|"),
     pathspecs: [...include, ...(included ? [] : DEFAULT_EXCLUDES.map((glob) => `:(exclude,glob)${glob}`))],
@@ -161,11 +199,19 @@ async function collect(scan: Scan, paths: string[] | undefined, prefetch: string
       if (!syntax || looksMinified(text)) return;
       const found = extractTodos(text, syntax, pattern);
       if (found.length === 0) return;
+      if (cutoff !== undefined && path > cutoff) {
+        scan.leftOut += found.length;
+        scan.uncached.add(path);
+        return;
+      }
       out.hits.set(path, found);
       // Dropped later for uncommitted files: only committed versions are cached.
       out.blobs.set(path, blobId());
+      held += found.length;
+      if (held >= 2 * cap) trim(); // files arrive in no order: trimming at twice the cap keeps memory bounded and the sorts few
     },
   });
+  if (held > cap) trim();
   return out;
 }
 
@@ -187,6 +233,7 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   probing.catch(() => {}); // awaited below on every path; this only keeps an early failure from going unhandled
   const scan: Scan = {
     uncached: new Set(),
+    leftOut: 0,
     fresh: [],
     collect: (paths, prefetch) => collect(scan, paths, prefetch),
     source,
@@ -211,7 +258,7 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
       const dirty = [...scan.dirty, ...scan.uncached];
       const record = { commit: scan.head as string, files: warm.files, dirty, ...(scan.index && { index: scan.index }) };
       if (!same || dirty.length || scan.fresh.length) await cache?.save(settings, scan.fresh, record);
-      return { findings: warm.findings, scope, attribution: scan.report, filesRead: warm.read };
+      return { findings: capped(scan, warm.findings), scope, attribution: scan.report, filesRead: warm.read, leftOut: scan.leftOut };
     }
   }
   // A push scan knows its few paths up front: read them and their history while git grep runs.
@@ -242,12 +289,23 @@ async function scanSource(source: GitSource, options: TodoScanOptions, keywords:
   const [got, probe] = await Promise.all([collect(scan, options.paths, prefetch), probing]);
   Object.assign(scan, probe);
   for (const path of got.blobs.keys()) if (!scan.head || scan.dirty.has(path)) got.blobs.delete(path);
-  const findings = findingsOf(await attribute(scan, got, { history, boundary, touches }));
+  const findings = capped(scan, findingsOf(await attribute(scan, got, { history, boundary, touches })));
   if (cache && scan.head && !options.paths) {
     const files = [...got.blobs].filter(([path]) => !scan.uncached.has(path)).map(([path, blob]) => ({ path, blob }));
     const dirty = [...scan.dirty, ...scan.uncached];
     await cache.save(settings, scan.fresh, { commit: scan.head, files, dirty, ...(scan.index && { index: scan.index }) });
   } else if (cache && scan.fresh.length) await cache.save(settings, scan.fresh);
   await touches; // no git child outlives the scan (the early log has almost always ended by now)
-  return { findings, scope, attribution: scan.report, filesRead: got.read };
+  return { findings, scope, attribution: scan.report, filesRead: got.read, leftOut: scan.leftOut };
+}
+
+/**
+ * The first `maxFindings` of `findings` (in path then line order), the rest counted in
+ * `scan.leftOut`. A rescan's cached files come in whole, so the cut is made again on them all.
+ */
+function capped(scan: Scan, findings: Finding[]): Finding[] {
+  const cap = scan.options.maxFindings ?? MAX_FINDINGS;
+  if (findings.length <= cap) return findings;
+  scan.leftOut += findings.length - cap;
+  return findings.slice(0, cap);
 }

@@ -106,21 +106,20 @@ export async function scanPush(options: PushScanOptions): Promise<SyncSummary | 
   });
   if (await attributesStale(db, repository.id, push.touched)) await refreshGitAttributes(db, repository, mirror, push.after, log);
   // An empty `paths` would mean "everything" to scanTodos: with only removals there is nothing to read.
-  const findings =
+  const result =
     push.present.length === 0
-      ? []
-      : (
-          await scanTodos({
-            cwd: mirror,
-            rev: push.after,
-            paths: push.present,
-            keywords: config.todo.keywords,
-            exclude: config.todo.exclude,
-            include: config.todo.include,
-            cache: attributionStore(db, repository.id),
-          })
-        ).findings;
-  const summary = await syncFindings(db, repository.id, findings, { kinds: ["todo"], paths: push.touched });
-  log.info({ after: push.after, files: push.touched.length, ...summary }, "push scanned for TODOs");
+      ? undefined
+      : await scanTodos({
+          cwd: mirror,
+          rev: push.after,
+          paths: push.present,
+          keywords: config.todo.keywords,
+          exclude: config.todo.exclude,
+          include: config.todo.include,
+          cache: attributionStore(db, repository.id),
+        });
+  const summary = await syncFindings(db, repository.id, result?.findings ?? [], { kinds: ["todo"], paths: push.touched });
+  const leftOut = result?.leftOut ? { leftOut: result.leftOut } : {};
+  log.info({ after: push.after, files: push.touched.length, ...summary, ...leftOut }, "push scanned for TODOs");
   return summary;
 }
