@@ -17,15 +17,42 @@ export function inlineText(text: string, max = 100): string {
   return cut.replace(PUNCTUATION, "\\$&").replace(/([@#])/g, "$1\u200b");
 }
 
+const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/**
+ * One line of untrusted text inside raw HTML (the `<details>` of a backlog row): as `inlineText`,
+ * but HTML-escaped, since CommonMark parses no Markdown, and so honours no backslash escape, in an
+ * HTML block (https://spec.commonmark.org/0.31.2/#html-blocks). GitHub still links mentions and
+ * issue references in its text, hence the zero-width spaces.
+ */
+export function htmlText(text: string, max = 100): string {
+  const first = (text.split("\n")[0] ?? "").replace(/\s+/g, " ").trim();
+  const cut = first.length > max ? `${first.slice(0, max - 1)}…` : first;
+  return cut.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string).replace(/([@#])/g, "$1\u200b");
+}
+
+/** A link inside raw HTML: `<a href="url">label</a>`, the label escaped as `htmlText`, the URL as an attribute. */
+export function htmlLink(text: string, url: string): string {
+  return `<a href="${url.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string)}">${htmlText(text, 80)}</a>`;
+}
+
 /** A link label from a path, escaped like text. */
 export function label(text: string): string {
   return inlineText(text, 80);
 }
 
+/**
+ * A URL component percent-encoded, parentheses too: `encodeURIComponent` leaves `(` and `)`, and
+ * an unbalanced one ends a Markdown link's destination early (`[a](…/a).ts)`).
+ */
+function component(text: string): string {
+  return encodeURIComponent(text).replace(/[()]/g, (c) => (c === "(" ? "%28" : "%29"));
+}
+
 /** `https://github.com/owner/name/blob/<ref>/<path>#L<line>`, each path segment URL-encoded. */
 export function codeUrl(repo: string, ref: string, path: string, line?: number | null): string {
-  const encoded = path.split("/").map(encodeURIComponent).join("/");
-  return `https://github.com/${repo}/blob/${encodeURIComponent(ref)}/${encoded}${line ? `#L${line}` : ""}`;
+  const encoded = path.split("/").map(component).join("/");
+  return `https://github.com/${repo}/blob/${component(ref)}/${encoded}${line ? `#L${line}` : ""}`;
 }
 
 /** `https://github.com/owner/name/pull/<n>`. */

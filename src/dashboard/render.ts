@@ -1,5 +1,5 @@
 import type { BacklogItem, Ranked, ScorePart } from "../prioritizer/index.js";
-import { codeSpan, codeUrl, day, elapsed, inlineText, issueUrl, label, pullUrl } from "./markdown.js";
+import { codeSpan, codeUrl, day, elapsed, htmlLink, htmlText, inlineText, issueUrl, label, pullUrl } from "./markdown.js";
 import { checkbox } from "./ticks.js";
 import type { DashboardLimits, DashboardState, DashboardTask } from "./types.js";
 
@@ -21,15 +21,28 @@ interface Section {
   more: (n: number) => string;
 }
 
-function breakdownText(parts: readonly ScorePart[]): string {
-  return parts.map((p) => `${p.points >= 0 ? "+" : "−"}${Math.abs(p.points)} ${inlineText(p.reason, 120)}`).join(" · ");
+/** The score's parts, for the raw HTML of a row's `<details>`. */
+function breakdownHtml(parts: readonly ScorePart[]): string {
+  return parts.map((p) => `${p.points >= 0 ? "+" : "−"}${Math.abs(p.points)} ${htmlText(p.reason, 120)}`).join(" · ");
 }
 
+/** A character percent-encoded (`(` is `%28`): for the few a stored URL may hold that end a Markdown link. */
+const percent = (c: string) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`;
+
+/** Where a finding is, as a label and a link (undefined: nowhere to link to). */
+function target(repo: string, ref: string, item: BacklogItem): { text: string; url: string } | undefined {
+  if (item.path) return { text: item.line ? `${item.path}:${item.line}` : item.path, url: codeUrl(repo, ref, item.path, item.line) };
+  if (item.issue_number !== null) return { text: `#${item.issue_number}`, url: issueUrl(repo, item.issue_number) };
+  if (item.url?.startsWith("https://"))
+    return { text: item.kind === "failing_check" ? "check" : "link", url: item.url.replace(/[()\s<>]/g, percent) };
+  return undefined;
+}
+
+/** `target` as a Markdown link. */
 function where(repo: string, ref: string, item: BacklogItem): string {
-  if (item.path) return `[${label(item.line ? `${item.path}:${item.line}` : item.path)}](${codeUrl(repo, ref, item.path, item.line)})`;
-  if (item.issue_number !== null) return `[#${item.issue_number}](${issueUrl(repo, item.issue_number)})`;
-  if (item.url?.startsWith("https://")) return `[${item.kind === "failing_check" ? "check" : "link"}](${item.url})`;
-  return "";
+  const t = target(repo, ref, item);
+  if (!t) return "";
+  return `[${item.path ? label(t.text) : t.text}](${t.url})`;
 }
 
 function backlogRow(state: DashboardState, row: Ranked<BacklogItem>, position: number): string {
@@ -37,13 +50,17 @@ function backlogRow(state: DashboardState, row: Ranked<BacklogItem>, position: n
   const also = row.group.locations
     .filter((l) => l.fingerprint !== row.fingerprint)
     .slice(0, 4)
-    .map((l) => where(state.repo, state.ref, l as BacklogItem))
-    .filter(Boolean);
+    .map((l) => target(state.repo, state.ref, l as BacklogItem))
+    .filter((t) => t !== undefined)
+    .map((t) => htmlLink(t.text, t.url));
   const alsoText = also.length ? ` Also at ${also.join(", ")}${row.group.count > also.length + 1 ? ", …" : ""}.` : "";
+  // The `<details>` line starts an HTML block, which CommonMark ends only at a blank line or with
+  // the list item (https://spec.commonmark.org/0.31.2/#html-blocks): it comes last, so it holds no
+  // Markdown (its text is HTML-escaped) and swallows no checkbox.
   return [
     `${checkbox("start", row.id)} **${position}** \`${row.kind}\` ${where(state.repo, state.ref, row)} ${inlineText(row.title)}${count}`,
-    `  <details><summary>score ${row.score}</summary>${breakdownText(row.breakdown)}.${alsoText}</details>`,
     `  ${checkbox("dismiss", row.id)} dismiss`,
+    `  <details><summary>score ${row.score}</summary>${breakdownHtml(row.breakdown)}.${alsoText}</details>`,
   ].join("\n");
 }
 
