@@ -100,9 +100,21 @@ export async function handleOAuth(
   return false;
 }
 
-/** Only same-site paths may be returned to after sign-in (no open redirect). */
-function safeReturn(value: string | null): string {
-  return value?.startsWith("/") && !value.startsWith("//") && !value.includes("\\") ? value : "/";
+const HERE = "http://backlog-bot.invalid";
+
+/**
+ * Only this site's paths may be returned to after sign-in (no open redirect): `value` is resolved
+ * as a browser resolves a `Location` (the WHATWG URL parser, which drops tabs and newlines and
+ * reads `\` as `/`, so `/\t/evil.example` is `//evil.example`) and kept only when it stays on
+ * this origin. The path is returned as that parser serialises it: percent-encoded ASCII, which a
+ * response header can carry. Anything else returns to `/`.
+ */
+export function safeReturn(value: string | null): string {
+  if (!value?.startsWith("/")) return "/";
+  const url = URL.canParse(value, HERE) ? new URL(value, HERE) : undefined;
+  if (url?.origin !== HERE) return "/";
+  const path = `${url.pathname}${url.search}${url.hash}`;
+  return path.startsWith("//") ? "/" : path;
 }
 
 /** The signed-in session of a request, if its cookie opens and has not expired. */

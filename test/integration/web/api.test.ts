@@ -59,6 +59,20 @@ describe.each(backends())("web API on $name", (backend) => {
       const bad = await fetch(`${web.url}/auth/callback?code=code-alice&state=forged`, { redirect: "manual" });
       expect(bad.status).toBe(400);
     });
+
+    it("returns to this site only after sign-in: a tab that browsers drop is no way out, and a non-Latin-1 path still signs in", async () => {
+      const returnAfterSignIn = async (returnTo: string) => {
+        web.github.nextLogin.value = "alice";
+        const start = await fetch(`${web.url}/login?return_to=${encodeURIComponent(returnTo)}`, { redirect: "manual" });
+        const stateCookie = (start.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+        const atGitHub = await fetch(start.headers.get("location") ?? "", { redirect: "manual" });
+        const callback = await fetch(atGitHub.headers.get("location") ?? "", { redirect: "manual", headers: { cookie: stateCookie } });
+        return { status: callback.status, location: callback.headers.get("location") };
+      };
+      expect(await returnAfterSignIn("/\t/evil.example/x")).toEqual({ status: 303, location: "/" });
+      expect(await returnAfterSignIn("/repos/o/a")).toEqual({ status: 303, location: "/repos/o/a" });
+      expect(await returnAfterSignIn("/repos/日本")).toEqual({ status: 303, location: "/repos/%E6%97%A5%E6%9C%AC" });
+    });
   });
 
   describe("API: permissions mirror GitHub", () => {
