@@ -1,4 +1,5 @@
 import { open } from "node:fs/promises";
+import { StringDecoder } from "node:string_decoder";
 import type { Db } from "../store/db.js";
 import type { WebEvent } from "../util/live-events.js";
 import { parseTranscriptLine } from "../util/transcript.js";
@@ -11,6 +12,8 @@ const MAX_READ_BYTES = 256 * 1024;
 interface RunCursor {
   offset: number;
   partial: string;
+  /** Decodes the file's bytes across reads: a character split by a read's end is kept for the next one. */
+  decoder: StringDecoder;
   outcome: string | null;
   /** The executor publishes this run's lines on the bus: stop tailing its file. */
   viaBus: boolean;
@@ -57,7 +60,7 @@ export function watchTask(db: Db, taskId: number, emit: (event: WebEvent) => voi
         let cursor = runs.get(run.id);
         if (!cursor) {
           const size = first ? await fileSize(run.transcript_path) : 0;
-          cursor = { offset: size, partial: "", outcome: first ? run.outcome : null, viaBus: false };
+          cursor = { offset: size, partial: "", decoder: new StringDecoder("utf8"), outcome: first ? run.outcome : null, viaBus: false };
           runs.set(run.id, cursor);
           if (!first) emit({ type: "run", taskId, runId: run.id, repository: task.repository, agent: run.agent, outcome: null });
         }
@@ -86,7 +89,7 @@ export function watchTask(db: Db, taskId: number, emit: (event: WebEvent) => voi
     sawBusTranscript(runId) {
       const cursor = runs.get(runId);
       if (cursor) cursor.viaBus = true;
-      else runs.set(runId, { offset: 0, partial: "", outcome: null, viaBus: true });
+      else runs.set(runId, { offset: 0, partial: "", decoder: new StringDecoder("utf8"), outcome: null, viaBus: true });
     },
     stop() {
       stopped = true;
@@ -118,7 +121,7 @@ async function readLines(path: string, cursor: RunCursor): Promise<string[]> {
     const { bytesRead } = await handle.read(buffer, 0, MAX_READ_BYTES, cursor.offset);
     if (bytesRead === 0) return [];
     cursor.offset += bytesRead;
-    const text = cursor.partial + buffer.subarray(0, bytesRead).toString("utf8");
+    const text = cursor.partial + cursor.decoder.write(buffer.subarray(0, bytesRead));
     const lines = text.split("\n");
     cursor.partial = lines.pop() ?? "";
     return lines;
