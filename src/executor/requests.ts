@@ -2,6 +2,7 @@ import type { RepoConfig } from "../config/schema.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { type Db, now } from "../store/db.js";
 import type { Repository, Task, TaskTrigger } from "../store/schema.js";
+import { RETRYABLE_STATES } from "../store/task-lifecycle.js";
 import {
   countOpenTasks,
   countRunsSince,
@@ -193,7 +194,7 @@ export async function retryIssueTask(
 ): Promise<ActionResult> {
   const last = await latestTaskOfIssue(deps.db, repository.id, issueNumber);
   if (!last) return { ok: false, message: "There is no earlier task on this issue to retry; use `/agent fix`." };
-  if (!["failed", "no_changes", "cancelled"].includes(last.state)) {
+  if (!RETRYABLE_STATES.includes(last.state)) {
     const where = last.pr_url ? ` (${last.pr_url})` : "";
     return {
       ok: false,

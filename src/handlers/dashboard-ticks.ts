@@ -7,6 +7,7 @@ import { recordAudit } from "../store/audit.js";
 import { dismissFindings, recordFindingOutcome } from "../store/dashboard.js";
 import { getFinding } from "../store/findings.js";
 import type { Repository } from "../store/schema.js";
+import { RETRYABLE_STATES } from "../store/task-lifecycle.js";
 import { getTask } from "../store/tasks.js";
 import type { Logger } from "../util/logger.js";
 import type { HandlerDeps } from "./types.js";
@@ -43,7 +44,7 @@ export async function applyTicks(deps: HandlerDeps, request: TickRequest): Promi
     }
     if (action.kind === "retry") {
       const task = await getTask(db, action.taskId);
-      if (!task || task.repository_id !== repository.id || !["failed", "no_changes", "cancelled"].includes(task.state)) continue;
+      if (!task || task.repository_id !== repository.id || !RETRYABLE_STATES.includes(task.state)) continue;
       if (task.finding_id === null && task.issue_number !== null) {
         const result = await retryIssueTask(deps.requests, repository, config, task.issue_number, login);
         if (!result.ok) refusals.push(result.message);

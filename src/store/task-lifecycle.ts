@@ -47,6 +47,9 @@ export const OPEN_STATES: readonly TaskState[] = ["queued", "running", "pr_open"
 /** States a task ends in (a retry may start it again). */
 export const FINAL_STATES: readonly TaskState[] = ["merged", "closed", "no_changes", "failed", "cancelled"];
 
+/** States a person may retry a task from (`/agent retry`, the dashboard, the web page): its moves to `queued` above. */
+export const RETRYABLE_STATES: readonly TaskState[] = allowedFrom("queued", "person");
+
 /** The states `to` may be reached from by `actor`. */
 export function allowedFrom(to: TaskState, actor: TaskActor): TaskState[] {
   return TASK_MOVES.filter((m) => m.to === to && m.by.includes(actor)).map((m) => m.from);

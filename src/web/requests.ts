@@ -2,6 +2,7 @@ import { lastValidConfig } from "../config/load.js";
 import { cancelTask, checkLimits, type RequestDeps, requestTask, retryIssueTask } from "../executor/requests.js";
 import { dismissFinding, getFinding } from "../store/findings.js";
 import { getRepositoryById } from "../store/repositories.js";
+import { RETRYABLE_STATES } from "../store/task-lifecycle.js";
 import { getTask, transition } from "../store/tasks.js";
 import { BacklogBotError } from "../util/errors.js";
 import { groupMembers } from "./backlog-query.js";
@@ -59,7 +60,7 @@ export function createTaskRequests(deps: RequestDeps): TaskRequests {
         return { taskId: result.task?.id ?? taskId };
       }
       // A finding's task: the same steps as retryIssueTask, for the task itself.
-      if (!["failed", "no_changes", "cancelled"].includes(task.state))
+      if (!RETRYABLE_STATES.includes(task.state))
         throw refused(`Task #${task.id} is ${task.state}; only a failed, cancelled or no-change task can be retried.`);
       const limit = await checkLimits(deps.db, repository, config, deps.budget);
       if (limit) throw refused(limit.message);

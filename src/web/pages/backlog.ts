@@ -1,3 +1,4 @@
+import { RETRYABLE_STATES } from "../../store/task-lifecycle.js";
 import type { BacklogRow } from "../queries.js";
 import { html, type SafeHtml } from "./html.js";
 import { taskState } from "./overview.js";
@@ -37,7 +38,7 @@ function actions(r: BacklogRow, d: BacklogData): SafeHtml {
 }
 
 /** Ended states a task can be retried from (the request service's rule). */
-const RETRYABLE = new Set(["failed", "no_changes", "cancelled"]);
+const RETRYABLE = new Set<string>(RETRYABLE_STATES);
 
 /** A repository's ranked backlog: score, its breakdown, location, latest task, and start/dismiss/retry buttons for writers. */
 export function backlogPage(d: BacklogData): SafeHtml {

@@ -1,4 +1,5 @@
 import type { Run } from "../../store/schema.js";
+import { RETRYABLE_STATES } from "../../store/task-lifecycle.js";
 import type { TaskWithRepo } from "../queries.js";
 import type { TranscriptEvent } from "../transcript.js";
 import { dollars, html, type SafeHtml } from "./html.js";
@@ -45,7 +46,7 @@ ${run.error ? html`<tr><th>Error</th><td colspan="3" class="err"><pre>${run.erro
 export function taskPage(d: TaskData): SafeHtml {
   const t = d.task;
   const canCancel = d.canWrite && ["queued", "running"].includes(t.state);
-  const canRetry = d.canWrite && ["failed", "no_changes", "closed", "cancelled"].includes(t.state);
+  const canRetry = d.canWrite && RETRYABLE_STATES.includes(t.state);
   return html`<div id="task" data-task-id="${t.id}"><h1>Task #${t.id}: ${t.title}</h1>
 <p>${taskState(t.state)} <span id="pr">${t.pr_url ? html`<a href="${t.pr_url}">pull request #${t.pr_number}</a>` : ""}</span> · <a href="/repos/${t.repository}">${t.repository}</a> · asked by @${t.requested_by} via ${t.trigger} · ${t.created_at}</p>
 ${t.error ? html`<p class="err" id="error">${t.error}</p>` : html`<p class="err" id="error"></p>`}
