@@ -55,12 +55,19 @@ export class FollowUpRunner {
 
   /** Queues a follow-up; `key` dedupes redeliveries (e.g. `review:<id>`, `ci:<sha>:<check>`, `comment:<id>`). */
   async enqueue(job: FollowUpJob, key: string): Promise<void> {
-    await this.deps.jobs.add<FollowUpJob>({ kind: "task.follow_up", payload: job, key: `follow-up:${job.taskId}:${key}` });
+    // One queue per task: a second follow-up waits for the first instead of finding the task busy.
+    await this.deps.jobs.add<FollowUpJob>({
+      kind: "task.follow_up",
+      payload: job,
+      key: `follow-up:${job.taskId}:${key}`,
+      queue: `follow-up:${job.taskId}`,
+    });
   }
 
   /**
    * One follow-up job.
    * @throws the Octokit RequestError when GitHub cannot be reached before the task was claimed (the job retries).
+   * @throws TaskBusyError when the task is running (the job retries).
    */
   async run(job: FollowUpJob, ctx: Pick<JobContext, "log">): Promise<FollowUpJobEnd> {
     const { deps } = this;
@@ -103,7 +110,12 @@ export class FollowUpRunner {
       return { ran: false, reason: decision.reason, summaryPosted: decision.postSummary };
     }
     const claimed = await claimTask(deps.db, task.id, this.owner, deps.settings.leaseMs, { followUp: true });
-    if (!claimed) return { ran: false, reason: "the task is busy or ended", summaryPosted: false };
+    if (!claimed) {
+      // Still running (its first run finishing, or a follow-up of another process): the job retries
+      // later, as its queue cannot see other processes' work. An ended task has nothing to follow up.
+      if ((await getTask(deps.db, task.id))?.state === "running") throw new TaskBusyError(task.id);
+      return { ran: false, reason: "the task ended", summaryPosted: false };
+    }
     const checkName = job.trigger.type === "ci" ? job.trigger.checkName : null;
     const id = await startFollowUp(deps.db, { taskId: task.id, trigger: job.trigger.type, headSha: pr.head.sha, checkName });
     const controller = new AbortController();
@@ -165,6 +177,14 @@ export class FollowUpRunner {
       await transition(deps.db, task.id, "pr_open", { actor: "worker", owner: this.owner, log });
     }
     return { ran: true, outcome };
+  }
+}
+
+/** A follow-up found its task running: the job fails this attempt and retries with the jobs port's backoff. */
+export class TaskBusyError extends Error {
+  constructor(taskId: number) {
+    super(`task #${taskId} is still running; the follow-up retries when it is done`);
+    this.name = "TaskBusyError";
   }
 }
 

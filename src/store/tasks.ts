@@ -155,11 +155,14 @@ export async function claimTask(
     const orphaned =
       task.state === "running" &&
       (task.lease_owner === owner || (task.lease_expires_at ?? "") < now() || isDeadLocalOwner(task.lease_owner, owner));
-    const claimable = task.state === "queued" || orphaned || (options.followUp === true && task.state === "pr_open");
+    const followUp = options.followUp === true && task.state === "pr_open";
+    const claimable = task.state === "queued" || orphaned || followUp;
     if (!claimable) return undefined;
     return trx
       .updateTable("tasks")
       .set({
+        // A cancel asked of an earlier follow-up ended with it: a new one starts unasked (renewLease refuses while it is set).
+        ...(followUp && { cancel_requested_by: null }),
         state: "running",
         attempts: task.attempts + 1,
         lease_owner: owner,

@@ -2,12 +2,13 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createCommandAgent } from "../../../src/executor/agents/command.js";
-import { FollowUpRunner } from "../../../src/executor/follow-up-jobs.js";
+import { FollowUpRunner, TaskBusyError } from "../../../src/executor/follow-up-jobs.js";
 import { markSection } from "../../../src/executor/pr-sections.js";
+import type { ExecutorDeps } from "../../../src/executor/run-task.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { listFollowUps } from "../../../src/store/follow-ups.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
-import { createTask, getTask } from "../../../src/store/tasks.js";
+import { claimTask, createTask, getTask, transition } from "../../../src/store/tasks.js";
 import { createLogger } from "../../../src/util/logger.js";
 import { testExecutorDeps } from "../../fixtures/executor-deps.js";
 import { type CommitAuthor, cloneBare, commitFiles, git, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
@@ -144,5 +145,29 @@ describe("FollowUpRunner", () => {
     expect(comments).toHaveLength(2); // the follow-up's report, then the one summary
     expect(comments[1]).toMatch(/^backlog-bot stops following up on this pull request: the pull request had its 1 follow-up\(s\)/);
     expect((await listFollowUps(db, taskId)).map((r) => r.trigger)).toEqual(["review", "summary"]);
+  });
+
+  it("runs a follow-up after one that was cancelled: the cancel ended with its round", async () => {
+    // An earlier round, cancelled while it ran (as `/agent cancel` marks it), and returned to pr_open by its own cleanup.
+    expect(await claimTask(db, taskId, "earlier-worker", 60_000, { followUp: true })).toMatchObject({ state: "running" });
+    await db.updateTable("tasks").set({ cancel_requested_by: "maintainer" }).where("id", "=", taskId).execute();
+    await transition(db, taskId, "pr_open", { actor: "worker", owner: "earlier-worker", log });
+    // Lease renewals every 100 ms: a refused renewal aborts the round.
+    const deps = (runner as unknown as { deps: ExecutorDeps }).deps;
+    const quick = new FollowUpRunner({ ...deps, settings: { ...deps.settings, leaseMs: 300 } });
+    const end = await quick.run({ taskId, trigger: review, actor: writer }, { log });
+    expect(end).toEqual({ ran: true, outcome: "passed:[]" });
+    expect(comments).toEqual([expect.stringMatching(/^Follow-up by `command`: pushed/)]);
+    expect((await getTask(db, taskId))?.cancel_requested_by).toBeNull();
+  });
+
+  it("retries a follow-up that finds the task still running, instead of dropping it; an ended task is dropped", async () => {
+    await claimTask(db, taskId, "other-process", 60_000, { followUp: true });
+    await expect(runner.run({ taskId, trigger: review, actor: writer }, { log })).rejects.toBeInstanceOf(TaskBusyError);
+    expect(await listFollowUps(db, taskId)).toEqual([]);
+    await transition(db, taskId, "pr_open", { actor: "worker", owner: "other-process", log });
+    expect(await runner.run({ taskId, trigger: review, actor: writer }, { log })).toMatchObject({ ran: true });
+    await db.updateTable("tasks").set({ state: "merged" }).where("id", "=", taskId).execute();
+    expect(await runner.run({ taskId, trigger: review, actor: writer }, { log })).toMatchObject({ ran: false });
   });
 });
