@@ -44,4 +44,6 @@ export interface WebDeps {
   readyChecks?: Record<string, ReadyCheck>;
   /** Where run transcripts live is in each run row; nothing to configure. Time source for tests. */
   now?: () => Date;
+  /** How often (ms) an open event stream asks again what its viewer may read; default `ACCESS_RECHECK_MS` (60 s). */
+  eventsRecheckMs?: number;
 }

@@ -85,7 +85,12 @@ export function createWebHandler(deps: WebDeps): WebHandler {
         return true;
       }
       if (req.method === "GET" && path === "/api/v1/events") {
-        serveEvents(req, res, url, await deps.access.readable(viewer), deps.db);
+        const streamViewer = {
+          actor: viewer.actor,
+          readable: () => deps.access.readable(viewer),
+          ...(viewer.kind === "user" && { expiresAt: viewer.session.expiresAt }),
+        };
+        await serveEvents(req, res, url, streamViewer, deps.db, deps.eventsRecheckMs);
         return true;
       }
       if (isApi) {

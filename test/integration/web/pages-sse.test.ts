@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publish } from "../../../src/web/events.js";
-import { API_TOKEN, signIn, startWeb, type WebUnderTest } from "./support.js";
+import { MAX_STREAMS_PER_VIEWER } from "../../../src/web/sse.js";
+import { API_TOKEN, PEOPLE, signIn, startWeb, type WebUnderTest } from "./support.js";
 
 let web: WebUnderTest;
 const sessions: Record<string, { cookie: string; csrf: string }> = {};
@@ -212,5 +213,51 @@ describe("server-sent events", () => {
 
   it("refuses a stream without sign-in", async () => {
     expect((await fetch(`${web.url}/api/v1/events`)).status).toBe(401);
+  });
+});
+
+describe("server-sent events: access is asked again", () => {
+  it("ends a stream once its viewer can no longer read the task's repository, and refuses a task they cannot read (404)", async () => {
+    const quick = await startWeb({ eventsRecheckMs: 50 });
+    PEOPLE.erin = { "o/a": "read" };
+    try {
+      const erin = await signIn(quick, "erin");
+      const carol = await signIn(quick, "carol");
+      const hidden = await fetch(`${quick.url}/api/v1/events?task=${quick.ids.task}`, { headers: { cookie: carol.cookie } });
+      expect([hidden.status, ((await hidden.json()) as { error: { code: string } }).error.code]).toEqual([404, "not_found"]);
+      expect((await fetch(`${quick.url}/api/v1/events?task=999999`, { headers: { cookie: erin.cookie } })).status).toBe(404);
+
+      const res = await fetch(`${quick.url}/api/v1/events?task=${quick.ids.task}`, { headers: { cookie: erin.cookie } });
+      expect(res.status).toBe(200);
+      const stream = eventReader(res);
+      expect((await stream.until((e) => e.event === "task"))[0]?.data).toMatchObject({ state: "failed" });
+      PEOPLE.erin = {}; // removed from the repository on GitHub
+      await expect(stream.until(() => false)).rejects.toThrow("stream ended");
+    } finally {
+      delete PEOPLE.erin;
+      await quick.close();
+    }
+  });
+
+  it(`holds at most ${MAX_STREAMS_PER_VIEWER} open streams per viewer (429 past it), and frees a slot when one closes`, async () => {
+    const quick = await startWeb();
+    try {
+      const alice = await signIn(quick, "alice");
+      const open = async () => fetch(`${quick.url}/api/v1/events`, { headers: { cookie: alice.cookie } });
+      const streams = await Promise.all(Array.from({ length: MAX_STREAMS_PER_VIEWER }, open));
+      expect(streams.every((r) => r.status === 200)).toBe(true);
+      const over = await open();
+      expect(over.status).toBe(429);
+      await streams[0]?.body?.cancel();
+      let again = await open();
+      for (let i = 0; i < 50 && again.status === 429; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        again = await open();
+      }
+      expect(again.status).toBe(200);
+      await Promise.all([again, ...streams.slice(1)].map((r) => r.body?.cancel()));
+    } finally {
+      await quick.close();
+    }
   });
 });
