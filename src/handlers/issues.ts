@@ -55,16 +55,33 @@ async function updateIssueFindings(deps: HandlerDeps, repository: Repository, is
     .execute();
 }
 
+/** The issue of an `issues` webhook with its author. */
+type AuthoredIssue = IssuePayload & { user?: { login: string; type?: string } | null };
+
 /**
- * `issues.*`: on the dashboard issue, ticks become work (a writer's) or are reverted and answered
- * once (anyone else's); closing it is remembered so it stays closed. On any other issue, its
- * findings follow at once (`opened`, `edited`, `labeled`, `unlabeled`, `closed`, `reopened`).
+ * Whether an issue is this app's own dashboard issue, for when no number is recorded yet (made
+ * before a crash could record it; the sync's marker search finds it): the marker is not enough,
+ * since anyone can open an issue that starts with it; its author must be the app's bot account,
+ * `<slug>[bot]`. The slug is asked only then (`GET /app`, with the app's JWT).
+ */
+async function isOwnDashboard(octokit: Octokit, issue: AuthoredIssue): Promise<boolean> {
+  if (!(issue.body ?? "").startsWith(DASHBOARD_MARKER) || issue.user?.type !== "Bot") return false;
+  const { data: app } = await octokit.rest.apps.getAuthenticated();
+  return app?.slug !== undefined && issue.user.login === `${app.slug}[bot]`;
+}
+
+/**
+ * `issues.*`: on the dashboard issue (the one recorded for the repository, or one the app's bot
+ * opened with the marker), ticks become work (a writer's) or are reverted and answered once
+ * (anyone else's); a writer closing it turns it off for good, anyone else's close is undone and
+ * answered once. Any other issue, marker or not, is an ordinary issue: its findings follow at once
+ * (`opened`, `edited`, `labeled`, `unlabeled`, `closed`, `reopened`).
  * The dashboard is then asked to re-render (debounced).
  */
 export const onIssues: Handler<IssuesEvent> = async (context, deps, log) => {
   const payload = context.payload as unknown as {
     action: IssuesAction;
-    issue: IssuePayload;
+    issue: AuthoredIssue;
     changes?: { body?: { from?: string } };
     sender: { login: string; type: string };
     repository: { full_name: string; default_branch: string; clone_url: string };
@@ -78,21 +95,42 @@ export const onIssues: Handler<IssuesEvent> = async (context, deps, log) => {
     defaultBranch: repo.default_branch,
     cloneUrl: repo.clone_url,
   });
+  const octokit = context.octokit as unknown as Octokit;
   const dashboard = await repositoryOfDashboard(deps.db, repo.full_name, issue.number);
-  const isDashboard = dashboard !== undefined || (issue.body ?? "").startsWith(DASHBOARD_MARKER);
+  // The bot's own marker issue stands in only while no number is recorded (as the sync's marker search does).
+  const isDashboard = dashboard !== undefined || (stored.dashboard_issue_number === null && (await isOwnDashboard(octokit, issue)));
   if (isDashboard) {
-    if (payload.action === "closed" && payload.sender.type !== "Bot") {
-      await recordDashboard(deps.db, stored.id, { issueNumber: issue.number, hash: "closed" });
-      return;
-    }
-    if (payload.action !== "edited") return;
-    const actions = readTicks(payload.changes?.body?.from, issue.body ?? "");
-    if (actions.length === 0) return;
+    const closing = payload.action === "closed" && payload.sender.type !== "Bot";
+    if (!closing && payload.action !== "edited") return;
+    const actions = closing ? [] : readTicks(payload.changes?.body?.from, issue.body ?? "");
+    if (!closing && actions.length === 0) return;
     const config = await loadRepositoryConfig(context, deps.db, stored, log);
-    const octokit = context.octokit as unknown as Octokit;
     const { owner, repo: name } = context.repo();
     const login = payload.sender.login;
     const permission = await checkWritePermission(octokit, { owner, repo: name }, login, payload.sender.type, config.allowedBots);
+    if (closing) {
+      // Closing the dashboard turns it off for good (syncDashboard leaves it closed): a writer's
+      // decision, like a tick. Anyone else's close (triage may close issues) is undone.
+      await recordAudit(deps.db, {
+        actor: login,
+        action: "dashboard.close",
+        repository: repo.full_name,
+        target: `issue#${issue.number}`,
+        outcome: permission.allowed ? "ok" : "refused",
+        ...(!permission.allowed && { detail: { reason: permission.reason } }),
+      });
+      if (permission.allowed) return void (await recordDashboard(deps.db, stored.id, { issueNumber: issue.number, hash: "closed" }));
+      log.info({ login, role: permission.role }, "dashboard close refused");
+      await octokit.rest.issues.update({ owner, repo: name, issue_number: issue.number, state: "open" });
+      await commentOnce(octokit, {
+        owner,
+        repo: name,
+        issueNumber: issue.number,
+        marker: `dashboard-close-refused:${login}`,
+        body: `@${login}, only people with write, maintain or admin permission on ${repo.full_name} can turn this dashboard off by closing it (${permission.reason}), so it was reopened.`,
+      });
+      return;
+    }
     if (!permission.allowed) {
       log.info({ login, role: permission.role, actions: actions.length }, "dashboard tick refused");
       await recordAudit(deps.db, {

@@ -1,9 +1,11 @@
 import type { Octokit } from "@octokit/rest";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG } from "../../../src/config/schema.js";
+import { DASHBOARD_MARKER } from "../../../src/dashboard/index.js";
 import { syncDashboard } from "../../../src/scheduler/dashboard.js";
+import { recordDashboard } from "../../../src/store/dashboard.js";
 import { syncFindings } from "../../../src/store/findings.js";
-import { upsertRepository } from "../../../src/store/repositories.js";
+import { getRepositoryById, upsertRepository } from "../../../src/store/repositories.js";
 import type { Repository } from "../../../src/store/schema.js";
 import { type KeptIssue, keepIssues } from "../../fixtures/github-issue-state.js";
 import { type GitHubStub, type StubRequest, startGitHubStub } from "../../fixtures/github-stub.js";
@@ -69,6 +71,8 @@ describe.each(backends())("issues events on $name", (backend) => {
         comments.push({ issue: Number(req.params.number), body: (req.body as { body: string }).body });
         return { status: 201, body: { id: comments.length } };
       },
+      // The app itself (asked with its JWT): its bot account is `backlog-bot[bot]`.
+      "GET /app": () => ({ body: { id: 1, slug: "backlog-bot", name: "backlog-bot" } }),
     });
     issues = keepIssues(stub, { botLogin: BOT });
     app = await loadApp(stub, undefined, {}, await backend.fresh());
@@ -169,5 +173,117 @@ describe.each(backends())("issues events on $name", (backend) => {
       ...base,
     });
     expect((await findings()).find((f) => f.issue_number === 9)?.resolved_at).not.toBeNull();
+  });
+  /** A sync as the dashboard job runs it, without the debounce. */
+  const sync = () =>
+    syncDashboard({
+      db: app.db,
+      octokit: fastOctokit(stub.baseUrl) as unknown as Octokit,
+      repository,
+      config: { ...DEFAULT_CONFIG, dashboardMinIntervalS: 0 },
+      log: silentLog,
+      botLogin: BOT,
+    });
+  const newFinding = () =>
+    syncFindings(
+      app.db,
+      repository.id,
+      [{ kind: "todo", fingerprint: "f9", title: "new", path: "x.ts", line: 1, signals: { marker: "FIXME" } }],
+      {
+        kinds: [],
+      },
+    );
+  const markerIssue = (number: number, body: string, user: KeptIssue["user"], state: KeptIssue["state"] = "open"): KeptIssue => ({
+    number,
+    title: "Please read",
+    body: `${DASHBOARD_MARKER}\n${body}`,
+    state,
+    labels: [],
+    user,
+    created_at: "",
+  });
+
+  it("treats anyone else's issue that starts with the dashboard marker as an ordinary issue: closing it turns nothing off", async () => {
+    const before = await getRepositoryById(app.db, repository.id);
+    for (const [number, user] of [
+      [50, { login: "mallory", type: "User" }],
+      [51, { login: "evil-app[bot]", type: "Bot" }],
+    ] as const) {
+      await app.receive("issues", {
+        action: "closed",
+        issue: issuePayload(markerIssue(number, "lol", user, "closed")),
+        sender: { login: "mallory", type: "User" },
+        ...base,
+      });
+    }
+    const after = await getRepositoryById(app.db, repository.id);
+    expect([after?.dashboard_issue_number, after?.dashboard_hash]).toEqual([1, before?.dashboard_hash]);
+    await newFinding();
+    expect(await sync()).toEqual({ kind: "updated", issueNumber: 1 });
+    expect(issues[0]?.body).toContain("x.ts");
+  });
+
+  it("does nothing for a writer's tick in a box of someone else's issue that copies the dashboard", async () => {
+    roles.set("maint", "write");
+    const from = `Please confirm:\n- [ ] <!-- bb:dismiss=2 --> I have read the contributing guide\n- [ ] <!-- bb:start=1 --> I searched first`;
+    for (const [number, user] of [
+      [51, { login: "mallory", type: "User" }],
+      [52, { login: "evil-app[bot]", type: "Bot" }],
+    ] as const) {
+      const fake = markerIssue(number, from.replaceAll("- [ ]", "- [x]"), user);
+      await app.receive("issues", {
+        action: "edited",
+        issue: issuePayload(fake),
+        changes: { body: { from: `${DASHBOARD_MARKER}\n${from}` } },
+        sender: { login: "maint", type: "User" },
+        ...base,
+      });
+    }
+    expect((await findings()).filter((f) => f.dismissed_at !== null)).toEqual([]);
+    expect(await tasks()).toEqual([]);
+    expect(comments).toEqual([]);
+    expect(stub.requests.filter((r) => r.method === "PATCH")).toEqual([]);
+  });
+
+  it("takes the app's own marker issue for the dashboard while no number is recorded", async () => {
+    roles.set("maint", "write");
+    await recordDashboard(app.db, repository.id, { issueNumber: null, hash: null });
+    const dashboard = issues[0] as KeptIssue;
+    expect(dashboard.user).toEqual({ login: BOT, type: "Bot" });
+    const group = dashboard.body.includes("<!-- bb:dismiss=2 -->") ? "dismiss=2" : "dismiss=3";
+    await tick("maint", [group]);
+    expect((await findings()).filter((f) => f.dismissed_at !== null).map((f) => f.fingerprint)).toEqual(["f2", "f3"]);
+  });
+
+  it("reopens the dashboard a triager closed and says so once; a writer's close turns it off", async () => {
+    roles.set("triager", "triage");
+    roles.set("maint", "write");
+    const dashboard = issues[0] as KeptIssue;
+    const close = async (login: string) => {
+      dashboard.state = "closed";
+      await app.receive("issues", { action: "closed", issue: issuePayload(dashboard), sender: { login, type: "User" }, ...base });
+    };
+    await close("triager");
+    expect(dashboard.state).toBe("open");
+    await close("triager");
+    expect(dashboard.state).toBe("open");
+    expect(comments.map((c) => [c.issue, c.body.split("\n")[0]])).toEqual([
+      [
+        1,
+        "@triager, only people with write, maintain or admin permission on o/r can turn this dashboard off by closing it (@triager has triage permission), so it was reopened.",
+      ],
+    ]);
+    await newFinding();
+    expect(await sync()).toEqual({ kind: "updated", issueNumber: 1 });
+
+    await close("maint");
+    expect(dashboard.state).toBe("closed");
+    expect(await sync()).toEqual({ kind: "closed", issueNumber: 1 });
+    const audit = await app.db.selectFrom("audit").select(["actor", "outcome"]).where("action", "=", "dashboard.close").execute();
+    expect(audit).toEqual([
+      { actor: "triager", outcome: "refused" },
+      { actor: "triager", outcome: "refused" },
+      { actor: "maint", outcome: "ok" },
+    ]);
   });
 });
