@@ -1,10 +1,12 @@
-import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { writeConfinedFile } from "../../util/confined-files.js";
 import { tailLines } from "../../util/exec.js";
 import { type CliInvocation, type ParsedRun, runAgentCli } from "./cli-run.js";
 import type { AgentSettings } from "./settings.js";
 import type { Agent, AgentRunInput } from "./types.js";
 
+/** The message file aider reads, inside the run's HOME. */
+const PROMPT_FILE = "prompt.md";
 /** Lines of aider's output kept as its summary: it has no final-message event. */
 const SUMMARY_LINES = 15;
 /** aider's per-message report, e.g. `Tokens: 2.3k sent, 120 received. Cost: $0.01 message, $0.02 session.` */
@@ -62,8 +64,9 @@ export function createAiderAgent(settings: AgentSettings["aider"]): Agent {
   return {
     name: "aider",
     async run(input: AgentRunInput) {
-      const messageFile = path.join(input.home, "prompt.md");
-      await writeFile(messageFile, input.prompt, { mode: 0o600 });
+      const messageFile = path.join(input.home, PROMPT_FILE);
+      // The HOME is the agent's to write between rounds: never follow a link it left there.
+      await writeConfinedFile(input.home, PROMPT_FILE, input.prompt);
       const parser = createAiderOutputParser();
       const invocation: CliInvocation = {
         file: settings.path,

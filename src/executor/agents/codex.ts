@@ -1,6 +1,6 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { sandboxMode } from "../../sandbox/status.js";
+import { readConfinedFile, writeConfinedFile } from "../../util/confined-files.js";
 import { type CliInvocation, type ParsedRun, parseJsonLine, runAgentCli } from "./cli-run.js";
 import type { AgentSettings } from "./settings.js";
 import type { Agent, AgentRunInput, AgentRunResult } from "./types.js";
@@ -108,13 +108,18 @@ export function createCodexEventParser(): { onLine(line: string): void; parsed()
   };
 }
 
+/** `CODEX_HOME`, relative to the run's HOME. */
+const CODEX_DIR = ".codex";
 /** Where the adapter keeps each thread's token totals at the end of its last run, inside `CODEX_HOME`. */
-const USAGE_FILE = "backlog-bot-usage.json";
+const USAGE_FILE = `${CODEX_DIR}/backlog-bot-usage.json`;
+/** A usage file larger than this (bytes) is not the adapter's: read as none. */
+const MAX_USAGE_BYTES = 1024 * 1024;
 type Totals = Record<string, { input: number; output: number }>;
 
-async function readTotals(codexHome: string): Promise<Totals> {
+/** The recorded totals; none when the file is missing, not JSON, or not a real file inside `home` (symlinks are not followed). */
+async function readTotals(home: string): Promise<Totals> {
   try {
-    const value: unknown = JSON.parse(await readFile(path.join(codexHome, USAGE_FILE), "utf8"));
+    const value: unknown = JSON.parse((await readConfinedFile(home, USAGE_FILE, MAX_USAGE_BYTES)) ?? "{}");
     return value && typeof value === "object" ? (value as Totals) : {};
   } catch {
     return {};
@@ -126,12 +131,12 @@ async function readTotals(codexHome: string): Promise<Totals> {
  * 0.169.0: a resume that made one request reported the tokens of both runs), so the run's own
  * figures are the totals minus those recorded at the end of the thread's previous run.
  */
-async function ownUsage(codexHome: string, result: AgentRunResult, resumed: string | undefined): Promise<AgentRunResult> {
+async function ownUsage(home: string, result: AgentRunResult, resumed: string | undefined): Promise<AgentRunResult> {
   if (!result.sessionId || result.inputTokens === null) return result;
-  const totals = await readTotals(codexHome);
+  const totals = await readTotals(home);
   const before = resumed === result.sessionId ? totals[result.sessionId] : undefined;
   totals[result.sessionId] = { input: result.inputTokens, output: result.outputTokens ?? 0 };
-  await writeFile(path.join(codexHome, USAGE_FILE), JSON.stringify(totals), { mode: 0o600 }).catch(() => {});
+  await writeConfinedFile(home, USAGE_FILE, JSON.stringify(totals)).catch(() => {});
   if (!before) return result;
   return {
     ...result,
@@ -150,9 +155,9 @@ export function createCodexAgent(settings: CodexSettings): Agent {
     name: "codex",
     resumable: true,
     async run(input: AgentRunInput) {
-      const codexHome = path.join(input.home, ".codex");
-      await mkdir(codexHome, { recursive: true, mode: 0o700 });
-      await writeFile(path.join(codexHome, "config.toml"), codexConfig(settings, sandboxMode() === "on"), { mode: 0o600 });
+      const codexHome = path.join(input.home, CODEX_DIR);
+      // The HOME is the agent's to write between rounds: never follow a link it left there.
+      await writeConfinedFile(input.home, `${CODEX_DIR}/config.toml`, codexConfig(settings, sandboxMode() === "on"));
       const parser = createCodexEventParser();
       const env = { ...settings.env, CODEX_HOME: codexHome };
       const invocation: CliInvocation = {
@@ -164,7 +169,7 @@ export function createCodexAgent(settings: CodexSettings): Agent {
         onLine: parser.onLine,
         parsed: parser.parsed,
       };
-      return ownUsage(codexHome, await runAgentCli(input, invocation), input.resume);
+      return ownUsage(input.home, await runAgentCli(input, invocation), input.resume);
     },
   };
 }

@@ -1,12 +1,15 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { runSandboxed, type SandboxResult } from "../../sandbox/run.js";
+import { writeConfinedFile } from "../../util/confined-files.js";
 import { BacklogBotError } from "../../util/errors.js";
 import { baseEnv, CommandError, tailLines } from "../../util/exec.js";
 import { redactSecrets } from "../../util/logger.js";
 import { splitArgs } from "./split-args.js";
 import type { Agent, AgentRunInput, AgentRunResult } from "./types.js";
 
+/** The prompt file (`BACKLOG_BOT_PROMPT_FILE`), inside the run's HOME. */
+const PROMPT_FILE = "prompt.md";
 /** Lines of the agent's stdout kept as its summary when it prints no explicit one. */
 const SUMMARY_LINES = 15;
 
@@ -28,8 +31,9 @@ export function createCommandAgent(
   return {
     name: "command",
     async run(input: AgentRunInput): Promise<AgentRunResult> {
-      const promptFile = path.join(input.home, "prompt.md");
-      await writeFile(promptFile, input.prompt, { mode: 0o600 });
+      const promptFile = path.join(input.home, PROMPT_FILE);
+      // The HOME is the agent's to write between rounds: never follow a link it left there.
+      await writeConfinedFile(input.home, PROMPT_FILE, input.prompt);
       const base = { turns: null, inputTokens: null, outputTokens: null, costUsd: null, transcriptPath: input.transcriptPath, denials: 0 };
       let result: SandboxResult;
       try {

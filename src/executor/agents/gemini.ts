@@ -1,5 +1,4 @@
-import { mkdir, writeFile } from "node:fs/promises";
-import path from "node:path";
+import { writeConfinedFile } from "../../util/confined-files.js";
 import { type CliInvocation, type ParsedRun, runAgentCli } from "./cli-run.js";
 import type { AgentSettings } from "./settings.js";
 import type { Agent, AgentRunInput } from "./types.js";
@@ -65,9 +64,8 @@ export function createGeminiAgent(settings: AgentSettings["gemini"]): Agent {
   return {
     name: "gemini",
     async run(input: AgentRunInput) {
-      const dir = path.join(input.home, ".gemini");
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-      await writeFile(path.join(dir, "settings.json"), SETTINGS_JSON, { mode: 0o600 });
+      // The HOME is the agent's to write between rounds: never follow a link it left there.
+      await writeConfinedFile(input.home, ".gemini/settings.json", SETTINGS_JSON);
       const invocation: CliInvocation = {
         file: settings.path,
         allowedHosts: settings.allowedHosts,
