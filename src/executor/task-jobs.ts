@@ -1,5 +1,6 @@
 import type { JobContext, Jobs } from "../jobs/types.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
+import { endUnfinishedFollowUps } from "../store/follow-ups.js";
 import { getRepositoryById } from "../store/repositories.js";
 import type { Task, TaskState } from "../store/schema.js";
 import { claimTask, getTask, orphanedTasks, renewLease, transition, unclaimedQueuedTasks } from "../store/tasks.js";
@@ -93,6 +94,16 @@ export class TaskRunner {
     const task = await claimTask(deps.db, taskId, this.owner, deps.settings.leaseMs);
     if (!task) {
       log.info("task is not claimable (ended, or held by a live worker); nothing to do");
+      return;
+    }
+    if (task.pr_number !== null) {
+      // A task that has its pull request runs again only as a follow-up round (the first run records
+      // the pull request as it ends), so this is a round whose worker died. Running the task itself
+      // again would redo it from the default branch over the open pull request: the round ends as
+      // interrupted instead (a cancel asked of it with it), and the next review or red CI starts another.
+      const rounds = await endUnfinishedFollowUps(deps.db, task.id, "interrupted");
+      await this.end(task, "pr_open", null, { cancel_requested_by: null });
+      log.warn({ rounds }, "a follow-up round's worker is gone; the round is recorded as interrupted and the pull request stands");
       return;
     }
     if (task.cancel_requested_by) {

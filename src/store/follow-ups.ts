@@ -29,6 +29,21 @@ export async function endFollowUp(db: Db, id: number, outcome: string): Promise<
   await db.updateTable("follow_ups").set({ outcome, ended_at: now() }).where("id", "=", id).execute();
 }
 
+/**
+ * Ends the task's follow-ups that never recorded an end (their worker died) with `outcome`
+ * (`interrupted`); returns how many.
+ */
+export async function endUnfinishedFollowUps(db: Db, taskId: number, outcome: string): Promise<number> {
+  const result = await db
+    .updateTable("follow_ups")
+    .set({ outcome, ended_at: now() })
+    .where("task_id", "=", taskId)
+    .where("outcome", "is", null)
+    .where("trigger", "!=", "summary")
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 /** The task's follow-ups, oldest first (the summary marker included). */
 export async function listFollowUps(db: Db, taskId: number): Promise<FollowUpRow[]> {
   return db.selectFrom("follow_ups").selectAll().where("task_id", "=", taskId).orderBy("id").execute();

@@ -6,9 +6,11 @@ import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
 import type { ExecutorDeps } from "../../../src/executor/run-task.js";
 import { TaskRunner } from "../../../src/executor/task-jobs.js";
 import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
+import type { JobContext } from "../../../src/jobs/types.js";
 import { openDb } from "../../../src/store/db.js";
+import { listFollowUps, startFollowUp } from "../../../src/store/follow-ups.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
-import { claimTask, createTask } from "../../../src/store/tasks.js";
+import { claimTask, createTask, getTask } from "../../../src/store/tasks.js";
 import { createLogger } from "../../../src/util/logger.js";
 import { makeTempDir, removeDir } from "../../fixtures/git-repo.js";
 
@@ -52,6 +54,51 @@ describe("the task sweep", () => {
       await runner.sweep(); // the pending job dedupes the second add
       const runJobs = await db.selectFrom("jobs").select(["kind", "key", "state"]).where("kind", "=", "task.run").execute();
       expect(runJobs).toEqual([{ kind: "task.run", key: `task:${lost.id}`, state: "waiting" }]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it("returns a task whose follow-up round lost its worker to pr_open, the round recorded as interrupted, instead of running the task again", async () => {
+    const dir = makeTempDir("backlog-bot-sweep-");
+    dirs.push(dir);
+    const dataDir = path.join(dir, "data");
+    const db = await openDb(dataDir);
+    try {
+      const settings = loadSettings({ BACKLOG_BOT_DATA_DIR: dataDir, BACKLOG_BOT_LEASE_S: "5" });
+      const jobs = createSqliteJobs({ db, log });
+      const agentRuns: string[] = [];
+      const deps = {
+        db,
+        settings,
+        log,
+        jobs,
+        breakers: new CircuitBreakers(db, settings.breaker, log),
+        agents: { enabled: ["command"], get: (name: string) => ({ name, run: async () => void agentRuns.push(name) }) },
+        github: { octokit: async () => ({}) as never, token: async () => "unused", botIdentity: async () => ({ name: "b", email: "b@x" }) },
+      } as unknown as ExecutorDeps;
+      const repo = await upsertRepository(db, { fullName: "o/r" });
+      const { task } = await createTask(db, { repositoryId: repo.id, issueNumber: 1, title: "t", requestedBy: "m", trigger: "comment" });
+      await db
+        .updateTable("tasks")
+        .set({ state: "pr_open", pr_number: 7, branch: "backlog-bot/issue-1" })
+        .where("id", "=", task.id)
+        .execute();
+      // A follow-up round claimed the task, was asked to cancel, and its worker died (lease long expired).
+      await claimTask(db, task.id, "other-host:1:gone", 60_000, { followUp: true });
+      await startFollowUp(db, { taskId: task.id, trigger: "review", headSha: "abc" });
+      const expired = new Date(Date.now() - 60_000).toISOString();
+      await db.updateTable("tasks").set({ lease_expires_at: expired, cancel_requested_by: "m" }).where("id", "=", task.id).execute();
+
+      const runner = new TaskRunner(deps);
+      await runner.sweep();
+      const [job] = await db.selectFrom("jobs").select(["kind", "key"]).where("kind", "=", "task.run").execute();
+      expect(job).toEqual({ kind: "task.run", key: `task:${task.id}` });
+      const run = (runner as unknown as { runJob(id: number, ctx: JobContext): Promise<void> }).runJob.bind(runner);
+      await run(task.id, { log, signal: new AbortController().signal } as unknown as JobContext);
+      expect(agentRuns).toEqual([]);
+      expect(await getTask(db, task.id)).toMatchObject({ state: "pr_open", pr_number: 7, cancel_requested_by: null, lease_owner: null });
+      expect((await listFollowUps(db, task.id)).map((r) => [r.trigger, r.outcome])).toEqual([["review", "interrupted"]]);
     } finally {
       await db.destroy();
     }
