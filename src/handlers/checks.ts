@@ -1,3 +1,4 @@
+import { RequestError } from "@octokit/request-error";
 import { PER_PAGE } from "../github/http.js";
 import { type ApiCheckRun, type CheckOutcome, type CheckTarget, outcomeOfCheckRun, recordCheckOutcome } from "../scanners/checks.js";
 import { upsertRepository } from "../store/repositories.js";
@@ -5,8 +6,14 @@ import type { Logger } from "../util/logger.js";
 import { followUpRedSuite } from "./pr-checks.js";
 import type { Handler, HandlerDeps } from "./types.js";
 
+/** A repository as payloads name it (the event's own, or a run's `head_repository`). */
+interface RepoRef {
+  id?: number;
+  full_name?: string;
+}
+
 interface RepoPayload {
-  repository: { full_name: string; default_branch: string; clone_url: string; owner: { login: string }; name: string };
+  repository: RepoRef & { full_name: string; default_branch: string; clone_url: string; owner: { login: string }; name: string };
   installation?: { id: number };
 }
 
@@ -47,12 +54,54 @@ async function recordOutcomes(
   else await job();
 }
 
-const onDefaultBranch = (payload: RepoPayload, branch: string | null | undefined) => branch === payload.repository.default_branch;
+/** Whether `other` is the event's repository: by id when both carry one, else by full name. */
+function sameRepository(payload: RepoPayload, other: RepoRef | null | undefined): boolean {
+  if (!other) return false;
+  const own = payload.repository;
+  if (own.id !== undefined && other.id !== undefined) return own.id === other.id;
+  return other.full_name !== undefined && other.full_name === own.full_name;
+}
+
+/**
+ * Workflow run events whose commit is this repository's own branch head (a push to it, its
+ * schedule, a writer's dispatch). A `pull_request` run, a fork's above all, names the head branch
+ * of the pull request, which a fork may call `main` too.
+ */
+const OWN_BRANCH_EVENTS = new Set(["push", "schedule", "workflow_dispatch"]);
+
+/**
+ * Whether a check (run or suite) is on this repository's default branch. Its payload names only the
+ * head branch, which is the fork's for a fork's pull request (GitHub runs those in this repository,
+ * so a fork's `main` arrives as `head_branch: "main"`, with `pull_requests: []`); so the branch name
+ * must match and the head commit must be on the default branch here: compare `{default}...{sha}`
+ * is `identical` or `behind` (https://docs.github.com/en/rest/commits/commits#compare-two-commits).
+ * A head repository, when the payload carries one, must be this one.
+ */
+async function onDefaultBranch(
+  context: { payload: RepoPayload; octokit: { request: CheckTarget["api"]["request"] }; repo: () => { owner: string; repo: string } },
+  check: { head_branch?: string | null; head_sha?: string | null; head_repository?: RepoRef | null },
+): Promise<boolean> {
+  const branch = context.payload.repository.default_branch;
+  if (!branch || check.head_branch !== branch || !check.head_sha) return false;
+  if (check.head_repository && !sameRepository(context.payload, check.head_repository)) return false;
+  try {
+    const { data } = await context.octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+      ...context.repo(),
+      basehead: `${branch}...${check.head_sha}`,
+      per_page: 1,
+    });
+    return data.status === "identical" || data.status === "behind";
+  } catch (error) {
+    // A commit this repository does not have (or cannot compare): not on its default branch.
+    if (error instanceof RequestError && (error.status === 404 || error.status === 422)) return false;
+    throw error;
+  }
+}
 
 /** `check_run.completed` on the default branch: one check's outcome (https://docs.github.com/en/webhooks/webhook-events-and-payloads#check_run). */
 export const onCheckRunCompleted: Handler<"check_run.completed"> = async (context, deps, log) => {
   const run = context.payload.check_run;
-  if (!onDefaultBranch(context.payload, run.check_suite?.head_branch)) return;
+  if (!(await onDefaultBranch(context, { ...run.check_suite, head_sha: run.head_sha }))) return;
   await recordOutcomes(context, deps, log, async () => [outcomeOfCheckRun(run as unknown as ApiCheckRun)]);
 };
 
@@ -60,7 +109,7 @@ export const onCheckRunCompleted: Handler<"check_run.completed"> = async (contex
 export const onCheckSuiteCompleted: Handler<"check_suite.completed"> = async (context, deps, log) => {
   const suite = context.payload.check_suite;
   // Not the default branch: red CI on a pull request the bot opened may start a follow-up (issue 10).
-  if (!onDefaultBranch(context.payload, suite.head_branch)) return void (await followUpRedSuite(context, deps, log));
+  if (!(await onDefaultBranch(context, suite))) return void (await followUpRedSuite(context, deps, log));
   await recordOutcomes(context, deps, log, async () => {
     const { data } = await context.octokit.request("GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs", {
       ...context.repo(),
@@ -74,11 +123,14 @@ export const onCheckSuiteCompleted: Handler<"check_suite.completed"> = async (co
 
 /**
  * `workflow_run.completed` on the default branch: each job of the run is a check (GitHub Actions job
- * ids are the ids of their check runs, so this and `check_run` events meet on one finding).
+ * ids are the ids of their check runs, so this and `check_run` events meet on one finding). Only a
+ * run of this repository's own default branch counts (its head repository is this one, and its
+ * event one of `OWN_BRANCH_EVENTS`): a fork's pull request from its `main` also says `head_branch: "main"`.
  */
 export const onWorkflowRunCompleted: Handler<"workflow_run.completed"> = async (context, deps, log) => {
   const run = context.payload.workflow_run;
-  if (!onDefaultBranch(context.payload, run.head_branch)) return;
+  const own = sameRepository(context.payload, run.head_repository as RepoRef | null) && OWN_BRANCH_EVENTS.has(run.event);
+  if (!own || run.head_branch !== context.payload.repository.default_branch) return;
   await recordOutcomes(context, deps, log, async () => {
     const { data } = await context.octokit.request("GET /repos/{owner}/{repo}/actions/runs/{run_id}/jobs", {
       ...context.repo(),
