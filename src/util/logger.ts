@@ -6,10 +6,12 @@ export type { Logger };
  * Matches token-shaped strings: GitHub tokens (ghp_, gho_, ghu_, ghs_, ghr_, github_pat_), JWTs,
  * OpenAI-style `sk-` keys and Slack tokens. Source for the GitHub prefixes:
  * https://github.blog/engineering/platform-security/behind-githubs-new-authentication-token-formats/
- * PEM private keys are `redactPem`'s.
+ * The GitHub prefixes need no word boundary before them: in a URL-encoded credential
+ * (`x-access-token%3Aghs_…`) the token follows a letter or digit. The others keep theirs (`sk-`
+ * would otherwise match inside words such as `task-…`). PEM private keys are `redactPem`'s.
  */
 export const TOKEN_PATTERN =
-  /\b(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{22,255}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})\b/g;
+  /(?:gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{22,255})\b|\b(?:eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}|sk-[A-Za-z0-9_-]{20,}|xox[abpr]-[A-Za-z0-9-]{10,})\b/g;
 
 /** The first and last line of a PEM private key. */
 const PEM_MARK = /-----(BEGIN|END) [A-Z ]*PRIVATE KEY-----/g;

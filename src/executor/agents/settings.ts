@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { hostOfUrl } from "../../sandbox/policy.js";
 import { BacklogBotError } from "../../util/errors.js";
+import { registerSecret } from "../../util/logger.js";
 import { splitArgs } from "./split-args.js";
 
 /** Every agent family this build knows; the operator enables some of them. */
@@ -47,8 +48,23 @@ export interface AgentSettings {
  * the app's own secrets (see DESIGN.md, "Secrets").
  */
 const FORBIDDEN_ENV = /^(?:GITHUB_|GH_|GITHUB$|PRIVATE_KEY|WEBHOOK_SECRET|APP_ID$|CLIENT_SECRET$|GITHUB_CLIENT_SECRET$)/i;
-/** Values shaped like a GitHub token or a PEM key are refused whatever their variable's name. */
-const FORBIDDEN_VALUE = /\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{22,})|-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+/**
+ * Values shaped like a GitHub token or a PEM key are refused whatever their variable's name. No
+ * word boundary before the prefix: a token inside a URL-encoded value (`x-access-token%3Aghs_…`)
+ * follows a letter or digit.
+ */
+const FORBIDDEN_VALUE = /(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{22,})|-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+/**
+ * Names of the variables passed to agents whose values are credentials, so redacted wherever they
+ * appear (transcripts, run rows, PR bodies, comments, logs): a `_`-separated word of the name is
+ * KEY (or ends in KEY: APIKEY), KEYS, TOKEN(S), SECRET(S), PASSWORD, PASSWD, PASS, PWD,
+ * CREDENTIAL(S) or AUTH. This covers the vendors' own names (GEMINI_API_KEY, GOOGLE_API_KEY,
+ * ANTHROPIC_API_KEY, ANTHROPIC_AUTH_TOKEN, OPENAI_API_KEY, AZURE_OPENAI_API_KEY, AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_BEARER_TOKEN_BEDROCK), whose values need not look
+ * like any known token format (`AIza…`, a 40-character AWS secret). Values by name rather than
+ * all values: a base URL, a region or a model name would otherwise vanish from every log line.
+ */
+const SECRET_NAME = /(?:^|_)(?:[A-Z0-9]*KEY|KEYS|TOKENS?|SECRETS?|PASSWORD|PASSWD|PASS|PWD|CREDENTIALS?|AUTH)(?:_|$)/i;
 
 /** Claude Code tools that read and edit files and run commands, all confined to the worktree by acceptEdits. */
 const DEFAULT_CLAUDE_TOOLS = ["Read", "Edit", "MultiEdit", "Write", "Glob", "Grep", "LS", "Bash", "TodoWrite"];
@@ -170,7 +186,22 @@ function hostsOf(values: Array<string | undefined>, fallback: string[]): string[
 }
 
 /**
- * Reads the agent settings from the environment (documented in docs/agents.md). Without
+ * Registers with the logger's redaction (`registerSecret`) the value of every variable passed to
+ * an agent whose name says it is a credential (`SECRET_NAME`), and Codex's API key variable
+ * (`BACKLOG_BOT_CODEX_API_KEY_ENV`, whatever its name). From then on `redactSecrets` replaces those
+ * exact values wherever an agent prints them; values under 8 characters are not registered
+ * (`registerSecret`'s floor, so that no common short word is redacted everywhere).
+ * @param settings - the loaded settings; only `*.env` and `codex.apiKeyEnv` are read.
+ */
+export function registerAgentSecrets(settings: AgentSettings): void {
+  const envs = [settings.claude.env, settings.codex.env, settings.aider.env, settings.gemini.env, settings.command.env];
+  for (const env of envs) for (const [name, value] of Object.entries(env)) if (SECRET_NAME.test(name)) registerSecret(value);
+  registerSecret(settings.codex.env[settings.codex.apiKeyEnv]);
+}
+
+/**
+ * Reads the agent settings from the environment (documented in docs/agents.md), and registers
+ * the agents' credentials for redaction (`registerAgentSecrets`). Without
  * `BACKLOG_BOT_AGENTS`, the command agent is enabled alone when `BACKLOG_BOT_AGENT_COMMAND` is set.
  * @throws BacklogBotError `INVALID_SETTINGS`: an unknown agent name, a fallback agent that is not
  *   enabled, the command agent enabled without a command line, or a GitHub credential listed for an agent.
@@ -213,7 +244,7 @@ export function loadAgentSettings(env: NodeJS.ProcessEnv = process.env): AgentSe
     s.BACKLOG_BOT_CLAUDE_ARGS,
     s.BACKLOG_BOT_CLAUDE_ENV,
   );
-  return {
+  const settings: AgentSettings = {
     enabled,
     fallback,
     maxCostUsdPerRun: s.BACKLOG_BOT_MAX_COST_USD_PER_RUN,
@@ -261,4 +292,6 @@ export function loadAgentSettings(env: NodeJS.ProcessEnv = process.env): AgentSe
       allowedHosts: hosts.command,
     },
   };
+  registerAgentSecrets(settings);
+  return settings;
 }
