@@ -66,6 +66,12 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (co
       await reply(result.message);
       return;
     }
+    if (command.name === "dismiss") {
+      // Dismissing takes an issue out of the backlog; a pull request has no findings to dismiss.
+      await reply("`/agent dismiss` works on issues and on the dashboard's rows; on a pull request it does nothing.");
+      return;
+    }
+    // fix and retry: a follow-up round on this pull request's branch.
     const instructions = command.name === "fix" ? command.instructions || null : null;
     const actor = { login, isBot: comment.user?.type === "Bot", canWrite: true };
     await deps.followUps.enqueue({ taskId: task.id, trigger: { type: "comment" }, actor, instructions }, `comment:${comment.id}`);

@@ -105,6 +105,20 @@ describe.each(backends())("follow-up triggers on the bot's pull request on $name
     ]);
   });
 
+  it("answers `/agent dismiss` on the bot's pull request without queueing a follow-up", async () => {
+    permit("write");
+    await app.receive(
+      "issue_comment",
+      payload("issue_comment.created", (p) => {
+        p.issue.number = 7;
+        p.issue.pull_request = { url: "x" };
+        p.comment.body = "/agent dismiss";
+      }),
+    );
+    expect(queued).toEqual([]);
+    expect(replies).toEqual(["`/agent dismiss` works on issues and on the dashboard's rows; on a pull request it does nothing."]);
+  });
+
   it("queues one follow-up per failing check for red CI on the bot's PR head, never for its own check", async () => {
     stub.route("GET /repos/:owner/:repo/check-suites/:id/check-runs", () => ({
       body: {
