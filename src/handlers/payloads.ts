@@ -11,6 +11,8 @@ const repository = z.object({
 const installation = z.object({ id: z.number().int().positive() });
 const withRepository = z.object({ repository, installation: installation.optional() });
 const user = z.object({ login: z.string(), type: z.string().optional() }).nullable().optional();
+/** Who caused an event: GitHub always sends it, and the `issues` handler reads its login and type. */
+const sender = z.object({ login: z.string(), type: z.string() });
 
 /**
  * The fields each handled event's handler reads, checked before the handler runs: a signed payload
@@ -25,7 +27,7 @@ export const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
   ...Object.fromEntries(
     ["opened", "edited", "labeled", "unlabeled", "closed", "reopened"].map((action) => [
       `issues.${action}`,
-      withRepository.extend({ issue: z.object({ number: z.number().int(), title: z.string(), state: z.string() }), sender: user }),
+      withRepository.extend({ issue: z.object({ number: z.number().int(), title: z.string(), state: z.string() }), sender }),
     ]),
   ),
   "pull_request_review.submitted": withRepository.extend({
