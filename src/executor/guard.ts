@@ -6,15 +6,26 @@ export interface ChangedFile {
   path: string;
 }
 
-/** What the agent changed in the worktree, untracked files included (ignored files excluded). */
+/**
+ * What the agent changed in the worktree, untracked files included (ignored files excluded): what
+ * the bot's commit (src/git/commit.ts) will hold. Submodules are never reported, whatever their
+ * folders hold, and neither is a nested repository the agent made (`?? dir/`): the commit keeps a
+ * submodule at the base's commit and leaves nested repositories out, because git must not look
+ * inside them (`--ignore-submodules=all`; see src/git/stage.ts).
+ * @throws CommandError when git fails.
+ */
 export async function changedFiles(worktree: string): Promise<ChangedFile[]> {
-  const { stdout } = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all"], { cwd: worktree });
+  const { stdout } = await git(["status", "--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=all"], {
+    cwd: worktree,
+  });
   const entries = stdout.split("\0").filter(Boolean);
   const files: ChangedFile[] = [];
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] ?? "";
     const status = entry.slice(0, 2);
-    files.push({ status: status.trim(), path: entry.slice(3) });
+    const file = entry.slice(3);
+    if (status === "??" && file.endsWith("/")) continue; // with --untracked-files=all only a nested repository shows as a folder
+    files.push({ status: status.trim(), path: file });
     if (status.startsWith("R") || status.startsWith("C")) i++; // the next entry is the rename's source
   }
   return files;

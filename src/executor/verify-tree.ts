@@ -2,6 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { git } from "../git/git.js";
+import { addAllFiles } from "../git/stage.js";
 import type { RepoFiles } from "./verify-detect.js";
 
 /**
@@ -15,7 +16,7 @@ import type { RepoFiles } from "./verify-detect.js";
 export const MAX_DIFF_BYTES = 8 * 1024 * 1024;
 
 /** Runs `fn` with a private index file (a copy of `seedFrom`'s, or empty), removed afterwards. */
-async function withTempIndex<T>(worktree: string, seed: boolean, fn: (env: Record<string, string>) => Promise<T>): Promise<T> {
+async function withTempIndex<T>(worktree: string, seed: boolean, fn: (env: Record<string, string>, dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "backlog-bot-index-"));
   const file = path.join(dir, "index");
   try {
@@ -24,16 +25,20 @@ async function withTempIndex<T>(worktree: string, seed: boolean, fn: (env: Recor
       const { stdout } = await git(["rev-parse", "--path-format=absolute", "--git-path", "index"], { cwd: worktree });
       await copyFile(stdout.trim(), file).catch(() => {}); // no index yet: start empty
     }
-    return await fn({ GIT_INDEX_FILE: file });
+    return await fn({ GIT_INDEX_FILE: file }, dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** The worktree's current content as a tree object id (tracked and untracked files, not ignored ones). */
+/**
+ * The worktree's current content as a tree object id (tracked and untracked files, not ignored
+ * ones), made as the bot's commit is: submodules keep the commit the worktree's index records (the
+ * base's) and nested repositories are left out, since git must never look inside them (src/git/stage.ts).
+ */
 export async function snapshotTree(worktree: string): Promise<string> {
-  return withTempIndex(worktree, true, async (env) => {
-    await git(["add", "--all", "--", "."], { cwd: worktree, env });
+  return withTempIndex(worktree, true, async (env, dir) => {
+    await addAllFiles([], { cwd: worktree, env }, path.join(dir, "pathspecs"));
     const { stdout } = await git(["write-tree"], { cwd: worktree, env });
     return stdout.trim();
   });

@@ -1,6 +1,7 @@
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { type GitOptions, git } from "./git.js";
+import { addAllFiles } from "./stage.js";
 
 /** Who the bot commits as. */
 export interface CommitIdentity {
@@ -10,8 +11,10 @@ export interface CommitIdentity {
 
 /**
  * Commits everything in `worktree` (untracked files included, ignored ones not) on top of
- * `baseCommit`, using only what the bot controls: the mirror's git directory (`--git-dir`), a
- * fresh index file of its own and the worktree's files as the work tree. The worktree's `.git`
+ * `baseCommit`, except submodules, which keep the base's commit, and nested repositories, which are
+ * left out (git never looks inside either: see stage.ts). Uses only what the bot controls: the
+ * mirror's git directory (`--git-dir`), a fresh index file of its own and the worktree's files as
+ * the work tree. The worktree's `.git`
  * file, its per-worktree admin directory, its HEAD and any commit the agent made are never read,
  * so an agent cannot redirect the bot's commit by rewriting them.
  * @returns the new commit's id and `git diff --stat` against the base.
@@ -26,11 +29,13 @@ export async function commitWorktree(
 ): Promise<{ commit: string; diffStat: string }> {
   const index = path.join(mirror, `backlog-bot-index-${path.basename(worktree)}`);
   const options: GitOptions = { cwd: mirror, env: { GIT_INDEX_FILE: index } };
+  const pathspecs = `${index}.pathspecs`;
   const tree = ["--git-dir", mirror, "--work-tree", worktree];
   try {
     await rm(index, { force: true });
     await git([...tree, "read-tree", baseCommit], options);
-    await git([...tree, "add", "--all", "--", "."], options);
+    // Never `git add` itself: it would look inside submodules (stage.ts). Their pointers stay the base's.
+    await addAllFiles(tree, options, pathspecs);
     const { stdout: treeId } = await git([...tree, "write-tree"], options);
     const { stdout: commitId } = await git(["--git-dir", mirror, "commit-tree", treeId.trim(), "-p", baseCommit, "-m", message], {
       ...options,
@@ -47,6 +52,7 @@ export async function commitWorktree(
     return { commit, diffStat };
   } finally {
     await rm(index, { force: true });
+    await rm(pathspecs, { force: true });
   }
 }
 

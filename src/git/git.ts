@@ -8,6 +8,15 @@ const GIT_TIMEOUT_MS = 10 * 60_000;
  * Settings on every bot git command: no hooks (a worktree's agent could have planted some), no
  * fsmonitor, no prompts, no `ext::` transport. `safe.directory=*` because the bot owns every
  * repository it touches, while the sandbox may have created files under another uid mapping.
+ *
+ * None of them stops a nested repository's own config: when git looks inside a submodule of a
+ * worktree (is it dirty?), it runs `git status` there, with that repository's `.git/config`, whose
+ * filter drivers, fsmonitor or textconv an agent wrote inside the sandbox, and that child runs on
+ * the host. So no bot command may look inside one: submodules are ignored by default here
+ * (`diff.ignoreSubmodules`, no summaries, no recursion, no submodule diffs), commands that would
+ * still look pass `--ignore-submodules=all` (a `.gitmodules` `ignore` setting overrides the config,
+ * not the option), and `git add`, which has no such option, goes through `addAllFiles` (stage.ts).
+ * See https://git-scm.com/docs/git-config#Documentation/git-config.txt-diffignoreSubmodules.
  */
 const SAFE_ARGS = [
   "-c",
@@ -18,6 +27,18 @@ const SAFE_ARGS = [
   "protocol.ext.allow=never",
   "-c",
   "safe.directory=*",
+  "-c",
+  "diff.ignoreSubmodules=all",
+  "-c",
+  "diff.submodule=short",
+  "-c",
+  "status.submoduleSummary=false",
+  "-c",
+  "submodule.recurse=false",
+  "-c",
+  "fetch.recurseSubmodules=false",
+  "-c",
+  "push.recurseSubmodules=no",
 ];
 
 /** Options of one git command. */
@@ -33,6 +54,11 @@ export interface GitOptions {
   remoteUrl?: string;
   timeoutMs?: number;
   env?: Record<string, string>;
+  /**
+   * Sees each line of stdout as it arrives, uncapped (the returned `stdout` keeps only the last
+   * MiB): for listings as long as the repository, where a cut would drop entries. Must not throw.
+   */
+  onStdoutLine?: (line: string) => void;
 }
 
 /**
@@ -67,6 +93,7 @@ export async function git(args: readonly string[], options: GitOptions): Promise
     env,
     timeoutMs: options.timeoutMs ?? GIT_TIMEOUT_MS,
     ...(credential && { fd3Input: credential.answer }),
+    ...(options.onStdoutLine && { onStdoutLine: options.onStdoutLine }),
   });
   if (result.exitCode !== 0) {
     throw new CommandError(

@@ -56,10 +56,14 @@ export function parseJsonLine(line: string): Record<string, unknown> | undefined
   }
 }
 
-/** True when the worktree has uncommitted changes; git failing counts as "no changes seen". */
+/**
+ * True when the worktree has uncommitted changes; git failing counts as "no changes seen".
+ * Submodules are not looked inside (git would run `git status` there with the nested repository's
+ * own config, on the host: see src/git/stage.ts).
+ */
 async function worktreeChanged(worktree: string): Promise<boolean> {
   try {
-    const status = await git(["status", "--porcelain"], { cwd: worktree, timeoutMs: 30_000 });
+    const status = await git(["status", "--porcelain", "--ignore-submodules=all"], { cwd: worktree, timeoutMs: 30_000 });
     return status.stdout.trim() !== "";
   } catch {
     return false;
