@@ -1,4 +1,5 @@
-import { lstat, mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { lstat, mkdir, open, readdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { baseEnv, CommandError, type ExecResult, runCommand, tailLines } from "../util/exec.js";
 import { redactSecrets } from "../util/logger.js";
@@ -108,51 +109,108 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
       return { exitCode: null, signal: null, stdout: "", stderr: error.message, timedOut: false, durationMs: 0 };
     }
   };
-  const finish = (result: ExecResult, failedStep: SuiteRun["failedStep"], report: TestReport | null): SuiteRun => ({
-    exitCode: result.exitCode,
-    timedOut: result.timedOut,
-    failedStep,
-    durationMs: Date.now() - started,
-    report,
-    tail: redactSecrets(tailLines(`${result.stdout.trimEnd()}\n${result.stderr}`.trim(), TAIL_LINES)),
-  });
+  const finish = (result: ExecResult, failedStep: SuiteRun["failedStep"], report: TestReport | null, note?: string): SuiteRun => {
+    const output = redactSecrets(tailLines(`${result.stdout.trimEnd()}\n${result.stderr}`.trim(), note ? TAIL_LINES - 1 : TAIL_LINES));
+    return {
+      exitCode: result.exitCode,
+      timedOut: result.timedOut,
+      failedStep,
+      durationMs: Date.now() - started,
+      report,
+      tail: note ? `${output}\n${note}`.trim() : output,
+    };
+  };
 
   for (const step of options.skipSetup ? [] : options.plan.setup) {
     const result = await run(step);
     if (result.exitCode !== 0) return finish(result, "setup", null);
   }
+  // The setup steps and the command may have replaced any folder below HOME or the tree with a
+  // symbolic link (to another task's worktree, say): reports are removed and read only through
+  // real folders (`symlinkOnPath`), or not at all.
   const reportDir = path.join(options.home, "verify-reports");
-  await rm(reportDir, { recursive: true, force: true });
+  await rm(reportDir, { recursive: true, force: true }); // a link itself is removed, never followed
   await mkdir(reportDir, { recursive: true });
   const junit = options.plan.junit;
   const reportFile = path.join(reportDir, "junit.xml");
   const extra = junit?.kind === "file" ? junit.args(reportFile) : [];
-  // Reports of an earlier round must not pass for this one's.
-  if (junit?.kind === "dir") await rm(path.join(options.dir, junit.dir), { recursive: true, force: true });
+  // Reports of an earlier round must not pass for this one's; behind a link they are not read anyway.
+  if (junit?.kind === "dir" && (await symlinkOnPath(options.dir, path.dirname(junit.dir))) === null)
+    await rm(path.join(options.dir, junit.dir), { recursive: true, force: true });
   const result = await run([...options.plan.command, ...extra]);
-  const xml = junit?.kind === "file" ? await readCapped([reportFile]) : junit ? await readReports(path.join(options.dir, junit.dir)) : [];
-  const report = parseJUnit(xml) ?? parseTestOutput(`${result.stdout}\n${result.stderr}`);
-  return finish(result, result.exitCode === 0 && !result.timedOut ? null : "command", report);
+  const reports =
+    junit?.kind === "file"
+      ? { root: options.home, dir: "verify-reports", name: /^junit\.xml$/, where: "$HOME" }
+      : junit?.kind === "dir"
+        ? { root: options.dir, dir: junit.dir, name: /^TEST-.*\.xml$/, where: "the worktree" }
+        : null;
+  const read = reports ? await readReports(reports) : { texts: [] };
+  const report = parseJUnit(read.texts) ?? parseTestOutput(`${result.stdout}\n${result.stderr}`);
+  return finish(result, result.exitCode === 0 && !result.timedOut ? null : "command", report, read.note);
 }
 
-/** The texts of the files that exist, stopping at `MAX_JUNIT_BYTES` in all. */
-async function readCapped(files: readonly string[]): Promise<string[]> {
+/**
+ * The first folder of `rel` (a relative path under `root`, itself trusted: the bot made it) that is
+ * a symbolic link, as a path relative to `root`, or null when every folder that exists is a real
+ * one (a missing folder ends the walk: nothing below it exists). Every component of `rel` counts,
+ * the last included. `rel` climbing out of `root` (absolute, or with `..`) counts as a link.
+ * Checked with lstat, component by component: `rm -rf root/target/surefire-reports` and
+ * `readdir` follow a `target` that links to `/X` (not the last component: `rm` removes a link it
+ * is given and never follows it). Called when the run's commands have ended (the sandbox kills
+ * their whole process tree), so nothing is left to swap a folder between this check and the use.
+ */
+export async function symlinkOnPath(root: string, rel: string): Promise<string | null> {
+  const parts = path
+    .normalize(rel)
+    .split(path.sep)
+    .filter((p) => p && p !== ".");
+  if (path.isAbsolute(rel) || parts.includes("..")) return rel;
+  for (let i = 1; i <= parts.length; i++) {
+    const sub = parts.slice(0, i).join(path.sep);
+    const stats = await lstat(path.join(root, sub)).catch(() => null);
+    if (!stats) return null;
+    if (stats.isSymbolicLink()) return sub;
+    if (!stats.isDirectory()) return null;
+  }
+  return null;
+}
+
+/**
+ * The texts of the report files named `name` in `root/dir` (sorted by name), stopping at
+ * `MAX_JUNIT_BYTES` in all, and a note for the evidence when the folder was refused: none are read
+ * when a folder between `root` and them is a symbolic link (`symlinkOnPath`), and a file is opened
+ * with `O_NOFOLLOW` and read only if it is a regular file, so no link the tested code planted makes
+ * the host read files outside the report (hidden from the sandbox), whose test names would reach
+ * the check run and the PR. `where` names `root` in the note (`the worktree`, `$HOME`).
+ */
+async function readReports(reports: {
+  root: string;
+  dir: string;
+  name: RegExp;
+  where: string;
+}): Promise<{ texts: string[]; note?: string }> {
+  const link = await symlinkOnPath(reports.root, reports.dir);
+  if (link !== null) {
+    return {
+      texts: [],
+      note: `[backlog-bot] test reports not read: ${link} in ${reports.where} is a symbolic link (reports are read from real folders only)`,
+    };
+  }
+  const dir = path.join(reports.root, reports.dir);
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => reports.name.test(n)).sort();
   const texts: string[] = [];
   let total = 0;
-  for (const file of files) {
-    // lstat: a symlink the tested code planted must not make us read a file outside the report.
-    const size = await lstat(file)
-      .then((s) => (s.isFile() ? s.size : -1))
-      .catch(() => -1);
-    if (size < 0 || total + size > MAX_JUNIT_BYTES) continue;
-    total += size;
-    texts.push(await readFile(file, "utf8"));
+  for (const name of names) {
+    const handle = await open(path.join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
+    if (!handle) continue; // a symbolic link (ELOOP), or gone
+    try {
+      const stats = await handle.stat();
+      if (!stats.isFile() || total + stats.size > MAX_JUNIT_BYTES) continue;
+      total += stats.size;
+      texts.push(await handle.readFile("utf8"));
+    } finally {
+      await handle.close();
+    }
   }
-  return texts;
-}
-
-/** Maven Surefire's `TEST-*.xml` files in `dir`. */
-async function readReports(dir: string): Promise<string[]> {
-  const names = await readdir(dir).catch(() => [] as string[]);
-  return readCapped(names.filter((n) => /^TEST-.*\.xml$/.test(n)).map((n) => path.join(dir, n)));
+  return { texts };
 }
