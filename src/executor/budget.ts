@@ -1,4 +1,5 @@
 import type { Db } from "../store/db.js";
+import { countQueuedTasks } from "../store/tasks.js";
 
 /**
  * The operator's daily budget for the whole installation base (`BACKLOG_BOT_MAX_RUNS_PER_DAY`,
@@ -22,6 +23,9 @@ export interface BudgetHold {
  * other repositories have work (queued tasks, or runs today), a repository may use at most its
  * share, `ceil(maxRunsPerDay / repositories with work)`, so one busy repository cannot starve the
  * rest (round-robin in effect: the others' next runs fit under their share, the busy one's do not).
+ * Work not yet paid for counts too: each queued task as a run to come, and for the cost budget each
+ * run in progress or to come at the mean cost of the day's finished runs (a run's cost is known
+ * only when it ends, so twenty tasks started at once all passed a budget with room for one).
  * @returns the hold, or null when the run fits.
  */
 export async function checkOperatorBudget(db: Db, repositoryId: number, budget: OperatorBudget | undefined): Promise<BudgetHold | null> {
@@ -34,23 +38,36 @@ export async function checkOperatorBudget(db: Db, repositoryId: number, budget: 
       "tasks.repository_id as repository",
       eb.fn.countAll<number>().as("runs"),
       eb.fn.sum<number>("runs.cost_usd").as("cost"),
+      eb.fn.count<number>("runs.cost_usd").as("priced"),
+      eb.fn.count<number>("runs.ended_at").as("ended"),
     ])
     .where("runs.started_at", ">=", since)
     .groupBy("tasks.repository_id")
     .execute();
-  const total = perRepository.reduce((n, r) => n + Number(r.runs), 0);
-  const cost = perRepository.reduce((n, r) => n + Number(r.cost ?? 0), 0);
-  if (budget.maxCostUsdPerDay > 0 && cost >= budget.maxCostUsdPerDay) {
-    return {
-      code: "cost_budget",
-      message: `agents spent $${cost.toFixed(2)} in the last 24 hours across all repositories (the operator's daily budget is $${budget.maxCostUsdPerDay}). Work waits until it frees up.`,
-    };
+  const ran = perRepository.reduce((n, r) => n + Number(r.runs), 0);
+  const spent = perRepository.reduce((n, r) => n + Number(r.cost ?? 0), 0);
+  const priced = perRepository.reduce((n, r) => n + Number(r.priced), 0);
+  const inProgress = perRepository.reduce((n, r) => n + Number(r.runs) - Number(r.ended), 0);
+  const queuedTasks = await countQueuedTasks(db, null);
+  const total = ran + queuedTasks;
+  if (budget.maxCostUsdPerDay > 0) {
+    const unpriced = inProgress + queuedTasks;
+    const expected = spent + (priced > 0 ? (spent / priced) * unpriced : 0);
+    if (expected >= budget.maxCostUsdPerDay) {
+      const pending =
+        expected > spent ? `, and about $${(expected - spent).toFixed(2)} more for the ${unpriced} runs under way or queued` : "";
+      return {
+        code: "cost_budget",
+        message: `agents spent $${spent.toFixed(2)} in the last 24 hours across all repositories${pending} (the operator's daily budget is $${budget.maxCostUsdPerDay}). Work waits until it frees up.`,
+      };
+    }
   }
   if (budget.maxRunsPerDay <= 0) return null;
   if (total >= budget.maxRunsPerDay) {
+    const waiting = queuedTasks ? ` and ${queuedTasks} tasks are queued` : "";
     return {
       code: "daily_budget",
-      message: `agents ran ${total} times in the last 24 hours across all repositories (the operator's daily budget is ${budget.maxRunsPerDay}). Work waits until it frees up.`,
+      message: `agents ran ${ran} times in the last 24 hours across all repositories${waiting} (the operator's daily budget is ${budget.maxRunsPerDay}). Work waits until it frees up.`,
     };
   }
   const queued = await db.selectFrom("tasks").select("repository_id").distinct().where("state", "=", "queued").execute();

@@ -1,10 +1,11 @@
 import type { RepoConfig } from "../config/schema.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
-import { type Db, now } from "../store/db.js";
+import { type Db, immediate, now } from "../store/db.js";
 import type { Repository, Task, TaskTrigger } from "../store/schema.js";
 import { RETRYABLE_STATES } from "../store/task-lifecycle.js";
 import {
   countOpenTasks,
+  countQueuedTasks,
   countRunsSince,
   countTasksSince,
   createTask,
@@ -68,7 +69,9 @@ const HOUR_MS = 3_600_000;
 /**
  * Checks the limits of a repository for one more task: `prConcurrentLimit` (queued + running +
  * open PRs), `prHourlyLimit` (tasks started in the last hour, Renovate's meaning) and
- * `dailyRunLimit` (agent runs in the last 24 hours). 0 means no limit, as in Renovate.
+ * `dailyRunLimit` (agent runs in the last 24 hours, plus the queued tasks, each a run to come).
+ * 0 means no limit, as in Renovate. Call it with the change it allows through `withinLimits`, or
+ * two requests can both pass a limit that has room for one.
  * @returns the refusal, or null when the task may start.
  */
 export async function checkLimits(db: Db, repository: Repository, config: RepoConfig, budget?: OperatorBudget): Promise<Refusal | null> {
@@ -86,7 +89,9 @@ export async function checkLimits(db: Db, repository: Repository, config: RepoCo
       message: `${hourly} tasks were started here in the last hour (\`prHourlyLimit\`: ${config.prHourlyLimit}). Ask again later.`,
     };
   }
-  const runs = await countRunsSince(db, repository.id, new Date(Date.now() - 24 * HOUR_MS).toISOString());
+  const runs =
+    (await countRunsSince(db, repository.id, new Date(Date.now() - 24 * HOUR_MS).toISOString())) +
+    (await countQueuedTasks(db, repository.id));
   if (config.dailyRunLimit > 0 && runs >= config.dailyRunLimit) {
     return {
       code: "daily_limit",
@@ -95,6 +100,25 @@ export async function checkLimits(db: Db, repository: Repository, config: RepoCo
   }
   const hold = await checkOperatorBudget(db, repository.id, budget);
   return hold ? { code: hold.code, message: hold.message } : null;
+}
+
+/**
+ * `checkLimits`, then `act` (the insert or the move that starts a task) if they allow it, in one
+ * transaction under the store's write lock (`immediate`): five requests at once against
+ * `prConcurrentLimit: 1` each saw no open task and all five were queued. `act` must only write
+ * the store (on PostgreSQL it may run again after a serialization failure).
+ */
+export async function withinLimits<T>(
+  db: Db,
+  repository: Repository,
+  config: RepoConfig,
+  budget: OperatorBudget | undefined,
+  act: (trx: Db) => Promise<T>,
+): Promise<{ refusal: Refusal } | { done: T }> {
+  return immediate(db, async (trx) => {
+    const refusal = await checkLimits(trx, repository, config, budget);
+    return refusal ? { refusal } : { done: await act(trx) };
+  });
 }
 
 /**
@@ -111,21 +135,23 @@ export async function requestTask(deps: RequestDeps, request: TaskRequest): Prom
     const workflow = resolveWorkflow(request.config, request.workflow);
     if ("error" in workflow) return { kind: "refused", refusal: { code: "workflow", message: workflow.error } };
   }
-  const refusal = await checkLimits(db, request.repository, request.config, deps.budget);
-  if (refusal) return { kind: "refused", refusal };
-  const { task, created } = await createTask(db, {
-    repositoryId: request.repository.id,
-    issueNumber: request.issueNumber ?? null,
-    findingId: request.findingId ?? null,
-    title: request.title,
-    instructions: request.instructions ?? null,
-    agent: choice.agents[0]?.name ?? null,
-    requestedBy: request.requestedBy,
-    trigger: request.trigger,
-    requestedAt: request.requestedAt ?? now(),
-    triggerCommentId: request.triggerCommentId ?? null,
-    workflow: request.workflow ?? null,
-  });
+  const result = await withinLimits(db, request.repository, request.config, deps.budget, (trx) =>
+    createTask(trx, {
+      repositoryId: request.repository.id,
+      issueNumber: request.issueNumber ?? null,
+      findingId: request.findingId ?? null,
+      title: request.title,
+      instructions: request.instructions ?? null,
+      agent: choice.agents[0]?.name ?? null,
+      requestedBy: request.requestedBy,
+      trigger: request.trigger,
+      requestedAt: request.requestedAt ?? now(),
+      triggerCommentId: request.triggerCommentId ?? null,
+      workflow: request.workflow ?? null,
+    }),
+  );
+  if ("refusal" in result) return { kind: "refused", refusal: result.refusal };
+  const { task, created } = result.done;
   if (!created) return { kind: "exists", task };
   await deps.runner.enqueue(task.id);
   log.info({ taskId: task.id, agent: task.agent, by: request.requestedBy, trigger: request.trigger }, "task queued");
@@ -202,22 +228,24 @@ export async function retryIssueTask(
       task: last,
     };
   }
-  const refusal = await checkLimits(deps.db, repository, config, deps.budget);
-  if (refusal) return { ok: false, message: refusal.message, task: last };
-  const moved = await transition(
-    deps.db,
-    last.id,
-    "queued",
-    { actor: "person", log: deps.log },
-    {
-      requested_by: by,
-      requested_at: requestedAt,
-      attempts: 0,
-      error: null,
-      cancel_requested_by: null,
-      reply_pending: null,
-    },
+  const result = await withinLimits(deps.db, repository, config, deps.budget, (trx) =>
+    transition(
+      trx,
+      last.id,
+      "queued",
+      { actor: "person", log: deps.log },
+      {
+        requested_by: by,
+        requested_at: requestedAt,
+        attempts: 0,
+        error: null,
+        cancel_requested_by: null,
+        reply_pending: null,
+      },
+    ),
   );
+  if ("refusal" in result) return { ok: false, message: result.refusal.message, task: last };
+  const moved = result.done;
   if (!moved) return { ok: false, message: `Task #${last.id} changed state meanwhile; nothing was retried.`, task: last };
   await deps.runner.enqueue(moved.id);
   await requestDashboardSync(deps.jobs, repository, config);

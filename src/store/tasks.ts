@@ -259,16 +259,30 @@ export async function countOpenTasks(db: Db, repositoryId: number): Promise<numb
   return Number(row.n);
 }
 
-/** Tasks of a repository requested since `sinceIso` (ISO): what `prHourlyLimit` counts over the last hour. */
+/**
+ * Tasks of a repository requested since `sinceIso` (ISO): what `prHourlyLimit` counts over the
+ * last hour: created then, or retried then (a retry sets `requested_at`; a new task's may be its
+ * comment's older time), so retrying ten old tasks at once is ten starts this hour.
+ */
 export async function countTasksSince(db: Db, repositoryId: number, sinceIso: string): Promise<number> {
   const row = await db
     .selectFrom("tasks")
     .select((eb) => eb.fn.countAll<number>().as("n"))
     .where("repository_id", "=", repositoryId)
-    .where("created_at", ">=", sinceIso)
+    .where((eb) => eb.or([eb("created_at", ">=", sinceIso), eb("requested_at", ">=", sinceIso)]))
     .where("state", "!=", "cancelled")
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Queued tasks of a repository (null: of all): runs that will start, which run budgets count before they do. */
+export async function countQueuedTasks(db: Db, repositoryId: number | null): Promise<number> {
+  let query = db
+    .selectFrom("tasks")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("state", "=", "queued");
+  if (repositoryId !== null) query = query.where("repository_id", "=", repositoryId);
+  return Number((await query.executeTakeFirstOrThrow()).n);
 }
 
 /** Agent runs (attempts and rounds) of a repository started since `sinceIso`: the daily run budget. */

@@ -1,5 +1,5 @@
 import { lastValidConfig } from "../config/load.js";
-import { cancelTask, checkLimits, type RequestDeps, requestTask, retryIssueTask } from "../executor/requests.js";
+import { cancelTask, type RequestDeps, requestTask, retryIssueTask, withinLimits } from "../executor/requests.js";
 import { dismissFinding, getFinding } from "../store/findings.js";
 import { getRepositoryById } from "../store/repositories.js";
 import { RETRYABLE_STATES } from "../store/task-lifecycle.js";
@@ -62,22 +62,24 @@ export function createTaskRequests(deps: RequestDeps): TaskRequests {
       // A finding's task: the same steps as retryIssueTask, for the task itself.
       if (!RETRYABLE_STATES.includes(task.state))
         throw refused(`Task #${task.id} is ${task.state}; only a failed, cancelled or no-change task can be retried.`);
-      const limit = await checkLimits(deps.db, repository, config, deps.budget);
-      if (limit) throw refused(limit.message);
-      const moved = await transition(
-        deps.db,
-        task.id,
-        "queued",
-        { actor: "person", log: deps.log },
-        {
-          requested_by: by.actor,
-          requested_at: new Date().toISOString(),
-          attempts: 0,
-          error: null,
-          cancel_requested_by: null,
-          reply_pending: null,
-        },
+      const result = await withinLimits(deps.db, repository, config, deps.budget, (trx) =>
+        transition(
+          trx,
+          task.id,
+          "queued",
+          { actor: "person", log: deps.log },
+          {
+            requested_by: by.actor,
+            requested_at: new Date().toISOString(),
+            attempts: 0,
+            error: null,
+            cancel_requested_by: null,
+            reply_pending: null,
+          },
+        ),
       );
+      if ("refusal" in result) throw refused(result.refusal.message);
+      const moved = result.done;
       if (!moved) throw refused(`Task #${task.id} changed state meanwhile; nothing was retried.`);
       await deps.runner.enqueue(moved.id);
       return { taskId: moved.id };
