@@ -211,7 +211,11 @@ export async function runAgents(run: TaskRun): Promise<void> {
       }
       run.agent = agent.name;
       run.result = await runAgent(run, agent);
-      if (run.signal.aborted) return;
+      if (run.signal.aborted) {
+        // Stopped from outside (cancel, shutdown, lost lease): nothing was learnt of the agent; a trial it held is given back.
+        if (breaker.trial) await deps.breakers.release(`agent:${agent.name}`);
+        return;
+      }
       if (run.result.outcome === "finished" || !run.result.infrastructureFailure) {
         await deps.breakers.success(`agent:${agent.name}`);
         break;

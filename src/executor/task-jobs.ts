@@ -121,14 +121,24 @@ export class TaskRunner {
       await this.end(task, "failed", null, { error: "repository no longer installed" });
       return;
     }
-    const repoBreaker = await deps.breakers.check(`repo:${repo.id}`);
+    const repoKey = `repo:${repo.id}`;
+    const repoBreaker = await deps.breakers.check(repoKey);
     if (!repoBreaker.allowed) {
-      // Not the task's fault: back to the queue, to run when the repository's breaker lets a trial through.
-      await transition(deps.db, task.id, "queued", { actor: "worker", owner: this.owner, log });
+      // Not the task's fault: back to the queue, to run when the repository's breaker lets a trial
+      // through. The claim counted an attempt, but no worker started: it is given back, so a task
+      // deferred many times never ends "worker stopped too often". The key names the time, so this
+      // job (still running, its key taken) does not swallow the deferral it adds.
+      await transition(
+        deps.db,
+        task.id,
+        "queued",
+        { actor: "worker", owner: this.owner, log },
+        { attempts: Math.max(0, task.attempts - 1) },
+      );
       await deps.jobs.add<TaskRunJob>({
         kind: "task.run",
         payload: { taskId },
-        key: `task:${taskId}:after-breaker`,
+        key: `task:${taskId}:after-breaker:${repoBreaker.retryAt.getTime()}`,
         runAt: repoBreaker.retryAt,
       });
       log.warn({ retryAt: repoBreaker.retryAt }, "repository's circuit is open; task deferred");
@@ -193,7 +203,9 @@ export class TaskRunner {
       }
       if (failure) {
         const infrastructure = !(failure instanceof TaskFailure) || failure.infrastructure;
-        if (infrastructure) await deps.breakers.failure(`repo:${repo.id}`, (failure as Error).message);
+        if (infrastructure) await deps.breakers.failure(repoKey, (failure as Error).message);
+        // The task's own failure once the repository answered (its mirror fetched): the repository works.
+        else if (run.mirror) await deps.breakers.success(repoKey);
         if (!(failure instanceof TaskFailure)) {
           // Infrastructure (GitHub down, git crashed): let the job retry while the task has attempts left.
           if (task.attempts < deps.settings.maxAttempts) {
@@ -206,7 +218,7 @@ export class TaskRunner {
         await this.end(task, "failed", failureReply(task, message), { error: message.slice(0, 4000) });
         return;
       }
-      await deps.breakers.success(`repo:${repo.id}`);
+      await deps.breakers.success(repoKey);
       if (end?.state === "no_changes") {
         await this.end(task, "no_changes", {
           body: `Task #${task.id}: \`${end.agent}\` finished without changing anything, so there is no pull request.${summaryBlock(end.summary)}`,
@@ -223,6 +235,12 @@ export class TaskRunner {
       clearInterval(heartbeat);
       ctx.signal.removeEventListener("abort", onShutdown);
       this.local.delete(task.id);
+      // A trial that ended without a verdict (cancel, shutdown, lost lease, a failure before the
+      // repository answered, an error thrown) gives it back; after success/failure this does nothing.
+      if (repoBreaker.trial)
+        await deps.breakers
+          .release(repoKey)
+          .catch((err: unknown) => log.warn({ err, breaker: repoKey }, "could not give back a breaker trial"));
     }
   }
 

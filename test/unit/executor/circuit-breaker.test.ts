@@ -47,4 +47,59 @@ describe("circuit breakers", () => {
     expect(await breakers.check("repo:1")).toMatchObject({ allowed: false, lastError: "clone failed again" });
     await db.destroy();
   });
+  it("grants a new trial when the trial granted has not reported within the cool-down (its worker died)", async () => {
+    const db = await openDb(mkdtempSync(path.join(os.tmpdir(), "backlog-bot-breaker-")));
+    const breakers = new CircuitBreakers(db, { failures: 1, cooldownMs: 40 }, log);
+    await breakers.failure("repo:1", "clone failed");
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await breakers.check("repo:1")).toEqual({ allowed: true, trial: true });
+    // The trial runs: nobody else gets through, and is told to ask again no later than the trial's expiry.
+    const waiting = await breakers.check("repo:1");
+    expect(waiting).toMatchObject({ allowed: false, lastError: "clone failed" });
+    // The trial's holder never reports (no success, failure or release).
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await breakers.check("repo:1")).toEqual({ allowed: true, trial: true });
+    expect((await breakers.check("repo:1")).allowed).toBe(false);
+    // Its verdict still counts as usual.
+    await breakers.success("repo:1");
+    expect(await breakers.check("repo:1")).toEqual({ allowed: true, trial: false });
+    await db.destroy();
+  });
+
+  it("tells a run turned away while half-open to ask again within 30 s (or at the trial's expiry), not every second", async () => {
+    const db = await openDb(mkdtempSync(path.join(os.tmpdir(), "backlog-bot-breaker-")));
+    const breakers = new CircuitBreakers(db, { failures: 1, cooldownMs: 600_000 }, log);
+    await breakers.failure("agent:codex", "529 overloaded");
+    await db
+      .updateTable("circuit_breakers")
+      .set({ opened_at: new Date(Date.now() - 700_000).toISOString() })
+      .execute();
+    expect(await breakers.check("agent:codex")).toEqual({ allowed: true, trial: true });
+    const waiting = await breakers.check("agent:codex");
+    if (waiting.allowed) throw new Error("a second trial was granted");
+    const wait = waiting.retryAt.getTime() - Date.now();
+    expect(wait).toBeGreaterThan(25_000);
+    expect(wait).toBeLessThanOrEqual(30_000);
+    await db.destroy();
+  });
+
+  it("lets the next check run a trial at once when the trial is given back, counting nothing", async () => {
+    const db = await openDb(mkdtempSync(path.join(os.tmpdir(), "backlog-bot-breaker-")));
+    const breakers = new CircuitBreakers(db, { failures: 2, cooldownMs: 60_000 }, log);
+    await breakers.failure("repo:1", "clone failed");
+    await breakers.failure("repo:1", "clone failed");
+    await db
+      .updateTable("circuit_breakers")
+      .set({ opened_at: new Date(Date.now() - 120_000).toISOString() })
+      .execute();
+    expect(await breakers.check("repo:1")).toEqual({ allowed: true, trial: true });
+    await breakers.release("repo:1");
+    expect(await breakers.notClosed()).toEqual([{ key: "repo:1", state: "open", failures: 2, lastError: "clone failed" }]);
+    expect(await breakers.check("repo:1")).toEqual({ allowed: true, trial: true });
+    // Given back on a closed or open breaker, it changes nothing.
+    await breakers.success("repo:1");
+    await breakers.release("repo:1");
+    expect(await breakers.check("repo:1")).toEqual({ allowed: true, trial: false });
+    await db.destroy();
+  });
 });
