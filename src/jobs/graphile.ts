@@ -131,7 +131,7 @@ export function createGraphileJobs(options: GraphileJobsOptions): Jobs {
   };
 
   const sweep = async (): Promise<void> => {
-    const dead = await sweepDeadPools(getPool(), options.deadGraceMs ?? 30_000);
+    const dead = await sweepDeadPools(getPool(), options.deadGraceMs ?? 30_000, poolIds);
     if (dead.length > 0) log.warn({ pools: dead }, "jobs of dead worker processes released");
   };
 

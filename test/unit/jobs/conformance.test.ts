@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { LIVENESS_LOCK_CLASS } from "../../../src/jobs/graphile-liveness.js";
 import type { JobContext } from "../../../src/jobs/types.js";
 import { backends } from "../../support/backends.js";
 import { jobsFor } from "../../support/jobs.js";
@@ -212,6 +213,48 @@ describe.each(backends())("jobs port on $name", (backend) => {
     await next.drain();
     expect(attempts).toEqual([1]);
     expect(await next.dead()).toEqual([]);
+  });
+});
+
+describe.each(backends())("jobs port on $name: a long job and the store connection", (backend) => {
+  it("runs a long job once while its own process sweeps, even after PostgreSQL drops the liveness connection (its locks are taken back)", async () => {
+    const store = await backend.fresh();
+    const jobs = jobsFor(store, onTestFinished);
+    let starts = 0;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    jobs.handle("long", async () => {
+      starts++;
+      await held;
+    });
+    await jobs.start();
+    await jobs.add({ kind: "long", payload: {} });
+    await until(() => starts === 1);
+    if (store.databaseUrl) {
+      const { default: pg } = await import("pg");
+      const admin = new pg.Client({ connectionString: store.databaseUrl });
+      await admin.connect();
+      onTestFinished(() => admin.end());
+      const holders = async () =>
+        (
+          await admin.query("select pid from pg_locks where locktype = 'advisory' and classid = $1::int::oid and granted", [
+            LIVENESS_LOCK_CLASS,
+          ])
+        ).rows as { pid: number }[];
+      await until(async () => (await holders()).length > 0);
+      const [before] = await holders();
+      // A PostgreSQL restart, a proxy's idle timeout: the liveness connection is cut.
+      await admin.query("select pg_terminate_backend($1)", [before?.pid]);
+      await until(async () => (await holders()).some((h) => h.pid !== before?.pid));
+    }
+    // Sweeps every 200 ms with a 1-s grace: several pass while the job still runs.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(starts).toBe(1);
+    release();
+    await jobs.drain();
+    expect(starts).toBe(1);
   });
 });
 
