@@ -52,16 +52,49 @@ export function pickForAutopilot(
   return picks;
 }
 
-/** Start of the UTC day of `now`, ISO. */
-function dayStart(now: Date): string {
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+/** One `Intl.DateTimeFormat` per time zone that gives a calendar date (`YYYY-MM-DD`, as `en-CA` writes it). */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The calendar date of the instant `ms` in `timeZone`, as a sortable number `YYYYMMDD`. */
+function localDate(ms: number, timeZone: string): number {
+  let format = dateFormats.get(timeZone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" });
+    dateFormats.set(timeZone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(ms).map((p) => [p.type, p.value]));
+  return Number(`${parts.year}${parts.month}${parts.day}`);
+}
+
+/**
+ * The first instant of the calendar day that `now` falls in, in the IANA time zone `timeZone`
+ * (local midnight; on a day whose midnight a DST change skips, the first instant after the gap).
+ * Offsets and DST rules come from the runtime's tz database through `Intl.DateTimeFormat`, so a
+ * 23- or 25-hour day is counted right. Found by bisection over the 48 hours before `now` to the
+ * second (UTC offsets are whole seconds): about 18 date formats.
+ * Autopilot's `maxTasksPerDay` counts from here; the dashboard's "started today" should too.
+ * @throws RangeError when `timeZone` is not a time zone the runtime knows (config validates it).
+ */
+export function startOfLocalDay(now: Date, timeZone: string): Date {
+  const nowS = Math.floor(now.getTime() / 1000);
+  const today = localDate(nowS * 1000, timeZone);
+  // lo is on an earlier local day (no day lasts 48 hours), hi on this one.
+  let lo = nowS - 48 * 3600;
+  let hi = nowS;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (localDate(mid * 1000, timeZone) < today) lo = mid;
+    else hi = mid;
+  }
+  return new Date(hi * 1000);
 }
 
 /**
  * One autopilot slot for a repository: ranks its backlog as every surface does
  * (`rankRepositoryBacklog`), picks (see `pickForAutopilot`) and asks
  * the request service for each pick, as trigger `autopilot`, so every limit holds; stops at the
- * first refusal (a limit is full). Does nothing when `autopilot.enabled` is false.
+ * first refusal (a limit is full). `maxTasksPerDay` counts autopilot's tasks created since local
+ * midnight in the config's `timezone` (`startOfLocalDay`). Does nothing when `autopilot.enabled` is false.
  * @returns the tasks queued.
  */
 export async function runAutopilot(
@@ -83,7 +116,8 @@ export async function runAutopilot(
   ]);
   const lastTasks = new Map<number, LastTask>();
   for (const t of tasks) if (t.finding_id !== null) lastTasks.set(t.finding_id, { state: t.state });
-  const since = dayStart(now);
+  // "Per day" is the repository's day (`timezone`, the one its schedule runs in), not UTC's.
+  const since = startOfLocalDay(now, config.timezone).toISOString();
   const startedToday = tasks.filter((t) => t.trigger === "autopilot" && t.created_at >= since).length;
   const queued: Task[] = [];
   for (const pick of pickForAutopilot(ranked, lastTasks, config.autopilot, startedToday)) {

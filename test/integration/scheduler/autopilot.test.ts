@@ -115,4 +115,39 @@ describe("autopilot", () => {
     const high = config("autopilot: { enabled: true, minScore: 1000 }\nprHourlyLimit: 0");
     expect(await runAutopilot(deps, repository, high)).toEqual([]);
   });
+  describe("counts maxTasksPerDay over the repository's day (its timezone), not UTC's", () => {
+    const cfg = config(
+      'timezone: America/Los_Angeles\nautopilot: { enabled: true, maxTasksPerDay: 2, schedule: "30 0,23 * * *" }\nprHourlyLimit: 0\nprConcurrentLimit: 10',
+    );
+    /** One slot at `iso`; its tasks are dated then (the store dates them now). */
+    const slot = async (iso: string) => {
+      const tasks = await runAutopilot(deps, repository, cfg, new Date(iso));
+      if (tasks.length > 0)
+        await store.db
+          .updateTable("tasks")
+          .set({ created_at: new Date(iso).toISOString() })
+          .where(
+            "id",
+            "in",
+            tasks.map((t) => t.id),
+          )
+          .execute();
+      return tasks.length;
+    };
+
+    it("two slots of one Los Angeles day on two UTC days start maxTasksPerDay in all", async () => {
+      // 15:00 and 17:00 PST on 15 January: 23:00Z on the 15th and 01:00Z on the 16th.
+      expect(await slot("2026-01-15T23:00:00Z")).toBe(2);
+      expect(await slot("2026-01-16T01:00:00Z")).toBe(0);
+      // 15:00 PST on the 16th is the next local day.
+      expect(await slot("2026-01-16T23:00:00Z")).toBe(2);
+    });
+
+    it("on the 25-hour day DST ends, local midnight is in daylight time", async () => {
+      // 23:30 PDT on 31 October, then 00:30 PDT (07:30Z) and 23:30 PST (07:30Z the next day) on 1 November.
+      expect(await slot("2026-11-01T06:30:00Z")).toBe(2);
+      expect(await slot("2026-11-01T07:30:00Z")).toBe(2);
+      expect(await slot("2026-11-02T07:30:00Z")).toBe(0);
+    });
+  });
 });
