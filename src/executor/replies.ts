@@ -31,28 +31,33 @@ export async function registerReplyJobs(deps: { db: Db; jobs: Jobs; github: GitH
   deps.jobs.handle<ReplyJob>(
     "reply",
     async ({ taskId }, ctx) => {
-      const task = await getTask(deps.db, taskId);
-      if (!task?.reply_pending || task.issue_number === null) return;
-      const reply = JSON.parse(task.reply_pending) as Reply;
-      const repo = await getRepositoryById(deps.db, task.repository_id);
-      if (!repo) return;
-      const [owner = "", name = ""] = repo.full_name.split("/");
-      const octokit = await deps.github.octokit(repo.installation_id);
-      const posted = await commentOnce(octokit, {
-        owner,
-        repo: name,
-        issueNumber: task.issue_number,
-        body: reply.body,
-        marker: reply.marker,
-        since: task.created_at,
-      });
-      await deps.db
-        .updateTable("tasks")
-        .set({ reply_pending: null })
-        .where("id", "=", taskId)
-        .where("reply_pending", "=", task.reply_pending)
-        .execute();
-      ctx.log.info({ taskId, marker: reply.marker, posted }, posted ? "reply posted" : "reply was already posted");
+      // A reply owed while this job ran found it pending, so its own job was deduped away: this job
+      // posts that one too before it ends (each reply at most once, by its marker).
+      for (let posted = new Set<string>(); ; ) {
+        const task = await getTask(deps.db, taskId);
+        if (!task?.reply_pending || task.issue_number === null || posted.has(task.reply_pending)) return;
+        posted = new Set([...posted, task.reply_pending]);
+        const reply = JSON.parse(task.reply_pending) as Reply;
+        const repo = await getRepositoryById(deps.db, task.repository_id);
+        if (!repo) return;
+        const [owner = "", name = ""] = repo.full_name.split("/");
+        const octokit = await deps.github.octokit(repo.installation_id);
+        const fresh = await commentOnce(octokit, {
+          owner,
+          repo: name,
+          issueNumber: task.issue_number,
+          body: reply.body,
+          marker: reply.marker,
+          since: task.created_at,
+        });
+        await deps.db
+          .updateTable("tasks")
+          .set({ reply_pending: null })
+          .where("id", "=", taskId)
+          .where("reply_pending", "=", task.reply_pending)
+          .execute();
+        ctx.log.info({ taskId, marker: reply.marker, posted: fresh }, fresh ? "reply posted" : "reply was already posted");
+      }
     },
     { concurrency: 2 },
   );
