@@ -247,8 +247,11 @@ export async function runServer(options: { role?: string } = {}): Promise<void> 
     await startSetupServer(process.env, { log });
     return;
   }
+  // Registered before start: job handlers already run while start still awaits the scheduler and autopilot.
+  let log = createLogger({ level: process.env.LOG_LEVEL ?? "info" });
+  process.on("unhandledRejection", (reason) => log.error({ err: reason }, "unhandled rejection (a bug): the process goes on"));
   const running = await start(process.env, options);
-  process.on("unhandledRejection", (reason) => running.log.error({ err: reason }, "unhandled rejection (a bug): the process goes on"));
+  log = running.log;
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.once(signal, () => {
       running.log.info({ signal }, "signal received");
