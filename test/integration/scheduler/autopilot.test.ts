@@ -5,6 +5,7 @@ import { createAgentRegistry } from "../../../src/executor/agents/registry.js";
 import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
 import type { RequestDeps } from "../../../src/executor/requests.js";
 import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
+import { type CheckTarget, recordCheckOutcome } from "../../../src/scanners/checks.js";
 import { runAutopilot } from "../../../src/scheduler/autopilot.js";
 import { loadDashboardState } from "../../../src/scheduler/dashboard-state.js";
 import { dismissFindings } from "../../../src/store/dashboard.js";
@@ -115,6 +116,48 @@ describe("autopilot", () => {
     const high = config("autopilot: { enabled: true, minScore: 1000 }\nprHourlyLimit: 0");
     expect(await runAutopilot(deps, repository, high)).toEqual([]);
   });
+  it("does not pick a failing check again after a failed task when only the commit changed; another failure is picked", async () => {
+    const cfg = config("autopilot: { enabled: true, kinds: [failing_check], maxTasksPerDay: 5 }\nprHourlyLimit: 0\nprConcurrentLimit: 10");
+    /** The check fails at `sha` (run `id`), its job log ending as vitest's does, with this run's duration and temp directory. */
+    const fail = (id: number, sha: string, testName: string) => {
+      const jobLog = [
+        `2026-05-04T10:03:0${id}.0000000Z HEAD is now at ${sha.slice(0, 7)} Merge pull request #12 from octo/feature`,
+        `2026-05-04T10:03:0${id}.0000000Z  FAIL  test/parser.test.ts > ${testName}`,
+        "2026-05-04T10:03:05.0000001Z AssertionError: expected [] to deeply equal [ 1 ]",
+        `2026-05-04T10:03:05.0000001Z    Duration  ${id}.${id}1s (transform ${id}0ms)`,
+        "2026-05-04T10:03:11.0000000Z ##[error]Process completed with exit code 1.",
+        `2026-05-04T10:03:12.0000000Z Temporarily overriding HOME='/home/runner/work/_temp/${id}e3b0f2a-9c1d-4f5e-8a7b-0c1d2e3f4a5b' before making global git config changes`,
+      ].join("\n");
+      const api = { request: async () => ({ data: jobLog }) } as unknown as CheckTarget["api"];
+      return recordCheckOutcome(
+        { db: store.db, api, repository, owner: "o", repo: "r", log: silentLog },
+        {
+          name: "test",
+          headSha: sha,
+          conclusion: "failure",
+          url: null,
+          completedAt: `2026-05-0${id}T10:00:00Z`,
+          checkRunId: id,
+          jobId: id,
+        },
+      );
+    };
+    const checkTasks = async () => (await store.db.selectFrom("tasks").select("id").orderBy("id").execute()).map((t) => t.id);
+
+    expect(await fail(1, "3f9c2e1ab4d5c6e7f8091a2b3c4d5e6f7a8b9c0d", "parses nested lists")).toBe("failed");
+    const [first] = await runAutopilot(deps, repository, cfg);
+    expect(first).toBeDefined();
+    await end(first?.id ?? 0, "failed");
+    // A new commit on main; the same test fails the same way.
+    expect(await fail(2, "9d8c7b6a5f4e3d2c1b0a99887766554433221100", "parses nested lists")).toBe("failed");
+    expect(await runAutopilot(deps, repository, cfg, new Date(Date.now() + DAY))).toEqual([]);
+    // Another commit, and now another test fails: that is new work.
+    expect(await fail(3, "0a1b2c3d4e5f60718293a4b5c6d7e8f901234567", "parses empty lists")).toBe("failed");
+    const [again] = await runAutopilot(deps, repository, cfg, new Date(Date.now() + 2 * DAY));
+    expect(again?.finding_id).toBe(first?.finding_id);
+    expect(await checkTasks()).toEqual([first?.id, again?.id]);
+  });
+
   describe("counts maxTasksPerDay over the repository's day (its timezone), not UTC's", () => {
     const cfg = config(
       'timezone: America/Los_Angeles\nautopilot: { enabled: true, maxTasksPerDay: 2, schedule: "30 0,23 * * *" }\nprHourlyLimit: 0\nprConcurrentLimit: 10',
