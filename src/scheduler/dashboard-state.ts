@@ -4,6 +4,7 @@ import type { Db } from "../store/db.js";
 import { listOpenFindings } from "../store/findings.js";
 import type { Repository, Task } from "../store/schema.js";
 import { countRunsSince, countTasksSince, listTasks } from "../store/tasks.js";
+import { startOfLocalDay } from "./autopilot.js";
 import { rankRepositoryBacklog } from "./ranked-backlog.js";
 
 /** Moved to ranked-backlog.ts with the rest of the ranking inputs; re-exported for existing importers. */
@@ -88,7 +89,8 @@ export async function loadDashboardState(db: Db, repository: Repository, config:
     db,
     pulls.map((t) => t.id),
   );
-  const dayStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())).toISOString();
+  // Autopilot's day, as its maxTasksPerDay counts it: from local midnight in the config's time zone.
+  const dayStart = startOfLocalDay(now, config.timezone).toISOString();
   const lastHour = await countTasksSince(db, repository.id, new Date(now.getTime() - HOUR_MS).toISOString());
   const runsToday = await countRunsSince(db, repository.id, new Date(now.getTime() - 24 * HOUR_MS).toISOString());
   const open = tasks.filter((t) => t.state === "queued" || t.state === "running" || t.state === "pr_open").length;

@@ -182,6 +182,9 @@ describe("autopilot", () => {
       // 15:00 and 17:00 PST on 15 January: 23:00Z on the 15th and 01:00Z on the 16th.
       expect(await slot("2026-01-15T23:00:00Z")).toBe(2);
       expect(await slot("2026-01-16T01:00:00Z")).toBe(0);
+      // The dashboard counts the same local day: both tasks started at 15:00 PST, the next morning (UTC) included.
+      const state = await loadDashboardState(store.db, repository, cfg, new Date("2026-01-16T01:00:00Z"));
+      expect(state.autopilot).toMatchObject({ startedToday: 2, maxTasksPerDay: 2 });
       // 15:00 PST on the 16th is the next local day.
       expect(await slot("2026-01-16T23:00:00Z")).toBe(2);
     });
