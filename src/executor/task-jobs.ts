@@ -91,6 +91,12 @@ export class TaskRunner {
   private async runJob(taskId: number, ctx: JobContext): Promise<void> {
     const { deps } = this;
     const log = ctx.log.child({ taskId });
+    if (this.local.has(taskId)) {
+      // Running here already under another job (a sweep's re-add after a stall): claimTask would
+      // hand this process's own lease to a second run beside it.
+      log.warn("task is already running in this process; this job leaves it to that run");
+      return;
+    }
     const task = await claimTask(deps.db, taskId, this.owner, deps.settings.leaseMs);
     if (!task) {
       log.info("task is not claimable (ended, or held by a live worker); nothing to do");

@@ -81,8 +81,15 @@ export function createSqliteJobs(options: SqliteJobsOptions): Jobs {
       .pluck(),
   };
 
-  /** Moves every expired lease back to waiting (their process died or hung); on the poll timer, not per claim. */
+  /**
+   * Moves every expired lease back to waiting (their process died or hung); on the poll timer, not
+   * per claim. This process's own running jobs are renewed first: after the event loop stalled past
+   * the lease (a long GC, a paused VM) the sweep may fire before their heartbeats, and took them
+   * back to be claimed again here, running beside themselves.
+   */
   const sweep = (): void => {
+    const until = leaseUntil();
+    for (const id of running.keys()) st.renew.run(until, id, owner);
     const at = now();
     st.sweep.run(at, at);
   };

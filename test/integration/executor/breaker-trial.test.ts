@@ -197,3 +197,27 @@ describe("a task deferred by its repository's open circuit breaker", () => {
     }
   });
 });
+
+describe("a task's second job in the process that runs it", () => {
+  it("leaves the task to the run under way (the task's lease is this process's, so a claim would start a second run beside it)", async () => {
+    const { db, runJob, newTask, calls, state } = await setup();
+    try {
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      state.onRun = () => held;
+      const task = await newTask(1);
+      const first = runJob(task.id);
+      while (calls.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      await runJob(task.id); // e.g. the sweep's re-add after the event loop stalled past the lease
+      expect(calls).toEqual([task.id]);
+      release();
+      await first;
+      expect(calls).toEqual([task.id]);
+      expect(await getTask(db, task.id)).toMatchObject({ state: "failed", attempts: 1 });
+    } finally {
+      await db.destroy();
+    }
+  });
+});
