@@ -2,11 +2,11 @@ import type { JobContext, Jobs } from "../jobs/types.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { endUnfinishedFollowUps } from "../store/follow-ups.js";
 import { getRepositoryById } from "../store/repositories.js";
-import type { Task, TaskState } from "../store/schema.js";
+import type { Repository, Task, TaskState } from "../store/schema.js";
 import { claimTask, getTask, orphanedTasks, renewLease, transition, unclaimedQueuedTasks } from "../store/tasks.js";
 import { BacklogBotError } from "../util/errors.js";
 import { tailLines } from "../util/exec.js";
-import { redactSecrets } from "../util/logger.js";
+import { type Logger, redactSecrets } from "../util/logger.js";
 import { newOwnerId } from "../util/owner.js";
 import { addReplyJob, type Reply } from "./replies.js";
 import { branchName, type ExecutorDeps, LeaseLost, type RunEnd, runTaskSteps, TaskFailure, type TaskRun } from "./run-task.js";
@@ -125,6 +125,17 @@ export class TaskRunner {
     const repo = await getRepositoryById(deps.db, task.repository_id);
     if (!repo) {
       await this.end(task, "failed", null, { error: "repository no longer installed" });
+      return;
+    }
+    const adopted = task.pushed_sha !== null && task.branch ? await this.openPullRequestOf(task, repo, log) : undefined;
+    if (adopted) {
+      await this.end(
+        task,
+        "pr_open",
+        { body: `Task #${task.id}: draft pull request ${adopted.url} is ready for review.` },
+        { pr_number: adopted.number, pr_url: adopted.url },
+      );
+      log.warn({ pr: adopted.number }, "the last attempt opened its pull request before its worker died; the task takes it up");
       return;
     }
     const repoKey = `repo:${repo.id}`;
@@ -247,6 +258,26 @@ export class TaskRunner {
         await deps.breakers
           .release(repoKey)
           .catch((err: unknown) => log.warn({ err, breaker: repoKey }, "could not give back a breaker trial"));
+    }
+  }
+
+  /**
+   * The open pull request of the branch `task` last pushed, if any: an attempt that pushed, opened
+   * its draft PR and died before it could record it (pr_number is written only as the task reaches
+   * pr_open). Running the task again would redo the agent's work over that PR, and if the new run
+   * ended otherwise (no change, a failure) the PR stayed open, unknown to the task. `undefined` when
+   * there is none or GitHub cannot say (the task then runs as it would have).
+   */
+  private async openPullRequestOf(task: Task, repo: Repository, log: Logger): Promise<{ number: number; url: string } | undefined> {
+    const [owner = "", name = ""] = repo.full_name.split("/");
+    try {
+      const octokit = await this.deps.github.octokit(repo.installation_id);
+      const { data } = await octokit.rest.pulls.list({ owner, repo: name, head: `${owner}:${task.branch}`, state: "open", per_page: 1 });
+      const found = data[0];
+      return found ? { number: found.number, url: found.html_url } : undefined;
+    } catch (error) {
+      log.warn({ err: error }, "could not look for the pull request of the task's pushed branch; running the task");
+      return undefined;
     }
   }
 
