@@ -220,18 +220,34 @@ export async function retryIssueTask(
 ): Promise<ActionResult> {
   const last = await latestTaskOfIssue(deps.db, repository.id, issueNumber);
   if (!last) return { ok: false, message: "There is no earlier task on this issue to retry; use `/agent fix`." };
-  if (!RETRYABLE_STATES.includes(last.state)) {
-    const where = last.pr_url ? ` (${last.pr_url})` : "";
+  return retryTask(deps, repository, config, last, by, requestedAt);
+}
+
+/**
+ * A new attempt of `task` if it failed, changed nothing or was cancelled, as `by` (limits apply as
+ * for a new request, in the same locked step as the move back to queued): `/agent retry`, the
+ * dashboard's retry box, the web page's button.
+ */
+export async function retryTask(
+  deps: RequestDeps,
+  repository: Repository,
+  config: RepoConfig,
+  task: Task,
+  by: string,
+  requestedAt: string = now(),
+): Promise<ActionResult> {
+  if (!RETRYABLE_STATES.includes(task.state)) {
+    const where = task.pr_url ? ` (${task.pr_url})` : "";
     return {
       ok: false,
-      message: `Task #${last.id} is ${last.state}${where}; only a failed, cancelled or no-change task can be retried.`,
-      task: last,
+      message: `Task #${task.id} is ${task.state}${where}; only a failed, cancelled or no-change task can be retried.`,
+      task,
     };
   }
   const result = await withinLimits(deps.db, repository, config, deps.budget, (trx) =>
     transition(
       trx,
-      last.id,
+      task.id,
       "queued",
       { actor: "person", log: deps.log },
       {
@@ -244,9 +260,9 @@ export async function retryIssueTask(
       },
     ),
   );
-  if ("refusal" in result) return { ok: false, message: result.refusal.message, task: last };
+  if ("refusal" in result) return { ok: false, message: result.refusal.message, task };
   const moved = result.done;
-  if (!moved) return { ok: false, message: `Task #${last.id} changed state meanwhile; nothing was retried.`, task: last };
+  if (!moved) return { ok: false, message: `Task #${task.id} changed state meanwhile; nothing was retried.`, task };
   await deps.runner.enqueue(moved.id);
   await requestDashboardSync(deps.jobs, repository, config);
   return { ok: true, message: `Retrying task #${moved.id}.`, task: moved };

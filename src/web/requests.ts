@@ -1,9 +1,8 @@
 import { lastValidConfig } from "../config/load.js";
-import { cancelTask, type RequestDeps, requestTask, retryIssueTask, withinLimits } from "../executor/requests.js";
+import { cancelTask, type RequestDeps, requestTask, retryIssueTask, retryTask } from "../executor/requests.js";
 import { dismissFinding, getFinding } from "../store/findings.js";
 import { getRepositoryById } from "../store/repositories.js";
-import { RETRYABLE_STATES } from "../store/task-lifecycle.js";
-import { getTask, transition } from "../store/tasks.js";
+import { getTask } from "../store/tasks.js";
 import { BacklogBotError } from "../util/errors.js";
 import { groupMembers } from "./backlog-query.js";
 import type { TaskRequests } from "./deps.js";
@@ -54,35 +53,13 @@ export function createTaskRequests(deps: RequestDeps): TaskRequests {
       const repository = task && (await getRepositoryById(deps.db, task.repository_id));
       if (!task || !repository) throw refused(`Task ${taskId} no longer exists.`);
       const config = lastValidConfig(repository);
-      if (task.issue_number !== null) {
-        const result = await retryIssueTask(deps, repository, config, task.issue_number, by.actor);
-        if (!result.ok) throw refused(result.message);
-        return { taskId: result.task?.id ?? taskId };
-      }
-      // A finding's task: the same steps as retryIssueTask, for the task itself.
-      if (!RETRYABLE_STATES.includes(task.state))
-        throw refused(`Task #${task.id} is ${task.state}; only a failed, cancelled or no-change task can be retried.`);
-      const result = await withinLimits(deps.db, repository, config, deps.budget, (trx) =>
-        transition(
-          trx,
-          task.id,
-          "queued",
-          { actor: "person", log: deps.log },
-          {
-            requested_by: by.actor,
-            requested_at: new Date().toISOString(),
-            attempts: 0,
-            error: null,
-            cancel_requested_by: null,
-            reply_pending: null,
-          },
-        ),
-      );
-      if ("refusal" in result) throw refused(result.refusal.message);
-      const moved = result.done;
-      if (!moved) throw refused(`Task #${task.id} changed state meanwhile; nothing was retried.`);
-      await deps.runner.enqueue(moved.id);
-      return { taskId: moved.id };
+      // An issue's task: its issue's latest task, as `/agent retry` on the issue would; a finding's: the task itself.
+      const result =
+        task.issue_number !== null
+          ? await retryIssueTask(deps, repository, config, task.issue_number, by.actor)
+          : await retryTask(deps, repository, config, task, by.actor);
+      if (!result.ok) throw refused(result.message);
+      return { taskId: result.task?.id ?? taskId };
     },
     async dismissFinding({ findingId }) {
       const { finding } = await load(findingId);
