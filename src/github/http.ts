@@ -34,6 +34,12 @@ export interface ConditionalResponse<T> {
   status: 200 | 304;
   data: T | undefined;
   headers: Record<string, string | number | undefined>;
+  /**
+   * Stores the 200's validators, so later requests may be answered 304. Without `keepBody` the caller
+   * calls it once it has applied the whole answer (every page of a listing, every item recorded);
+   * with `keepBody` they were stored already. A no-op on a 304 or when GitHub sent no validator.
+   */
+  commit(): Promise<void>;
 }
 
 /** What `conditionalGet` asks and how it caches. */
@@ -47,7 +53,11 @@ export interface ConditionalGetOptions {
    * (the issue listing's `since`): one row per repository instead of one per cursor value.
    */
   cacheKey?: string;
-  /** Keep the body to replay it on a later 304 (the config file). */
+  /**
+   * Keep the body to replay it on a later 304 (the config file). Then the validators are stored at
+   * once: a 304 hands the body back and the caller redoes its work from it. Without it a 304 only
+   * says "nothing new since what you applied", so the validators wait for the caller's `commit()`.
+   */
   keepBody?: boolean;
   budget?: RequestBudget;
 }
@@ -58,6 +68,11 @@ export interface ConditionalGetOptions {
  * (https://docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api#use-conditional-requests-if-appropriate).
  * GitHub's ETags are specific to the token (github/docs#34689), and installation tokens last an hour,
  * so callers must stay cheap on a 200 too: the issue listing asks only for what changed `since`.
+ *
+ * Without `keepBody` nothing is stored until the caller calls `commit()` on the answer: storing the
+ * ETag of a 200 whose processing then failed (page 2 of a listing answering 5xx, a recording step
+ * throwing, the request budget running out) would make every later request of that URL a body-less
+ * 304, and what the failed run did not apply would stay unapplied until the resource changed again.
  * @throws the Octokit RequestError for any status other than 2xx and 304.
  */
 export async function conditionalGet<T>(api: Api, db: Db, options: ConditionalGetOptions): Promise<ConditionalResponse<T>> {
@@ -73,14 +88,23 @@ export async function conditionalGet<T>(api: Api, db: Db, options: ConditionalGe
     const response = await api.request(options.route, { ...options.params, headers });
     const etag = typeof response.headers.etag === "string" ? response.headers.etag : null;
     const lastModified = typeof response.headers["last-modified"] === "string" ? response.headers["last-modified"] : null;
-    if (etag || lastModified) await putCachedResponse(db, key, { etag, lastModified, body: options.keepBody ? response.data : undefined });
-    return { status: 200, data: response.data as T, headers: response.headers as ConditionalResponse<T>["headers"] };
+    const save = async () => {
+      if (etag || lastModified)
+        await putCachedResponse(db, key, { etag, lastModified, body: options.keepBody ? response.data : undefined });
+    };
+    if (options.keepBody) await save();
+    return {
+      status: 200,
+      data: response.data as T,
+      headers: response.headers as ConditionalResponse<T>["headers"],
+      commit: options.keepBody ? async () => {} : save,
+    };
   } catch (error) {
     if ((error as { status?: number }).status !== 304) throw error;
     if (options.budget) options.budget.notModified++;
     const headers304 = ((error as { response?: { headers?: ConditionalResponse<T>["headers"] } }).response?.headers ??
       {}) as ConditionalResponse<T>["headers"];
-    return { status: 304, data: usable?.body as T | undefined, headers: headers304 };
+    return { status: 304, data: usable?.body as T | undefined, headers: headers304, commit: async () => {} };
   }
 }
 

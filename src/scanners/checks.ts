@@ -200,6 +200,7 @@ export const checksScanner: Scanner = {
       per_page: PER_PAGE,
     });
     if (response.status === 304 || !response.data) return undefined;
+    await response.commit();
     const target: CheckTarget = { ...ctx, api: ctx.api, budget: ctx.budget };
     for (const run of response.data.check_runs) {
       if (run.status && run.status !== "completed") continue;

@@ -48,6 +48,11 @@ export function toSnapshot(issue: ApiIssue): IssueSnapshot {
  * cheaply: the first time (and weekly) a full listing at 100 per page; otherwise one conditional
  * request for what changed `since` the newest update seen, which GitHub answers `304 Not Modified`
  * (free of rate limit) when nothing did. Memoised per scan run, so the stale and issue scanners share it.
+ *
+ * The `since` answer's ETag is stored only after the whole listing (every page) was applied and the
+ * cursor moved: if a later page fails (5xx, request budget spent, secondary rate limit), the next scan
+ * gets page 1 in full again instead of a 304 for changes it never applied.
+ * @throws Octokit request errors and `BudgetExhaustedError`; the snapshot and cursor are then unchanged.
  */
 export function openIssues(ctx: ScanContext): Promise<IssueSnapshot[]> {
   let pending = ctx.shared.get("openIssues") as Promise<IssueSnapshot[]> | undefined;
@@ -67,6 +72,7 @@ async function refresh(ctx: ScanContext): Promise<void> {
   const open: IssueSnapshot[] = [];
   const closed: number[] = [];
   let newest = since ?? "";
+  let commit = async () => {};
   const take = (items: ApiIssue[]) => {
     for (const issue of items) {
       if (issue.updated_at > newest) newest = issue.updated_at;
@@ -86,6 +92,7 @@ async function refresh(ctx: ScanContext): Promise<void> {
     const params = { ...base, state: "all" as const, direction: "asc" as const, since };
     const first = await ctx.http.get<ApiIssue[]>("GET /repos/{owner}/{repo}/issues", params, `issues-since ${ctx.repository.full_name}`);
     if (first.status === 304) return;
+    commit = first.commit;
     take(first.data ?? []);
     let more = hasNextPage(first.headers);
     for (let page = 2; more; page++) {
@@ -98,6 +105,8 @@ async function refresh(ctx: ScanContext): Promise<void> {
   await applyIssueListing(ctx.db, id, { open, closed, replaceAll: full });
   if (newest) await setCursor(ctx.db, id, SINCE, newest);
   if (full) await setCursor(ctx.db, id, FULL_AT, ctx.now.toISOString());
+  // Last: a 304 from now on means "nothing changed since what is applied", which is only true now.
+  await commit();
   ctx.log.debug({ full, open: open.length, closed: closed.length }, "issue snapshot refreshed");
 }
 
