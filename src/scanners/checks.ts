@@ -1,5 +1,5 @@
 import { CONFIG_CHECK_NAME } from "../config/notify.js";
-import { type Api, PER_PAGE, type RequestBudget } from "../github/http.js";
+import { type Api, BudgetExhaustedError, hasNextPage, PER_PAGE, type RequestBudget } from "../github/http.js";
 import type { Db } from "../store/db.js";
 import { getFindingByFingerprint, resolveFinding, updateFindingSignals } from "../store/finding-lookup.js";
 import { syncFindings } from "../store/findings.js";
@@ -186,26 +186,48 @@ export function outcomeOfCheckRun(run: ApiCheckRun): CheckOutcome {
 
 /**
  * Scheduled safety net for missed webhooks: the check runs of the default branch's head commit
- * (`GET /repos/{owner}/{repo}/commits/{ref}/check-runs`, conditional, so an unchanged head costs a 304).
+ * (`GET /repos/{owner}/{repo}/commits/{ref}/check-runs`, conditional, so an unchanged head costs a 304),
+ * every page of them (100 per page; each page after the first counts against the request budget).
+ *
+ * The listing's ETag is stored only once every completed run was recorded: a run whose recording
+ * failed (annotations answering 5xx or 404, the budget spent) would otherwise never be recorded, as
+ * later scans of the same head get a 304. A run that fails does not stop the others; the first error
+ * is thrown once they were all tried (a spent budget stops at once), and the next scan lists them
+ * again, runs already recorded costing nothing (`recordCheckOutcome` ignores a recorded check run).
+ * @throws Octokit request errors, `BudgetExhaustedError`.
  */
 export const checksScanner: Scanner = {
   name: "checks",
   kinds: ["failing_check"],
   async scan(ctx) {
-    const response = await ctx.http.get<{ check_runs: ApiCheckRun[] }>("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
-      owner: ctx.owner,
-      repo: ctx.repo,
-      ref: ctx.repository.default_branch,
-      filter: "latest",
-      per_page: PER_PAGE,
-    });
+    const route = "GET /repos/{owner}/{repo}/commits/{ref}/check-runs" as const;
+    const params = { owner: ctx.owner, repo: ctx.repo, ref: ctx.repository.default_branch, filter: "latest" as const, per_page: PER_PAGE };
+    const response = await ctx.http.get<{ check_runs: ApiCheckRun[] }>(route, params);
     if (response.status === 304 || !response.data) return undefined;
-    await response.commit();
     const target: CheckTarget = { ...ctx, api: ctx.api, budget: ctx.budget };
-    for (const run of response.data.check_runs) {
-      if (run.status && run.status !== "completed") continue;
-      await recordCheckOutcome(target, outcomeOfCheckRun(run));
+    let failure: unknown;
+    const record = async (runs: ApiCheckRun[]) => {
+      for (const run of runs) {
+        if (run.status && run.status !== "completed") continue;
+        try {
+          await recordCheckOutcome(target, outcomeOfCheckRun(run));
+        } catch (error) {
+          if (error instanceof BudgetExhaustedError) throw error;
+          ctx.log.warn({ err: error, check: run.name, checkRunId: run.id }, "check run not recorded; the next scan retries it");
+          failure ??= error;
+        }
+      }
+    };
+    await record(response.data.check_runs);
+    let more = hasNextPage(response.headers);
+    for (let page = 2; more; page++) {
+      ctx.budget.spend(`check runs page ${page}`);
+      const next = await ctx.api.request(route, { ...params, page });
+      await record((next.data as { check_runs: ApiCheckRun[] }).check_runs);
+      more = hasNextPage(next.headers);
     }
+    if (failure) throw failure;
+    await response.commit();
     return undefined;
   },
 };
