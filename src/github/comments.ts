@@ -21,8 +21,8 @@ export function markerLine(marker: string): string {
 }
 
 /**
- * Posts a comment unless one with the same marker exists: at-least-once jobs thus say a thing
- * exactly once. Costs one listing request (GET /repos/{owner}/{repo}/issues/{n}/comments with
+ * Posts a comment unless an app's comment with the same marker exists: at-least-once jobs thus say
+ * a thing exactly once. Costs one listing request (GET /repos/{owner}/{repo}/issues/{n}/comments with
  * `since`, https://docs.github.com/en/rest/issues/comments#list-issue-comments) before the post.
  * @returns whether a comment was posted now.
  * @throws the Octokit RequestError when GitHub cannot be reached (the job retries).
@@ -36,7 +36,9 @@ export async function commentOnce(octokit: Octokit, input: CommentOnce): Promise
     per_page: 100,
     ...(input.since && { since: input.since }),
   });
-  if (comments.some((c) => c.body?.includes(line))) return false;
+  // Only an app's comment counts (a GitHub App's comments are by a user of type Bot, which no person
+  // is): anyone may write the marker, and a forged one would silence the reply for good.
+  if (comments.some((c) => c.user?.type === "Bot" && c.body?.includes(line))) return false;
   await octokit.rest.issues.createComment({
     owner: input.owner,
     repo: input.repo,

@@ -45,7 +45,8 @@ function sha256(text: string): string {
 
 /**
  * The dashboard issue of a repository, found by its hidden marker among the bot's issues (open or
- * closed; pull requests skipped), oldest first so a duplicate made by an older version loses.
+ * closed; pull requests skipped; `botLogin`'s when known, else any app's), oldest first so a
+ * duplicate made by an older version loses.
  */
 export async function findDashboardIssue(
   octokit: Octokit,
@@ -62,7 +63,8 @@ export async function findDashboardIssue(
       page,
       ...(botLogin && { creator: botLogin }),
     });
-    const found = data.find((i) => !i.pull_request && (i.body ?? "").includes(DASHBOARD_MARKER));
+    // The bot's own issue only: anyone may quote the marker, and the sync would overwrite their issue's body.
+    const found = data.find((i) => !i.pull_request && i.user?.type === "Bot" && (i.body ?? "").includes(DASHBOARD_MARKER));
     if (found) return { number: found.number, state: found.state };
     if (data.length < 100) return undefined;
   }

@@ -69,7 +69,9 @@ console.log("Changed src/app.js");
     }));
     stub.route("GET /repos/:owner/:repo/commits/:ref/check-runs", () => ({ body: { total_count: 0, check_runs: [] } }));
     stub.route("GET /repos/:owner/:repo/issues/:number/comments", (req) => ({
-      body: comments.filter((c) => c.issue === Number(req.params.number)).map((c, i) => ({ id: i + 1, body: c.body })),
+      body: comments
+        .filter((c) => c.issue === Number(req.params.number))
+        .map((c, i) => ({ id: i + 1, body: c.body, user: { login: BOT, type: "Bot" } })),
     }));
     stub.route("POST /repos/:owner/:repo/issues/:number/comments", (req) => {
       comments.push({ issue: Number(req.params.number), body: (req.body as { body: string }).body });

@@ -23,7 +23,11 @@ describe.each(backends())("issue_comment.created on $name", (backend) => {
       // Comments are kept, so that a reply already posted is found by its marker.
       "GET /repos/:owner/:repo/issues/:number/comments": () => ({ body: posted }),
       "POST /repos/:owner/:repo/issues/:number/comments": (req) => {
-        const comment = { id: posted.length + 1, body: (req.body as { body: string }).body };
+        const comment = {
+          id: posted.length + 1,
+          body: (req.body as { body: string }).body,
+          user: { login: "backlog-bot[bot]", type: "Bot" },
+        };
         posted.push(comment);
         return { status: 201, body: comment };
       },

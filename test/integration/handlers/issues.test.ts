@@ -65,7 +65,9 @@ describe.each(backends())("issues events on $name", (backend) => {
         return { body: { permission: role === "maintain" ? "write" : role, role_name: role } };
       },
       "GET /repos/:owner/:repo/issues/:number/comments": (req: StubRequest) => ({
-        body: comments.filter((c) => c.issue === Number(req.params.number)).map((c, i) => ({ id: i + 1, body: c.body })),
+        body: comments
+          .filter((c) => c.issue === Number(req.params.number))
+          .map((c, i) => ({ id: i + 1, body: c.body, user: { login: BOT, type: "Bot" } })),
       }),
       "POST /repos/:owner/:repo/issues/:number/comments": (req: StubRequest) => {
         comments.push({ issue: Number(req.params.number), body: (req.body as { body: string }).body });

@@ -128,7 +128,9 @@ describe("dashboard sync", () => {
 
   it("shows a config error in the body and says it once in a comment", async () => {
     const comments: string[] = [];
-    stub.route("GET /repos/:owner/:repo/issues/:number/comments", () => ({ body: comments.map((body, i) => ({ id: i + 1, body })) }));
+    stub.route("GET /repos/:owner/:repo/issues/:number/comments", () => ({
+      body: comments.map((body, i) => ({ id: i + 1, body, user: { login: "backlog-bot[bot]", type: "Bot" } })),
+    }));
     stub.route("POST /repos/:owner/:repo/issues/:number/comments", (req) => {
       comments.push((req.body as { body: string }).body);
       return { status: 201, body: { id: comments.length } };
