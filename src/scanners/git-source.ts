@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { BacklogBotError } from "../util/errors.js";
@@ -26,15 +26,16 @@ let privateHome: string | undefined;
  * The environment of every git child of the scanner: no user or system config (so a
  * developer's `grep.*` or `blame.*` settings cannot change results), no optional locks, and no
  * discovery above `cwd`, so a plain directory inside some other repository is not mistaken for it.
+ * HOME is a directory of this process's own (mode 0700): a fixed path in the shared temp dir let
+ * any local user plant a `.gitconfig` (`core.fsmonitor`) that ran as whoever scanned.
  */
 export function scannerGitEnv(cwd: string): Record<string, string> {
-  if (!privateHome) {
-    privateHome = path.join(os.tmpdir(), "backlog-bot-git-home");
-    mkdirSync(privateHome, { recursive: true });
-  }
+  privateHome ??= mkdtempSync(path.join(os.tmpdir(), "backlog-bot-git-home-"));
   return {
     ...baseEnv(),
     HOME: privateHome,
+    XDG_CONFIG_HOME: privateHome,
+    GIT_CONFIG_GLOBAL: "/dev/null",
     GIT_CONFIG_NOSYSTEM: "1",
     GIT_OPTIONAL_LOCKS: "0",
     GIT_TERMINAL_PROMPT: "0",
