@@ -40,12 +40,18 @@ export function createTokenAccess(env: NodeJS.ProcessEnv, log: Logger): GitHubAc
 /**
  * `backlog-bot scan --remote owner/repo`: the scheduled scans, once, against the API (the TODO scan
  * in a mirror under `dataDir`), storing findings in `db`. The caller prints the ranked backlog.
- * @returns the repository's id in the store.
+ * @returns the repository's id in the store, and a line per scanner that failed (`name: error`).
  * @throws BacklogBotError `INVALID_SETTINGS` without `GITHUB_TOKEN` or with a malformed name; Octokit's
  * RequestError when the repository cannot be read (404: wrong name or no access).
  */
-export async function scanRemote(options: { fullName: string; env: NodeJS.ProcessEnv; db: Db; dataDir: string }): Promise<number> {
-  if (!/^[\w.-]+\/[\w.-]+$/.test(options.fullName)) {
+export async function scanRemote(options: {
+  fullName: string;
+  env: NodeJS.ProcessEnv;
+  db: Db;
+  dataDir: string;
+}): Promise<{ repositoryId: number; failures: string[] }> {
+  // GitHub's names: letters, digits, `-`, `_`, `.`; never `.` or `..`, which would leave /repos/ in the request path.
+  if (!/^[\w.-]+\/[\w.-]+$/.test(options.fullName) || options.fullName.split("/").some((part) => /^\.+$/.test(part))) {
     throw new BacklogBotError("INVALID_SETTINGS", `expected owner/repo, got "${options.fullName}"`);
   }
   const log = createLogger({ level: options.env.LOG_LEVEL ?? "warn", destination: pino.destination(2) });
@@ -69,8 +75,9 @@ export async function scanRemote(options: { fullName: string; env: NodeJS.Proces
     log: log.child({ repo: repository.full_name }),
   });
   if (report.configError) log.warn({ configError: report.configError }, "repository config invalid; scanned with the last valid one");
+  const failures: string[] = [];
   for (const [name, result] of Object.entries(report.scanners)) {
-    if ("error" in result) log.error({ scanner: name, error: result.error }, "scanner failed");
+    if ("error" in result) failures.push(`${name}: ${result.error}`);
   }
-  return repository.id;
+  return { repositoryId: repository.id, failures };
 }

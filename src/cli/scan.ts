@@ -40,10 +40,11 @@ export async function run(argv: string[]): Promise<number> {
       let repositoryId: number;
       let label: string;
       let detail = "";
+      let failures: string[] = [];
       if (values.remote) {
         // Only here: the remote scan brings in probot and Octokit.
         const [{ scanRemote }, { loadSettings }] = await Promise.all([import("./scan-remote.js"), import("../config/env.js")]);
-        repositoryId = await scanRemote({ fullName: values.remote, env: process.env, db, dataDir: loadSettings().dataDir });
+        ({ repositoryId, failures } = await scanRemote({ fullName: values.remote, env: process.env, db, dataDir: loadSettings().dataDir }));
         label = values.remote;
       } else {
         const target = positionals[0] ?? ".";
@@ -77,7 +78,9 @@ export async function run(argv: string[]): Promise<number> {
       }
       const rows = await printBacklog(db, { repositoryId, json: values.json, limit });
       console.error(`${rows} backlog rows in ${label}${detail} in ${Math.round(performance.now() - started)} ms`);
-      return 0;
+      // The backlog above holds what the other scanners found; a failed one makes the scan a failure.
+      for (const failure of failures) console.error(`backlog-bot: scanner ${failure}`);
+      return failures.length > 0 ? 1 : 0;
     });
   } catch (error) {
     return reportError(error, usage);

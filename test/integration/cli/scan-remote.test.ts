@@ -60,7 +60,8 @@ describe("scanRemote (backlog-bot scan --remote)", () => {
       GHE_PROTOCOL: "http",
       LOG_LEVEL: "silent",
     };
-    const id = await scanRemote({ fullName: "octo/tool", env, db: store.db, dataDir: store.dir });
+    const { repositoryId: id, failures } = await scanRemote({ fullName: "octo/tool", env, db: store.db, dataDir: store.dir });
+    expect(failures).toEqual([]);
     const kinds = (await listOpenFindings(store.db, id)).map((f) => f.kind);
     const count = (k: string) => kinds.filter((x) => x === k).length;
     expect(count("todo")).toBe(1);
@@ -69,6 +70,21 @@ describe("scanRemote (backlog-bot scan --remote)", () => {
     expect(count("stale_issue")).toBe(makeIssues(150, new Date()).filter((issue) => issue.number >= 100).length);
     expect(count("issue")).toBe(Math.floor(150 / 7));
     expect(stub.requests.every((r) => r.headers.authorization === `token ${env.GITHUB_TOKEN}`)).toBe(true);
+  });
+
+  it("names each scanner that failed (here the clone), for the command to exit 1, and keeps what the others found", async () => {
+    stub.route("GET /repos/:owner/:repo", (req) => ({
+      body: { full_name: `${req.params.owner}/${req.params.repo}`, default_branch: "main", clone_url: path.join(originDir, "gone.git") },
+    }));
+    const env: NodeJS.ProcessEnv = {
+      GITHUB_TOKEN: "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+      GHE_HOST: stub.host,
+      GHE_PROTOCOL: "http",
+      LOG_LEVEL: "silent",
+    };
+    const { repositoryId, failures } = await scanRemote({ fullName: "octo/tool", env, db: store.db, dataDir: store.dir });
+    expect(failures).toEqual([expect.stringMatching(/^todo: /)]);
+    expect((await listOpenFindings(store.db, repositoryId)).some((f) => f.kind === "stale_issue")).toBe(true);
   });
 });
 
@@ -79,11 +95,10 @@ describe("scanRemote without a token", () => {
       await expect(scanRemote({ fullName: "octo/tool", env: {}, db: store.db, dataDir: store.dir })).rejects.toMatchObject({
         code: "INVALID_SETTINGS",
       });
-      await expect(
-        scanRemote({ fullName: "not a name", env: { GITHUB_TOKEN: "x" }, db: store.db, dataDir: store.dir }),
-      ).rejects.toMatchObject({
-        code: "INVALID_SETTINGS",
-      });
+      for (const fullName of ["not a name", "../..", "a/..", "../x", "./x"])
+        await expect(scanRemote({ fullName, env: { GITHUB_TOKEN: "x" }, db: store.db, dataDir: store.dir })).rejects.toMatchObject({
+          code: "INVALID_SETTINGS",
+        });
     } finally {
       await store.cleanup();
     }
