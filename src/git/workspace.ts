@@ -40,13 +40,18 @@ export function pendingLocks(): number {
   return locks.size;
 }
 
-/** `<dataDir>/mirrors/<readable-name>-<hash>.git`: readable, and unique even for local paths. */
+/**
+ * `<dataDir>/mirrors/<readable-name>-<hash>.git`: readable, and unique even for local paths. The
+ * hash is 128 bits of SHA-256: the readable part keeps only the name's last 60 characters, so with
+ * 32 bits a repository named to end like another's could be brute-forced (about 2^32 tries) onto
+ * its mirror, and read its code.
+ */
 export function mirrorPath(dataDir: string, fullName: string): string {
   const readable = fullName
     .replace(/^\/+/, "")
     .replace(/[^A-Za-z0-9._-]+/g, "_")
     .slice(-60);
-  const hash = createHash("sha256").update(fullName).digest("hex").slice(0, 8);
+  const hash = createHash("sha256").update(fullName).digest("hex").slice(0, 32);
   return path.join(dataDir, "mirrors", `${readable}-${hash}.git`);
 }
 
@@ -60,7 +65,7 @@ export async function syncMirror(options: MirrorOptions): Promise<string> {
   const mirror = mirrorPath(options.dataDir, options.fullName);
   return withLock(mirror, async () => {
     if (!existsSync(path.join(mirror, "HEAD"))) {
-      await mkdir(path.dirname(mirror), { recursive: true });
+      await mkdir(path.dirname(mirror), { recursive: true, mode: 0o700 });
       const partial = `${mirror}.partial-${process.pid}`;
       await rm(partial, { recursive: true, force: true });
       await git(["init", "--bare", "--quiet", partial], { cwd: path.dirname(mirror) });
@@ -99,7 +104,7 @@ export async function createWorktree(
   const suffix = attempt ?? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const worktree = path.join(root, `task-${taskId}-${suffix}`);
   return withLock(mirror, async () => {
-    await mkdir(root, { recursive: true });
+    await mkdir(root, { recursive: true, mode: 0o700 });
     for (const name of await readdir(root)) {
       if (name === `task-${taskId}` || name.startsWith(`task-${taskId}-`))
         await rm(path.join(root, name), { recursive: true, force: true });

@@ -78,7 +78,8 @@ export async function openDb(dataDir: string, options: StoreOptions = {}): Promi
   } else {
     where = ":memory:";
     if (dataDir !== ":memory:") {
-      mkdirSync(dataDir, { recursive: true });
+      // Private (0700): it holds the store, and beside it mirrors of private code and agents' transcripts.
+      mkdirSync(dataDir, { recursive: true, mode: 0o700 });
       where = path.join(dataDir, DATABASE_FILE);
     }
     db = openSqlite(where);
