@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { git } from "./git.js";
 
@@ -40,6 +40,38 @@ export function pendingLocks(): number {
   return locks.size;
 }
 
+/** A git lock file older than this (ms) was left by a git that was killed: no git of ours holds one that long. */
+export const STALE_LOCK_MS = 10 * 60_000;
+
+/**
+ * Removes the lock files (`*.lock`) of git directory `gitDir` (its top and `refs/`) older than
+ * `STALE_LOCK_MS`. The app kills git itself (SIGKILL at shutdown, children of a crashed process at
+ * start) and so does the OOM killer; git then leaves its lock behind, and every later fetch or
+ * branch of that mirror failed with "Another git process seems to be running" until someone
+ * removed it by hand. Call it inside `withLock` of the mirror.
+ * @returns the paths removed.
+ */
+export async function removeStaleLocks(gitDir: string, now = Date.now()): Promise<string[]> {
+  const removed: string[] = [];
+  const visit = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory() && depth > 0) await visit(full, depth - 1);
+      else if (entry.isFile() && entry.name.endsWith(".lock")) {
+        const info = await stat(full).catch(() => undefined);
+        if (info && now - info.mtimeMs > STALE_LOCK_MS) {
+          await rm(full, { force: true });
+          removed.push(full);
+        }
+      }
+    }
+  };
+  await visit(gitDir, 0);
+  await visit(path.join(gitDir, "refs"), 16);
+  return removed;
+}
+
 /**
  * `<dataDir>/mirrors/<readable-name>-<hash>.git`: readable, and unique even for local paths. The
  * hash is 128 bits of SHA-256: the readable part keeps only the name's last 60 characters, so with
@@ -64,6 +96,7 @@ export function mirrorPath(dataDir: string, fullName: string): string {
 export async function syncMirror(options: MirrorOptions): Promise<string> {
   const mirror = mirrorPath(options.dataDir, options.fullName);
   return withLock(mirror, async () => {
+    await removeStaleLocks(mirror);
     if (!existsSync(path.join(mirror, "HEAD"))) {
       await mkdir(path.dirname(mirror), { recursive: true, mode: 0o700 });
       const partial = `${mirror}.partial-${process.pid}`;
@@ -104,6 +137,7 @@ export async function createWorktree(
   const suffix = attempt ?? `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const worktree = path.join(root, `task-${taskId}-${suffix}`);
   return withLock(mirror, async () => {
+    await removeStaleLocks(mirror);
     await mkdir(root, { recursive: true, mode: 0o700 });
     for (const name of await readdir(root)) {
       if (name === `task-${taskId}` || name.startsWith(`task-${taskId}-`))

@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { commitWorktree, pushCommit } from "../../../src/git/commit.js";
-import { createWorktree, pendingLocks, syncMirror, withLock } from "../../../src/git/workspace.js";
+import { createWorktree, pendingLocks, STALE_LOCK_MS, syncMirror, withLock } from "../../../src/git/workspace.js";
 import { cloneBare, commitFiles, initRepo, makeTempDir, removeDir, git as testGit } from "../../fixtures/git-repo.js";
 
 describe("withLock", () => {
@@ -71,5 +71,38 @@ describe("worktrees and the bot's own commit", () => {
     expect(testGit(remote, ["show", "refs/heads/backlog-bot/t8:hello.txt"])).toBe("hello agent\n");
     expect(testGit(remote, ["log", "-1", "--format=%an %P", "refs/heads/backlog-bot/t8"]).trim()).toBe(`bot[bot] ${baseCommit}`);
     expect(testGit(evil, ["rev-list", "--all"]).trim()).toBe(""); // nothing went to the agent's repository
+  });
+});
+
+describe("locks a killed git left behind", () => {
+  it("are removed once stale, so the mirror fetches and branches again; a fresh one is left to its owner", async () => {
+    const root = makeTempDir("backlog-bot-stale-locks-");
+    try {
+      const dataDir = path.join(root, "data");
+      const work = initRepo();
+      commitFiles(work, { "a.txt": "one\n" });
+      const remote = cloneBare(work);
+      const options = { dataDir, fullName: "o/locks", cloneUrl: remote, defaultBranch: "main" };
+      const mirror = await syncMirror(options);
+      commitFiles(work, { "a.txt": "two\n" });
+      testGit(work, ["push", "-q", remote, "HEAD:main"]);
+      // A fetch and a branch killed mid-way (SIGKILL at shutdown, the OOM killer): their locks stay.
+      const refLock = path.join(mirror, "refs", "remotes", "origin", "main.lock");
+      const branchLock = path.join(mirror, "refs", "heads", "backlog-bot", "t9.lock");
+      mkdirSync(path.dirname(branchLock), { recursive: true });
+      writeFileSync(refLock, "");
+      writeFileSync(branchLock, "");
+      // A lock taken a moment ago may belong to a git still running (another process): kept, and the fetch says why it failed.
+      await expect(syncMirror(options)).rejects.toThrow(/Another git process/);
+      const old = new Date(Date.now() - 2 * STALE_LOCK_MS);
+      for (const lock of [refLock, branchLock]) utimesSync(lock, old, old);
+      await syncMirror(options);
+      expect(testGit(mirror, ["rev-parse", "refs/remotes/origin/main"]).trim()).toBe(testGit(work, ["rev-parse", "HEAD"]).trim());
+      const { worktree } = await createWorktree(mirror, dataDir, 9, "backlog-bot/t9", "main", 1);
+      expect(readFileSync(path.join(worktree, "a.txt"), "utf8")).toBe("two\n");
+      expect([existsSync(refLock), existsSync(branchLock)]).toEqual([false, false]);
+    } finally {
+      removeDir(root);
+    }
   });
 });
