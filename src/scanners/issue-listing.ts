@@ -110,6 +110,21 @@ async function refresh(ctx: ScanContext): Promise<void> {
   ctx.log.debug({ full, open: open.length, closed: closed.length }, "issue snapshot refreshed");
 }
 
+/**
+ * Drops an issue GitHub answered as gone (404 or 410 to a write: deleted or transferred) from the
+ * stored snapshot and from this run's memoised listing: the `since` listing never reports deletions,
+ * so without this it would stay until the weekly full listing.
+ */
+export async function forgetIssue(ctx: ScanContext, issueNumber: number): Promise<void> {
+  await applyIssueListing(ctx.db, ctx.repository.id, { open: [], closed: [issueNumber], replaceAll: false });
+  const pending = ctx.shared.get("openIssues") as Promise<IssueSnapshot[]> | undefined;
+  if (pending)
+    ctx.shared.set(
+      "openIssues",
+      pending.then((list) => list.filter((issue) => issue.number !== issueNumber)),
+    );
+}
+
 /** The ranking signals of an open issue, shared by the stale and labelled-issue scanners. */
 export function issueSignals(issue: IssueSnapshot): FindingSignals {
   const { createdAt, updatedAt, labels, reactions, comments, assignees } = issue;

@@ -1,6 +1,6 @@
 import type { StaleConfig } from "../config/schema.js";
 import type { IssueSnapshot } from "../store/issue-snapshots.js";
-import { issueSignals, openIssues } from "./issue-listing.js";
+import { forgetIssue, issueSignals, openIssues } from "./issue-listing.js";
 import type { ScanContext, Scanner } from "./registry.js";
 import type { Finding } from "./types.js";
 
@@ -60,28 +60,76 @@ function toFinding(issue: IssueSnapshot, idleDays: number, now: Date): Finding {
   };
 }
 
+/** The status of an Octokit `RequestError`, if the error is one. */
+function statusOf(error: unknown): number | undefined {
+  const status = (error as { status?: unknown }).status;
+  return typeof status === "number" ? status : undefined;
+}
+
+/**
+ * Whether a 403 or 429 is GitHub's rate limit (primary: `x-ratelimit-remaining: 0`; secondary: a
+ * `retry-after` header or the message), which is about the whole run rather than one issue
+ * (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit).
+ */
+function isRateLimited(error: unknown): boolean {
+  const { message, response } = error as { message?: string; response?: { headers?: Record<string, unknown> } };
+  const headers = response?.headers ?? {};
+  return (
+    statusOf(error) === 429 ||
+    String(headers["x-ratelimit-remaining"]) === "0" ||
+    headers["retry-after"] !== undefined ||
+    /rate limit/i.test(message ?? "")
+  );
+}
+
+/** What `markStale` did: issues labelled and commented, and issues GitHub answered as gone. */
+export interface MarkOutcome {
+  marked: number[];
+  /** Answered 404 or 410 (deleted, transferred): dropped from the snapshot, no longer stale findings. */
+  gone: number[];
+}
+
 /**
  * Labels and comments stale issues not yet labelled, like actions/stale, making at most
- * `operationsPerRun` writes (each label and each comment is one): the rest wait for the next run.
- * @returns the issue numbers marked.
+ * `operationsPerRun` writes (each label and each comment is one, failed ones too): the rest wait for
+ * the next run. A write answered 404 or 410 (the issue deleted or transferred, which the `since`
+ * listing never reports) drops the issue from the snapshot (`forgetIssue`) and the run goes on; 403
+ * (not a rate limit; e.g. a locked issue's comment) or 422 skips that issue and goes on.
+ * @returns the issues marked, and those found gone.
+ * @throws other Octokit request errors (5xx, rate limits) and `BudgetExhaustedError`.
  */
-export async function markStale(ctx: ScanContext, issues: IssueSnapshot[]): Promise<number[]> {
+export async function markStale(ctx: ScanContext, issues: IssueSnapshot[]): Promise<MarkOutcome> {
   const config = ctx.config.stale;
   let operations = 0;
   const marked: number[] = [];
+  const gone: number[] = [];
   for (const issue of issues) {
     if (issue.labels.some((l) => cleanLabel(l) === cleanLabel(config.staleLabel))) continue;
     if (operations + 2 > config.operationsPerRun) break;
     const target = { owner: ctx.owner, repo: ctx.repo, issue_number: issue.number };
-    ctx.budget.spend(`label #${issue.number}`);
-    await ctx.api.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...target, labels: [config.staleLabel] });
-    ctx.budget.spend(`comment #${issue.number}`);
-    await ctx.api.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...target, body: config.staleMessage });
-    operations += 2;
-    marked.push(issue.number);
+    try {
+      ctx.budget.spend(`label #${issue.number}`);
+      operations++;
+      await ctx.api.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...target, labels: [config.staleLabel] });
+      ctx.budget.spend(`comment #${issue.number}`);
+      operations++;
+      await ctx.api.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...target, body: config.staleMessage });
+      marked.push(issue.number);
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404 || status === 410) {
+        ctx.log.warn({ issue: issue.number, status }, "stale issue is gone (deleted or transferred); dropped from the snapshot");
+        await forgetIssue(ctx, issue.number);
+        gone.push(issue.number);
+      } else if ((status === 403 && !isRateLimited(error)) || status === 422) {
+        ctx.log.warn({ err: error, issue: issue.number, status }, "stale issue could not be marked; skipped");
+      } else {
+        throw error;
+      }
+    }
   }
-  if (marked.length > 0) ctx.log.info({ marked: marked.length, operations }, "stale issues marked");
-  return marked;
+  if (marked.length > 0 || gone.length > 0) ctx.log.info({ marked: marked.length, gone: gone.length, operations }, "stale issues marked");
+  return { marked, gone };
 }
 
 /** Open issues without activity (actions/stale semantics) become `stale_issue` findings. */
@@ -97,11 +145,10 @@ export const staleScanner: Scanner = {
     }
     // Oldest first, so a small operations budget marks the longest-forgotten issues.
     stale.sort((a, b) => a.issue.updatedAt.localeCompare(b.issue.updatedAt));
-    if (ctx.config.stale.mark)
-      await markStale(
-        ctx,
-        stale.map((s) => s.issue),
-      );
-    return { findings: stale.map((s) => toFinding(s.issue, s.idleDays, ctx.now)), scope: { kinds: ["stale_issue"] } };
+    const toMark = stale.map((s) => s.issue);
+    const { gone }: Pick<MarkOutcome, "gone"> = ctx.config.stale.mark ? await markStale(ctx, toMark) : { gone: [] };
+    // A deleted or transferred issue is no longer work: its finding is resolved by its absence.
+    const kept = stale.filter((s) => !gone.includes(s.issue.number));
+    return { findings: kept.map((s) => toFinding(s.issue, s.idleDays, ctx.now)), scope: { kinds: ["stale_issue"] } };
   },
 };
