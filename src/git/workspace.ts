@@ -163,6 +163,17 @@ export async function addWorktree(
   return (await createWorktree(mirror, dataDir, taskId, branch, base, attempt)).worktree;
 }
 
+/**
+ * Deletes the mirror of `fullName` (after any operation on it queued in this process): a repository
+ * removed from the app leaves no copy of its code, and a later repository given the same name
+ * (a transfer, a deleted one re-created, an account name taken over) does not start from the old
+ * one's objects, which `fetch --prune` never removes.
+ */
+export async function removeMirror(dataDir: string, fullName: string): Promise<void> {
+  const mirror = mirrorPath(dataDir, fullName);
+  await withLock(mirror, () => rm(mirror, { recursive: true, force: true }));
+}
+
 /** Removes a worktree and its branch from the mirror; never throws (cleanup must not mask the real outcome). */
 export async function removeWorktree(mirror: string, worktree: string, branch: string): Promise<void> {
   await withLock(mirror, async () => {

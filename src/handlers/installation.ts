@@ -1,3 +1,4 @@
+import { removeMirror } from "../git/workspace.js";
 import { removeRepository, upsertRepository } from "../store/repositories.js";
 import type { Handler } from "./types.js";
 
@@ -18,10 +19,13 @@ export const onRepositoriesAdded: Handler<"installation.created" | "installation
   void deps.scheduler?.sync().catch((err) => log.warn({ err }, "could not schedule the new repositories"));
 };
 
-/** `installation_repositories.removed` / `installation.deleted`: forget them (their findings go too). */
+/** `installation_repositories.removed` / `installation.deleted`: forget them (their findings go too) and delete their mirrors. */
 export const onRepositoriesRemoved: Handler<"installation.deleted" | "installation_repositories.removed"> = async (context, deps, log) => {
   const payload = context.payload;
   const removed = "repositories_removed" in payload ? payload.repositories_removed : (payload.repositories ?? []);
-  for (const repo of removed) await removeRepository(deps.db, repo.full_name);
+  for (const repo of removed) {
+    await removeRepository(deps.db, repo.full_name);
+    await removeMirror(deps.settings.dataDir, repo.full_name);
+  }
   log.info({ count: removed.length }, "repositories removed");
 };

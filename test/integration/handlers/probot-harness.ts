@@ -21,6 +21,8 @@ import type { TestStore } from "../../support/backends.js";
 /** The app loaded into an in-process Probot pointed at a stub, with a real store (SQLite, or the given test store). */
 export interface AppUnderTest {
   db: Db;
+  /** The app's data dir (mirrors, worktrees; the SQLite file when no store was given). */
+  dataDir: string;
   probot: Probot;
   /** Task runs queued through the request service. */
   enqueued: () => number;
@@ -84,6 +86,7 @@ export async function loadApp(
   await probot.load(createApp({ db, settings, agents: registry, requests, log, ...extra }));
   return {
     db,
+    dataDir,
     probot,
     enqueued: () => enqueued,
     aborted,
