@@ -16,6 +16,10 @@ export class RequestBudget {
   used = 0;
   notModified = 0;
   constructor(readonly limit: number) {}
+  /** Requests still allowed: a caller about to make writes that belong together checks this first. */
+  get remaining(): number {
+    return Math.max(0, this.limit - this.used);
+  }
   /** @throws BudgetExhaustedError when the next request would exceed `limit`. */
   spend(what: string): void {
     if (this.used >= this.limit)

@@ -94,7 +94,9 @@ export interface MarkOutcome {
  * `operationsPerRun` writes (each label and each comment is one, failed ones too): the rest wait for
  * the next run. A write answered 404 or 410 (the issue deleted or transferred, which the `since`
  * listing never reports) drops the issue from the snapshot (`forgetIssue`) and the run goes on; 403
- * (not a rate limit; e.g. a locked issue's comment) or 422 skips that issue and goes on.
+ * (not a rate limit; e.g. a locked issue's comment) or 422 skips that issue and goes on. An issue is
+ * marked only when the request budget still holds both of its writes, so the budget never ends
+ * between its label and its comment.
  * @returns the issues marked, and those found gone.
  * @throws other Octokit request errors (5xx, rate limits) and `BudgetExhaustedError`.
  */
@@ -106,6 +108,12 @@ export async function markStale(ctx: ScanContext, issues: IssueSnapshot[]): Prom
   for (const issue of issues) {
     if (issue.labels.some((l) => cleanLabel(l) === cleanLabel(config.staleLabel))) continue;
     if (operations + 2 > config.operationsPerRun) break;
+    // Label and comment go together: an issue labelled without its comment is skipped by later runs
+    // (it carries the label), so both requests must fit in the budget before the first is sent.
+    if (ctx.budget.remaining < 2) {
+      ctx.log.info({ remaining: ctx.budget.remaining }, "request budget too low to label and comment; marking waits for the next run");
+      break;
+    }
     const target = { owner: ctx.owner, repo: ctx.repo, issue_number: issue.number };
     try {
       ctx.budget.spend(`label #${issue.number}`);

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { RequestBudget } from "../../../src/github/http.js";
+import { RequestBudget } from "../../../src/github/http.js";
 import { scanRepository } from "../../../src/scheduler/run-scan.js";
 import { listOpenFindings } from "../../../src/store/findings.js";
 import { listIssueSnapshots } from "../../../src/store/issue-snapshots.js";
@@ -112,6 +112,20 @@ describe("marking stale issues when a write fails", () => {
     // #30: label + failed comment; #29: failed label; then 3 of 4 operations used, no room for #28.
     expect(labelled).toEqual([30]);
     expect(commented).toEqual([]);
+  });
+
+  it("a request budget with room for the label only marks nothing: every labelled issue gets its comment", async () => {
+    mark = true;
+    // The config, one page of issues, then one request left: not enough for label and comment.
+    const tight = await scan(now, new RequestBudget(3));
+    expect(tight.scanners.stale).not.toHaveProperty("error");
+    expect(tight.requests).toBe(2);
+    expect(labelled).toEqual([]);
+    expect(await staleFindings()).toEqual(range(21, 30));
+
+    for (let k = 1; k <= 10; k++) await scan(new Date(now.getTime() + k * 1000));
+    expect(labelled).toEqual(expect.arrayContaining(range(21, 30)));
+    expect(commented).toEqual(labelled);
   });
 
   it("other errors (a 5xx, a secondary rate limit) still fail the scanner", async () => {
