@@ -200,6 +200,8 @@ export function handleDashboardJobs(jobs: Pick<Jobs, "handle" | "add">, deps: { 
       kind: DASHBOARD_JOB,
       payload: { repositoryId },
       key: `dashboard:${repositoryId}:later`,
+      // The repository's dashboard queue: never beside a sync queued meanwhile, which could both find the issue gone and both create one.
+      queue: `dashboard:${repositoryId}`,
       runAt: outcome.retryAt,
     });
   });

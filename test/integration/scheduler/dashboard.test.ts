@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseConfigText } from "../../../src/config/parse.js";
 import type { RepoConfig } from "../../../src/config/schema.js";
 import { DASHBOARD_MARKER } from "../../../src/dashboard/index.js";
-import { syncDashboard } from "../../../src/scheduler/dashboard.js";
+import { handleDashboardJobs, syncDashboard } from "../../../src/scheduler/dashboard.js";
 import { syncFindings } from "../../../src/store/findings.js";
 import { getRepositoryById, upsertRepository } from "../../../src/store/repositories.js";
 import type { Repository } from "../../../src/store/schema.js";
@@ -50,6 +50,27 @@ describe("dashboard sync", () => {
   afterEach(async () => {
     await stub.close();
     await store.cleanup();
+  });
+
+  it("queues the sync a debounce defers on the repository's dashboard queue, so it never runs beside another sync", async () => {
+    expect(await sync(new Date())).toEqual({ kind: "created", issueNumber: 1 });
+    await syncFindings(store.db, repository.id, [todo(4, "a new row")], { kinds: ["todo"], paths: ["src/a4.ts"] });
+    const added: Array<{ key?: string; queue?: string }> = [];
+    let handler: ((payload: { repositoryId: number }, context: unknown) => Promise<void>) | undefined;
+    handleDashboardJobs(
+      {
+        handle: (_kind: string, fn: unknown) => {
+          handler = fn as typeof handler;
+        },
+        add: async (spec: { key?: string; queue?: string }) => {
+          added.push({ key: spec.key, queue: spec.queue });
+          return "1";
+        },
+      } as never,
+      { db: store.db, access: { botIdentity: async () => ({ name: BOT }), octokit: async () => octokit } as never, log: silentLog },
+    );
+    await handler?.({ repositoryId: repository.id }, { log: silentLog });
+    expect(added).toEqual([{ key: `dashboard:${repository.id}:later`, queue: `dashboard:${repository.id}` }]);
   });
 
   it("creates one issue with the marker and the ranked rows, records it, and skips an unchanged body", async () => {
