@@ -24,16 +24,45 @@ export interface PullRequestInput {
   verification?: { section: string; headline: string | null } | null;
 }
 
-/** GitHub caps a PR body at 65,536 characters; keep well inside it. */
+/** GitHub caps a PR body at 65,536 characters (a longer `body` is a 422); the summary's share. */
 const MAX_SUMMARY = 20_000;
+/** The whole body's cap, under GitHub's 65,536 characters. */
+export const MAX_PR_BODY = 60_000;
 
-/** Quotes untrusted text as a Markdown block quote, so it cannot open HTML or close our sections. */
-function quote(text: string): string {
+/**
+ * Untrusted text (an issue title, the agent's words) made inert in a PR body, a comment or a commit
+ * message: secrets redacted, `<` and `>` as entities (no HTML, no forged section marker), and a
+ * zero-width space after `@` and `#`, so it pings no one and names no issue — "closes #40" in an
+ * agent's summary or a title would otherwise close issue 40 when the PR is merged
+ * (https://docs.github.com/en/issues/tracking-your-work-with-issues/linking-a-pull-request-to-an-issue).
+ */
+export function inertText(text: string): string {
   return redactSecrets(text)
-    .slice(0, MAX_SUMMARY)
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/([@#])/g, "$1\u200b");
+}
+
+/** Quotes untrusted text as a Markdown block quote, so it cannot open HTML or close our sections; at most `max` characters. */
+function quote(text: string, max = MAX_SUMMARY): string {
+  const inert = inertText(text);
+  const cut = inert.length > max ? `${inert.slice(0, max)}\n… (cut)` : inert;
+  return cut
     .split("\n")
-    .map((line) => `> ${line.replace(/</g, "&lt;")}`)
+    .map((line) => `> ${line}`)
     .join("\n");
+}
+
+/**
+ * Who asked, for the PR body: `@login` for a person, and a plain word for the bot's own
+ * requesters (`autopilot`, the API token, a CLI user `cli:<name>`), which would otherwise mention
+ * whoever holds that GitHub account.
+ */
+export function requester(requestedBy: string): string {
+  if (requestedBy === "autopilot") return "autopilot";
+  if (requestedBy === "api-token") return "the API";
+  if (requestedBy.includes(":")) return `\`${requestedBy.replace(/`/g, "")}\``;
+  return `@${requestedBy}`;
 }
 
 /** The notes as the PR body's list. */
@@ -45,16 +74,27 @@ export const notesList = (notes: readonly string[]): string => notes.map((n) => 
  * (pr-sections.ts), so a follow-up can replace them with its own evidence.
  */
 export function pullRequestBody(input: PullRequestInput): string {
-  const lines = [
-    markSection("headline", input.verification?.headline ?? ""),
-    "",
-    `This draft pull request was made by backlog-bot (task #${input.taskId}) with the \`${input.agent}\` agent, at the request of @${input.requestedBy}.`,
-    "",
-    "### What was asked",
-    input.issueNumber !== null ? `Issue #${input.issueNumber}: ${input.title}` : input.title,
-  ];
-  if (input.instructions) lines.push("", "Instructions:", quote(input.instructions));
-  lines.push("", "### What the agent reported", input.summary.trim() ? quote(input.summary.trim()) : "_The agent gave no summary._");
+  const body = (summaryMax: number) => {
+    const title = inertText((input.title.split("\n")[0] ?? "").slice(0, 250));
+    const lines = [
+      markSection("headline", input.verification?.headline ?? ""),
+      "",
+      `This draft pull request was made by backlog-bot (task #${input.taskId}) with the \`${input.agent}\` agent, at the request of ${requester(input.requestedBy)}.`,
+      "",
+      "### What was asked",
+      input.issueNumber !== null ? `Issue #${input.issueNumber}: ${title}` : title,
+    ];
+    if (input.instructions) lines.push("", "Instructions:", quote(input.instructions, summaryMax));
+    const summary = input.summary.trim();
+    lines.push("", "### What the agent reported", summary ? quote(summary, summaryMax) : "_The agent gave no summary._");
+    return finish(lines, input);
+  };
+  const full = body(MAX_SUMMARY);
+  // Over the cap (a long summary, long test output in Verification): the agent's words give way first.
+  return full.length <= MAX_PR_BODY ? full : body(Math.max(0, MAX_SUMMARY - (full.length - MAX_PR_BODY) - 100)).slice(0, MAX_PR_BODY);
+}
+
+function finish(lines: string[], input: PullRequestInput): string {
   lines.push("", markSection("notes", notesList(input.notes)));
   lines.push("", markSection("verification", input.verification?.section ?? ""));
   lines.push("", "### Change", "```", input.diffStat.trim(), "```");

@@ -300,13 +300,23 @@ export async function inspectChanges(run: TaskRun): Promise<ChangedFile[]> {
   return run.files;
 }
 
+/**
+ * The bot's commit message: the title's first line (untrusted: a zero-width space after `@` and
+ * `#`, so "closes #40" in it closes no issue when the commit lands and "@team" pings no one), the
+ * task's own issue as the one `Fixes`, and the task trailer.
+ */
+export function commitMessage(task: Pick<Task, "id" | "title" | "issue_number">, agent: string): string {
+  const title = (task.title.split("\n")[0] ?? "").replace(/([@#])/g, "$1\u200b");
+  const subject = task.issue_number !== null ? `${title} (#${task.issue_number})` : title;
+  const closing = task.issue_number !== null ? `\n\nFixes #${task.issue_number}` : "";
+  return `${subject.slice(0, 200)}\n\nMade by backlog-bot task #${task.id} with ${agent}.${closing}\n\n${taskTrailer(task.id)}`;
+}
+
 /** One commit as the app's bot user, with the task trailer, made from the mirror's git directory (never the worktree's `.git`). */
 export async function commit(run: TaskRun): Promise<void> {
   const { deps, task, repo } = run;
   const identity = await deps.github.botIdentity(repo.installation_id);
-  const subject = task.issue_number !== null ? `${task.title} (#${task.issue_number})` : task.title;
-  const closing = task.issue_number !== null ? `\n\nFixes #${task.issue_number}` : "";
-  const message = `${subject.slice(0, 200)}\n\nMade by backlog-bot task #${task.id} with ${run.agent}.${closing}\n\n${taskTrailer(task.id)}`;
+  const message = commitMessage(task, run.agent ?? "an agent");
   const made = await commitWorktree(run.mirror as string, run.worktree as string, run.baseCommit as string, message, identity);
   run.commitSha = made.commit;
   run.diffStat = made.diffStat;

@@ -32,8 +32,16 @@ function code(text: string): string {
 }
 
 /** A fenced block for untrusted output that cannot be closed from inside. */
+/** Longest output line shown (characters): the repository's tests write this output, and one 200 KB line would push the PR body past GitHub's limit. */
+const MAX_LINE = 500;
+
 function fenced(text: string): string {
-  return `\`\`\`text\n${redactSecrets(text).replace(/```/g, "ˋˋˋ").trimEnd()}\n\`\`\``;
+  const lines = redactSecrets(text)
+    .replace(/```/g, "ˋˋˋ")
+    .trimEnd()
+    .split("\n")
+    .map((line) => (line.length > MAX_LINE ? `${line.slice(0, MAX_LINE - 1)}…` : line));
+  return `\`\`\`text\n${lines.join("\n")}\n\`\`\``;
 }
 
 function list(ids: readonly string[]): string {
