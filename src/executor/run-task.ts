@@ -301,6 +301,34 @@ export async function inspectChanges(run: TaskRun): Promise<ChangedFile[]> {
 }
 
 /**
+ * What a failed push means for the task (git's own words from `error`'s message):
+ * - the branch moved on GitHub (`--force-with-lease` saw stale info, or it is not a fast-forward):
+ *   a TaskFailure asking to clear the branch, since nothing was overwritten;
+ * - GitHub refused the push (`[remote rejected]`: a file over 100 MB, a workflow change without the
+ *   `workflows` permission, a ruleset, a pre-receive hook): a TaskFailure with GitHub's reason, since
+ *   a retry would be refused alike;
+ * - anything else (the network, credentials): `error` itself, an infrastructure failure to retry.
+ */
+export function pushFailure(error: unknown, branch: string): unknown {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/stale info|fetch first|non-fast-forward/i.test(message)) {
+    return new TaskFailure(
+      `the branch \`${branch}\` changed on GitHub since backlog-bot last pushed to it, so nothing was overwritten. Delete the branch or merge what is there, then \`/agent retry\`.`,
+      { cause: error },
+    );
+  }
+  if (/remote rejected|pre-receive hook declined/i.test(message)) {
+    const reasons = message
+      .split("\n")
+      .map((line) => line.replace(/^remote:\s*/, "").trim())
+      .filter((line) => line && !/^(error: failed to push|To |git push failed|hint:)/.test(line));
+    const reason = redactSecrets(reasons.join(" ").replace(/\s+/g, " ")).slice(0, 500);
+    return new TaskFailure(`GitHub refused the push of \`${branch}\`: ${reason}`, { cause: error });
+  }
+  return error;
+}
+
+/**
  * The bot's commit message: the title's first line (untrusted: a zero-width space after `@` and
  * `#`, so "closes #40" in it closes no issue when the commit lands and "@team" pings no one), the
  * task's own issue as the one `Fixes`, and the task trailer.
@@ -347,13 +375,7 @@ export async function push(run: TaskRun): Promise<void> {
     await audit("ok", { commit: run.commitSha, task: task.id });
   } catch (error) {
     await audit("failed", { commit: run.commitSha, task: task.id, error: redactSecrets((error as Error).message).slice(0, 500) });
-    if (/stale info|rejected|failed to push/i.test((error as Error).message)) {
-      throw new TaskFailure(
-        `the branch \`${run.branch}\` changed on GitHub since backlog-bot last pushed to it, so nothing was overwritten. Delete the branch or merge what is there, then \`/agent retry\`.`,
-        { cause: error },
-      );
-    }
-    throw error;
+    throw pushFailure(error, run.branch);
   }
   await deps.db
     .updateTable("tasks")
