@@ -1,3 +1,4 @@
+import { CONFIG_PATH } from "../config/parse.js";
 import { git } from "../git/git.js";
 
 /** One changed path, from `git status --porcelain=v1 -z`. */
@@ -31,15 +32,25 @@ export async function changedFiles(worktree: string): Promise<ChangedFile[]> {
   return files;
 }
 
-/** Paths an agent's change may not touch: workflow files run with the repository's secrets. */
-const FORBIDDEN = [/^\.github\/workflows\//];
-
 /**
- * The diff policy: returns why the change must not be pushed, or null when it may.
- * Workflows are refused because a pushed workflow runs with the repository's secrets on GitHub's
- * runners (and an installation token without the `workflows` permission cannot push them anyway:
- * https://docs.github.com/en/rest/authentication/permissions-required-for-github-apps).
+ * Paths an agent's change may not touch, whatever the issue asked:
+ * - `.github/workflows` (the folder, or a file or link of that name): a pushed workflow runs with
+ *   the repository's secrets on GitHub's runners, and an installation token without the
+ *   `workflows` permission cannot push one anyway
+ *   (https://docs.github.com/en/rest/authentication/permissions-required-for-github-apps);
+ * - backlog-bot's own config (`.github/backlog-bot.yml`): an issue's text could otherwise have the
+ *   agent raise the bot's limits, turn autopilot on or widen `allowedBots` once merged;
+ * - `CODEOWNERS` (where GitHub reads it: the root, `.github/`, `docs/`): who must review a change;
+ * - `.gitmodules`: a submodule's URL, which CI then checks out (the bot never commits submodules).
  */
+const FORBIDDEN = [
+  /^\.github\/workflows(\/|$)/,
+  new RegExp(`^${CONFIG_PATH.replace(/\./g, "\\.")}$`),
+  /^(\.github\/|docs\/)?CODEOWNERS$/,
+  /^\.gitmodules$/,
+];
+
+/** The diff policy: returns why the change must not be pushed, or null when it may (`FORBIDDEN`). */
 export function checkDiffPolicy(files: readonly ChangedFile[]): string | null {
   const forbidden = files.filter((f) => FORBIDDEN.some((re) => re.test(f.path))).map((f) => f.path);
   if (forbidden.length > 0) return `the agent changed files backlog-bot never pushes: ${forbidden.join(", ")}`;
