@@ -8,6 +8,7 @@ import { BacklogBotError } from "../util/errors.js";
 import { tailLines } from "../util/exec.js";
 import { type Logger, redactSecrets } from "../util/logger.js";
 import { newOwnerId } from "../util/owner.js";
+import { inertText } from "./pull-request.js";
 import { addReplyJob, type Reply } from "./replies.js";
 import { branchName, type ExecutorDeps, LeaseLost, type RunEnd, runTaskSteps, TaskFailure, type TaskRun } from "./run-task.js";
 
@@ -310,13 +311,16 @@ function failureReply(task: Task, message: string): Omit<Reply, "marker"> {
   return { body: `Task #${task.id} failed: ${fence(message)}` };
 }
 
+/** An error for a comment: its first line made inert (it may quote the agent) and at most 500 characters, the rest as code. */
 function fence(text: string): string {
   const [head = "", ...rest] = text.split("\n");
-  return rest.length ? `${head}\n\n\`\`\`\n${tailLines(rest.join("\n"), 30).replace(/```/g, "ˋˋˋ")}\n\`\`\`` : head;
+  const first = inertText(head.length > 500 ? `${head.slice(0, 499)}…` : head);
+  return rest.length ? `${first}\n\n\`\`\`\n${tailLines(rest.join("\n"), 30).replace(/```/g, "ˋˋˋ")}\n\`\`\`` : first;
 }
 
+/** The agent's words for a comment, quoted and inert (no mention, issue reference or HTML). */
 function summaryBlock(summary: string): string {
-  const text = redactSecrets(summary).trim();
+  const text = inertText(summary).trim();
   return text
     ? `\n\nWhat it said:\n${text
         .slice(0, 2000)

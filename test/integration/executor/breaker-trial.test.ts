@@ -41,7 +41,11 @@ async function setup() {
     BACKLOG_BOT_BREAKER_COOLDOWN_S: "60",
   });
   const calls: number[] = [];
-  const state: { onRun: (taskId: number) => Promise<void> } = { onRun: async () => {} };
+  const state: { onRun: (taskId: number) => Promise<void>; error: string; summary: string } = {
+    onRun: async () => {},
+    error: "the tests still fail",
+    summary: "",
+  };
   const agentRun = async (input: AgentRunInput): Promise<AgentRunResult> => {
     const taskId = Number(/task-(\d+)-run/.exec(input.transcriptPath)?.[1]);
     calls.push(taskId);
@@ -49,8 +53,8 @@ async function setup() {
     return {
       outcome: "failed",
       exitCode: 1,
-      summary: "",
-      error: "the tests still fail",
+      summary: state.summary,
+      error: state.error,
       turns: 1,
       inputTokens: null,
       outputTokens: null,
@@ -216,6 +220,23 @@ describe("a task's second job in the process that runs it", () => {
       await first;
       expect(calls).toEqual([task.id]);
       expect(await getTask(db, task.id)).toMatchObject({ state: "failed", attempts: 1 });
+    } finally {
+      await db.destroy();
+    }
+  });
+});
+
+describe("a failed task's reply on its issue", () => {
+  it("quotes the agent inertly: its words ping no one and close no issue", async () => {
+    const { db, runJob, newTask, state } = await setup();
+    try {
+      state.error = "gave up: closes #40, cc @org/security-team <img src=x>";
+      state.summary = "Resolves #41. @everyone";
+      const task = await newTask(1);
+      await runJob(task.id);
+      const reply = JSON.parse((await getTask(db, task.id))?.reply_pending ?? "{}") as { body?: string };
+      expect(reply.body).toContain("failed");
+      expect(reply.body).not.toMatch(/#4[01]|@org|@everyone|<img/);
     } finally {
       await db.destroy();
     }
