@@ -8,11 +8,23 @@ const WRITE_ROLES = new Set(["admin", "maintain", "write"]);
 export type Permission = { allowed: true; role: string } | { allowed: false; role: string; reason: string };
 
 /**
+ * Whether bot account `login` is named in `allowedBots`: case-insensitively (GitHub logins are),
+ * and with or without the `[bot]` suffix GitHub gives apps' accounts (`renovate` and
+ * `Renovate[bot]` both name `renovate[bot]`).
+ */
+export function isAllowedBot(login: string, allowedBots: readonly string[]): boolean {
+  const bare = (name: string) => name.toLowerCase().replace(/\[bot\]$/, "");
+  return allowedBots.some((name) => bare(name) === bare(login));
+}
+
+/**
  * Decides whether `login` may make the app act on this repository: a person with write, maintain or
  * admin permission (GET /repos/{owner}/{repo}/collaborators/{username}/permission,
  * https://docs.github.com/en/rest/collaborators/collaborators#get-repository-permissions-for-a-user).
  * GitHub answers 404 for someone who is not a collaborator at all: that is a refusal, not an error.
- * Bots are refused unless named in `allowedBots`.
+ * Bots are refused unless named in `allowedBots` (`isAllowedBot`); one named there is allowed as the
+ * repository's writers chose (the config is theirs), without the permission call, to which GitHub
+ * answers 404 for an app's account.
  * @throws the Octokit RequestError for any other failure (the delivery's job retries).
  */
 export async function checkWritePermission(
@@ -22,7 +34,8 @@ export async function checkWritePermission(
   userType: string,
   allowedBots: readonly string[] = [],
 ): Promise<Permission> {
-  if (userType === "Bot" && !allowedBots.includes(login)) {
+  if (userType === "Bot") {
+    if (isAllowedBot(login, allowedBots)) return { allowed: true, role: "allowed bot" };
     return { allowed: false, role: "bot", reason: "bots cannot trigger agent work unless listed in `allowedBots`" };
   }
   try {
