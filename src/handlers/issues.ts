@@ -1,6 +1,7 @@
 import type { Octokit } from "@octokit/rest";
 import { loadRepositoryConfig } from "../config/load.js";
 import { DASHBOARD_MARKER, readTicks, untick } from "../dashboard/index.js";
+import { cancelTask } from "../executor/requests.js";
 import { commentOnce } from "../github/comments.js";
 import { type ApiIssue, issueSignals, toSnapshot } from "../scanners/issue-listing.js";
 import { cleanLabel } from "../scanners/stale.js";
@@ -12,6 +13,7 @@ import { syncFindings } from "../store/findings.js";
 import { applyIssueListing } from "../store/issue-snapshots.js";
 import { upsertRepository } from "../store/repositories.js";
 import type { Repository } from "../store/schema.js";
+import { findOpenTask } from "../store/tasks.js";
 import { applyTicks } from "./dashboard-ticks.js";
 import { checkWritePermission } from "./guards.js";
 import type { Handler, HandlerDeps } from "./types.js";
@@ -164,6 +166,15 @@ export const onIssues: Handler<IssuesEvent> = async (context, deps, log) => {
   } else {
     const config = await loadRepositoryConfig(context, deps.db, stored, log);
     await updateIssueFindings(deps, stored, issue, config.issues.labels);
+    if (payload.action === "closed" && payload.sender.type !== "Bot") {
+      // Fixed elsewhere or not wanted: the issue's task that has no pull request yet stops, rather
+      // than open a PR that fixes a closed issue. (A PR already open stays for its reviewers.)
+      const task = await findOpenTask(deps.db, stored.id, { issueNumber: issue.number });
+      if (task && task.state !== "pr_open") {
+        const result = await cancelTask(deps.requests, task, payload.sender.login);
+        log.info({ taskId: task.id, cancelled: result.ok }, "issue closed: its task is cancelled");
+      }
+    }
   }
   await requestDashboardSync(deps.requests.jobs, stored);
 };

@@ -7,6 +7,7 @@ import { recordDashboard } from "../../../src/store/dashboard.js";
 import { syncFindings } from "../../../src/store/findings.js";
 import { getRepositoryById, upsertRepository } from "../../../src/store/repositories.js";
 import type { Repository } from "../../../src/store/schema.js";
+import { createTask, getTask } from "../../../src/store/tasks.js";
 import { type KeptIssue, keepIssues } from "../../fixtures/github-issue-state.js";
 import { type GitHubStub, type StubRequest, startGitHubStub } from "../../fixtures/github-stub.js";
 import { backends } from "../../support/backends.js";
@@ -175,6 +176,34 @@ describe.each(backends())("issues events on $name", (backend) => {
       ...base,
     });
     expect((await findings()).find((f) => f.issue_number === 9)?.resolved_at).not.toBeNull();
+  });
+
+  it("cancels the queued task of an issue that is closed (fixed elsewhere), and leaves a task with an open PR alone", async () => {
+    const issue = (number: number): KeptIssue => ({
+      number,
+      title: `Issue ${number}`,
+      body: "",
+      state: "closed",
+      labels: [],
+      user: { login: "u", type: "User" },
+      created_at: "",
+    });
+    const queued = (
+      await createTask(app.db, { repositoryId: repository.id, issueNumber: 11, title: "t", requestedBy: "m", trigger: "comment" })
+    ).task;
+    const withPr = (
+      await createTask(app.db, { repositoryId: repository.id, issueNumber: 12, title: "t", requestedBy: "m", trigger: "comment" })
+    ).task;
+    await app.db.updateTable("tasks").set({ state: "pr_open", pr_number: 5 }).where("id", "=", withPr.id).execute();
+    for (const number of [11, 12])
+      await app.receive("issues", {
+        action: "closed",
+        issue: issuePayload(issue(number)),
+        sender: { login: "closer", type: "User" },
+        ...base,
+      });
+    expect(await getTask(app.db, queued.id)).toMatchObject({ state: "cancelled", cancel_requested_by: "closer" });
+    expect(await getTask(app.db, withPr.id)).toMatchObject({ state: "pr_open" });
   });
   /** A sync as the dashboard job runs it, without the debounce. */
   const sync = () =>
