@@ -15,8 +15,9 @@ import {
   followUpSummary,
   outcomeSignature,
   runFollowUpSteps,
+  STOPPED_OUTCOMES,
 } from "./follow-up.js";
-import type { ExecutorDeps, TaskRun } from "./run-task.js";
+import { type ExecutorDeps, LeaseLost, type TaskRun } from "./run-task.js";
 
 /** Payload of a `task.follow_up` job: what happened on the bot's PR, said by the handler that saw it. */
 export interface FollowUpJob {
@@ -39,6 +40,8 @@ const HEARTBEAT_MAX_MS = 2_000;
  * GitHub has it now and the follow-ups recorded so far, claims the PR's task (`pr_open` →
  * `running`), runs `runFollowUpSteps`, records the outcome and returns the task to `pr_open`
  * whatever happened (a failed follow-up does not close anything; the PR comment says what failed).
+ * A round stopped before it pushed is recorded `cancelled` (`/agent cancel`, said on the PR) or
+ * `interrupted` (a lost lease, the PR merged or closed; said nothing), never as "no change".
  * At the bound it posts the one summary comment instead.
  */
 export class FollowUpRunner {
@@ -141,6 +144,23 @@ export class FollowUpRunner {
     };
     let outcome = "failed";
     let completed = false;
+    /** A round stopped before it pushed: `cancelled` by `/agent cancel`, else `interrupted` (lost lease, PR merged or closed). */
+    const stopped = async (): Promise<string> => {
+      const by = (await getTask(deps.db, task.id))?.cancel_requested_by;
+      if (!by) {
+        log.warn("follow-up stopped from outside (lease lost, or the pull request merged or closed); recorded as interrupted");
+        return "interrupted";
+      }
+      log.info({ by }, "follow-up cancelled");
+      await commentOnce(octokit, {
+        owner,
+        repo: name,
+        issueNumber: task.pr_number as number,
+        body: `The follow-up of task #${task.id} was cancelled by @${by}; its agent was stopped and nothing was pushed.`,
+        marker: `follow-up-${id}:cancelled`,
+      }).catch((err: unknown) => log.warn({ err }, "could not say that the follow-up was cancelled"));
+      return "cancelled";
+    };
     try {
       const end = await runFollowUpSteps(run, {
         pullNumber: task.pr_number,
@@ -149,9 +169,13 @@ export class FollowUpRunner {
         baseBranch: pr.base.ref,
         earlierRounds: done.map((d, i) => ({ round: i + 1, trigger: d.trigger, outcome: d.outcome })),
       });
-      outcome = outcomeSignature(run.verification ?? null, end.state === "pr_open");
-      completed = true;
-      if (end.state === "no_changes") {
+      if (end.state !== "pr_open" && controller.signal.aborted) {
+        outcome = await stopped();
+      } else {
+        outcome = outcomeSignature(run.verification ?? null, end.state === "pr_open");
+        completed = true;
+      }
+      if (completed && end.state === "no_changes") {
         await commentOnce(octokit, {
           owner,
           repo: name,
@@ -161,18 +185,23 @@ export class FollowUpRunner {
         });
       }
     } catch (error) {
-      const message = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 2000);
-      log.error({ err: error }, "follow-up failed");
-      await commentOnce(octokit, {
-        owner,
-        repo: name,
-        issueNumber: task.pr_number,
-        body: `The follow-up failed: ${message}`,
-        marker: `follow-up-${id}:failed`,
-      }).catch((err: unknown) => log.warn({ err }, "could not say that the follow-up failed"));
+      if (controller.signal.aborted || error instanceof LeaseLost) {
+        outcome = await stopped();
+      } else {
+        const message = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 2000);
+        log.error({ err: error }, "follow-up failed");
+        await commentOnce(octokit, {
+          owner,
+          repo: name,
+          issueNumber: task.pr_number,
+          body: `The follow-up failed: ${message}`,
+          marker: `follow-up-${id}:failed`,
+        }).catch((err: unknown) => log.warn({ err }, "could not say that the follow-up failed"));
+      }
     } finally {
       clearInterval(heartbeat);
-      metrics.followUps.inc({ reason: job.trigger.type, outcome: completed ? (run.verification?.status ?? "no_verification") : "failed" });
+      const label = completed ? (run.verification?.status ?? "no_verification") : STOPPED_OUTCOMES.includes(outcome) ? outcome : "failed";
+      metrics.followUps.inc({ reason: job.trigger.type, outcome: label });
       await endFollowUp(deps.db, id, outcome);
       await transition(deps.db, task.id, "pr_open", { actor: "worker", owner: this.owner, log });
     }

@@ -32,9 +32,19 @@ export interface FollowUpRecord {
   headSha: string;
   /** For CI: the failing check's name, so one failure on one head starts one follow-up. */
   checkName: string | null;
-  /** `no_changes`, or the verification's status and failing tests (see `outcomeSignature`). */
+  /**
+   * `no_changes`, the verification's status and failing tests (see `outcomeSignature`), or a
+   * stopped round's `cancelled` / `interrupted` (see `STOPPED_OUTCOMES`).
+   */
   outcome: string;
 }
+
+/**
+ * Outcomes of rounds that were stopped before they could change anything (`/agent cancel`, a lost
+ * lease, the PR merged or closed mid-round, a worker that died): they say nothing about whether a
+ * follow-up helps, so the stop rules that compare outcomes skip them.
+ */
+export const STOPPED_OUTCOMES: readonly string[] = ["cancelled", "interrupted"];
 
 /** What the decision knows about the PR, the person and the history. */
 export interface FollowUpContext {
@@ -85,12 +95,17 @@ export function decideFollowUp(trigger: FollowUpTrigger, ctx: FollowUpContext): 
   return { start: true };
 }
 
-/** Why the loop is over: the bound, a follow-up that changed nothing, or one that left the same failures as the one before. */
+/**
+ * Why the loop is over: the bound (every round counts, stopped ones too), a follow-up that changed
+ * nothing, or one that left the same failures as the one before. The last two are judged on rounds
+ * that ran to an end: a cancelled or interrupted round is no evidence either way.
+ */
 function stopReason(done: readonly FollowUpRecord[], max: number): string | null {
   if (done.length >= max) return `the pull request had its ${max} follow-up(s) (\`followUps.max\`)`;
-  const last = done.at(-1);
+  const ended = done.filter((d) => !STOPPED_OUTCOMES.includes(d.outcome));
+  const last = ended.at(-1);
   if (last?.outcome === "no_changes") return "the last follow-up changed nothing";
-  const before = done.at(-2);
+  const before = ended.at(-2);
   if (last && before && last.outcome === before.outcome && !last.outcome.startsWith("passed"))
     return "the last follow-up ended with the same failures";
   return null;
@@ -132,7 +147,8 @@ export interface FollowUpInput {
  * prompt, verify rounds (judged against the merge base with `baseBranch`), a new commit on top,
  * a push leased on the tip it was built on (so nothing anyone pushed meanwhile is overwritten), the
  * check run on the new head, and a comment on the PR with the verification line.
- * @throws TaskFailure for outcomes to tell the person who asked.
+ * @throws TaskFailure for outcomes to tell the person who asked; BacklogBotError `INTERRUPTED` when
+ * `run.signal` stopped the round before it pushed (the caller says why).
  */
 export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Promise<RunEnd> {
   try {
@@ -155,6 +171,8 @@ export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Prom
     run.promptSources = sources;
     run.prompt = await preparePrompt(sources);
     await runAgents(run);
+    // Stopped from outside (cancel, lost lease, PR merged): the untouched worktree says nothing about a change.
+    if (run.signal.aborted) throw new BacklogBotError("INTERRUPTED", "the follow-up was stopped");
     const noChanges = (): RunEnd => ({ state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" });
     if ((await inspectChanges(run)).length === 0) return noChanges();
     await verifyRounds(run, runAgents);

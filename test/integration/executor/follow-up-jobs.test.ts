@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createCommandAgent } from "../../../src/executor/agents/command.js";
@@ -17,9 +17,16 @@ import { nodeRepo } from "./verify-fixtures.js";
 
 /** A follow-up agent that fixes `sub`. */
 const AGENT = `
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 writeFileSync("src/calc.js", "exports.add = (a, b) => a + b;\\nexports.sub = (a, b) => a - b;\\n");
 console.log("fixed sub as the review asked");
+`;
+/** A follow-up agent that says it started (a file beside the worktree), then works until it is stopped. */
+const SLOW_AGENT = (started: string) => `
+import { writeFileSync } from "node:fs";
+writeFileSync(${JSON.stringify(started)}, "");
+await new Promise((r) => setTimeout(r, 60_000));
+writeFileSync("src/calc.js", "too late\\n");
 `;
 const REVIEWER: CommitAuthor = { name: "Rita Reviewer", email: "rita@example.com", date: "2024-03-02T12:00:00Z" };
 const BRANCH = "backlog-bot/issue-1-sub";
@@ -107,6 +114,23 @@ afterEach(async () => {
 const writer = { login: "maintainer", isBot: false, canWrite: true };
 const review = { type: "review" as const, reviewId: 55, state: "changes_requested" as const };
 
+/** Starts a round whose agent works until stopped, with lease renewals every 100 ms; returns (once the agent runs) how it ends. */
+async function startSlowRound(job: Parameters<FollowUpRunner["run"]>[0]) {
+  const deps = (runner as unknown as { deps: ExecutorDeps }).deps;
+  const started = path.join(dir, "slow-agent-started");
+  const script = path.join(dir, "slow-agent.mjs");
+  writeFileSync(script, SLOW_AGENT(started));
+  const slow = createCommandAgent(`${process.execPath} ${script}`);
+  const quick = new FollowUpRunner({ ...deps, agents: { ...deps.agents, get: () => slow }, settings: { ...deps.settings, leaseMs: 300 } });
+  const end = quick.run(job, { log });
+  const deadline = Date.now() + 20_000;
+  while (!existsSync(started)) {
+    if (Date.now() > deadline) throw new Error("the slow agent never started");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { end };
+}
+
 describe("FollowUpRunner", () => {
   it("turns a writer's review into a new commit on the same branch (the reviewer's commit survives) and returns the task to pr_open", async () => {
     const before = git(remote, ["rev-parse", BRANCH]).trim();
@@ -159,6 +183,35 @@ describe("FollowUpRunner", () => {
     expect(end).toEqual({ ran: true, outcome: "passed:[]" });
     expect(comments).toEqual([expect.stringMatching(/^Follow-up by `command`: pushed/)]);
     expect((await getTask(db, taskId))?.cancel_requested_by).toBeNull();
+  });
+
+  it("records a round stopped by `/agent cancel` as cancelled, not as no change, and a later review or `/agent fix` still starts one", async () => {
+    const before = git(remote, ["rev-parse", BRANCH]).trim();
+    const { end: round } = await startSlowRound({ taskId, trigger: review, actor: writer });
+    // What `/agent cancel` on the pull request does to a running task.
+    await db.updateTable("tasks").set({ cancel_requested_by: "maintainer" }).where("id", "=", taskId).execute();
+    expect(await round).toEqual({ ran: true, outcome: "cancelled" });
+    expect(git(remote, ["rev-parse", BRANCH]).trim()).toBe(before);
+    expect((await getTask(db, taskId))?.state).toBe("pr_open");
+    expect(comments).toEqual([expect.stringMatching(/^The follow-up of task #\d+ was cancelled by @maintainer; its agent was stopped/)]);
+    expect(await listFollowUps(db, taskId)).toEqual([expect.objectContaining({ trigger: "review", outcome: "cancelled" })]);
+    // A writer's review, then a writer's `/agent fix`, each start a round.
+    const review2 = { ...review, reviewId: 56 };
+    expect(await runner.run({ taskId, trigger: review2, actor: writer }, { log })).toEqual({ ran: true, outcome: "passed:[]" });
+    expect(await runner.run({ taskId, trigger: { type: "comment" }, actor: writer, instructions: "again" }, { log })).toMatchObject({
+      ran: true,
+    });
+  });
+
+  it("records a round whose pull request was merged meanwhile as interrupted, and says nothing of a change", async () => {
+    const before = git(remote, ["rev-parse", BRANCH]).trim();
+    const { end: round } = await startSlowRound({ taskId, trigger: review, actor: writer });
+    expect(await transition(db, taskId, "merged", { actor: "github", log })).toBeTruthy();
+    expect(await round).toEqual({ ran: true, outcome: "interrupted" });
+    expect(git(remote, ["rev-parse", BRANCH]).trim()).toBe(before);
+    expect((await getTask(db, taskId))?.state).toBe("merged");
+    expect(comments).toEqual([]);
+    expect(await listFollowUps(db, taskId)).toEqual([expect.objectContaining({ outcome: "interrupted" })]);
   });
 
   it("retries a follow-up that finds the task still running, instead of dropping it; an ended task is dropped", async () => {

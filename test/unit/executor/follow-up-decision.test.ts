@@ -75,6 +75,25 @@ describe("decideFollowUp", () => {
     });
     expect(decideFollowUp(review, ctx({ done: [record("passed:[]"), record("passed:[]")] }))).toEqual({ start: true });
   });
+
+  it("judges the stop rules on rounds that ran to an end: a cancelled or interrupted round is no evidence, but counts to the bound", () => {
+    expect(decideFollowUp(review, ctx({ done: [record("cancelled")] }))).toEqual({ start: true });
+    expect(decideFollowUp(review, ctx({ done: [record("interrupted"), record("interrupted")] }))).toEqual({ start: true });
+    expect(
+      decideFollowUp(review, ctx({ done: [record('failed:["x"]'), record("cancelled"), record('failed:["x"]')], max: 5 })),
+    ).toMatchObject({
+      start: false,
+      reason: "the last follow-up ended with the same failures",
+    });
+    expect(decideFollowUp(review, ctx({ done: [record("no_changes"), record("interrupted")] }))).toMatchObject({
+      start: false,
+      reason: "the last follow-up changed nothing",
+    });
+    expect(decideFollowUp(review, ctx({ done: [record("cancelled"), record("cancelled"), record("cancelled")] }))).toMatchObject({
+      start: false,
+      reason: "the pull request had its 3 follow-up(s) (`followUps.max`)",
+    });
+  });
 });
 
 describe("follow-up summary", () => {
