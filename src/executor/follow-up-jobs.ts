@@ -3,7 +3,7 @@ import { commentOnce } from "../github/comments.js";
 import type { JobContext } from "../jobs/types.js";
 import { endFollowUp, listFollowUps, startFollowUp } from "../store/follow-ups.js";
 import { getRepositoryById } from "../store/repositories.js";
-import { claimTask, getTask, renewLease, transition } from "../store/tasks.js";
+import { claimTask, countRunsSince, getTask, renewLease, transition } from "../store/tasks.js";
 import { redactSecrets } from "../util/logger.js";
 import { metrics } from "../util/metrics.js";
 import { newOwnerId } from "../util/owner.js";
@@ -31,6 +31,8 @@ export interface FollowUpJob {
 
 /** How a follow-up job ended, for logs and tests. */
 export type FollowUpJobEnd = { ran: true; outcome: string } | { ran: false; reason: string; summaryPosted: boolean };
+
+const DAY_MS = 24 * 3_600_000;
 
 /** Renew the lease this often (ms) at most while a follow-up runs, as `TaskRunner` does. */
 const HEARTBEAT_MAX_MS = 2_000;
@@ -91,6 +93,7 @@ export class FollowUpRunner {
         checkName: r.check_name,
         outcome: r.outcome ?? "running",
       }));
+    const runLimit = await dailyRunLimitHold(deps, task.repository_id, config.dailyRunLimit);
     const decision = decideFollowUp(job.trigger, {
       pr: { open: pr.state === "open", merged: pr.merged === true, openedByBot: pr.head.ref === task.branch },
       actor: job.actor,
@@ -98,6 +101,7 @@ export class FollowUpRunner {
       max: config.followUps.max,
       done,
       summaryPosted: rows.some((r) => r.trigger === "summary"),
+      runLimit,
     });
     if (!decision.start) {
       log.info({ reason: decision.reason }, "no follow-up");
@@ -215,6 +219,13 @@ export class TaskBusyError extends Error {
     super(`task #${taskId} is still running; the follow-up retries when it is done`);
     this.name = "TaskBusyError";
   }
+}
+
+/** Why `dailyRunLimit` (agent runs here in the last 24 hours; 0: none) holds back one more run, or null. */
+async function dailyRunLimitHold(deps: ExecutorDeps, repositoryId: number, limit: number): Promise<string | null> {
+  if (limit <= 0) return null;
+  const runs = await countRunsSince(deps.db, repositoryId, new Date(Date.now() - DAY_MS).toISOString());
+  return runs >= limit ? `agents ran ${runs} times here in the last 24 hours (\`dailyRunLimit\`: ${limit})` : null;
 }
 
 /** The prompt's account of why this follow-up runs. */

@@ -16,7 +16,8 @@ import { failureHeadline, verificationLine, verificationSection } from "./verify
  * `/agent fix` on the PR, or red CI on its head start a new round on the same branch — a new
  * commit on top of whatever is there (others' commits included), never a force-push. Bounded per
  * PR by `followUps.max`, review and CI together; a follow-up that ends with the same failures or
- * with no change stops the loop, and the bot says once what was tried and what is left.
+ * with no change stops the loop, and the bot says once what was tried and what is left. Past the
+ * stop, each writer's `/agent fix` comment still starts one round (see `decideFollowUp`).
  */
 
 /** What started a follow-up. */
@@ -57,6 +58,8 @@ export interface FollowUpContext {
   done: readonly FollowUpRecord[];
   /** Whether the summary at the bound was already posted (it is said once). */
   summaryPosted: boolean;
+  /** Why the repository's `dailyRunLimit` holds back more agent runs now, or null/absent when it allows one. */
+  runLimit?: string | null;
 }
 
 /** Start one, or why not (and whether this is the moment for the one summary comment). */
@@ -69,7 +72,16 @@ export function outcomeSignature(v: Verification | null, changed: boolean): stri
   return `${v.status}:${JSON.stringify([...(v.head?.report?.failures ?? [])].sort())}`;
 }
 
-/** Whether a trigger may start a follow-up now (pure: the caller gathers the context). */
+/**
+ * Whether a trigger may start a follow-up now (pure: the caller gathers the context).
+ *
+ * The loop stops at `followUps.max` rounds, after a round that changed nothing, or after two rounds
+ * that left the same failures; then reviews and red CI start nothing, and the one summary is asked
+ * for. Past such a stop, a person with write access (not a bot, allowedBots included) can still ask
+ * for exactly one more round per `/agent fix` or `/agent retry` comment (the job is deduped per
+ * comment), as the summary says: rounds past the bound never start on their own, each needs a new
+ * comment, and they stay within the repository's `dailyRunLimit` (`ctx.runLimit`).
+ */
 export function decideFollowUp(trigger: FollowUpTrigger, ctx: FollowUpContext): FollowUpDecision {
   const no = (reason: string, postSummary = false): FollowUpDecision => ({ start: false, reason, postSummary });
   if (!ctx.pr.openedByBot) return no("the pull request was not opened by backlog-bot");
@@ -91,7 +103,10 @@ export function decideFollowUp(trigger: FollowUpTrigger, ctx: FollowUpContext): 
     return no(`the failure of ${trigger.checkName} on this head was followed up already`);
   }
   const stop = stopReason(ctx.done, ctx.max);
-  if (stop) return no(stop, !ctx.summaryPosted);
+  if (!stop) return { start: true };
+  const asked = trigger.type === "comment" && ctx.actor !== null && !ctx.actor.isBot;
+  if (!asked) return no(stop, !ctx.summaryPosted);
+  if (ctx.runLimit) return no(`${stop}, and one more round asked for with \`/agent fix\` waits: ${ctx.runLimit}`, !ctx.summaryPosted);
   return { start: true };
 }
 
@@ -127,7 +142,7 @@ export function followUpSummary(done: readonly FollowUpRecord[], reason: string,
     last ? verificationLine(last) : "No verification was recorded.",
     "",
     "**What a person needs to decide**",
-    "Take the branch over, push a fix yourself, or close the pull request. `/agent fix <instructions>` on this pull request starts one more follow-up after a person has changed something.",
+    "Take the branch over, push a fix yourself, or close the pull request. Reviews and red CI start no more follow-ups; each `/agent fix <instructions>` that a person with write access comments on this pull request starts one more (within the repository's `dailyRunLimit`).",
   ].join("\n");
 }
 

@@ -171,6 +171,39 @@ describe("FollowUpRunner", () => {
     expect((await listFollowUps(db, taskId)).map((r) => r.trigger)).toEqual(["review", "summary"]);
   });
 
+  it("past followUps.max, as the summary promises, each writer's `/agent fix` starts one round; CI does not; dailyRunLimit holds", async () => {
+    await db
+      .updateTable("repositories")
+      .set({ config: JSON.stringify({ followUps: { max: 1 } }) })
+      .execute();
+    expect(await runner.run({ taskId, trigger: review, actor: writer }, { log })).toMatchObject({ ran: true });
+    const ci = { type: "ci" as const, checkName: "test", headSha: git(remote, ["rev-parse", BRANCH]).trim() };
+    expect(await runner.run({ taskId, trigger: ci, actor: null }, { log })).toMatchObject({ ran: false, summaryPosted: true });
+    expect(comments[1]).toContain(
+      "each `/agent fix <instructions>` that a person with write access comments on this pull request starts one more",
+    );
+    // The writer changes something on the branch, then asks.
+    const work = path.join(dir, "work");
+    git(dir, ["clone", "-q", "-b", BRANCH, remote, work]);
+    commitFiles(work, { "src/calc.js": "exports.add = (a, b) => a + b;\nexports.sub = (a, b) => a + b;\n" }, REVIEWER, "oops");
+    git(work, ["push", "-q", "origin", BRANCH]);
+    const tip = git(remote, ["rev-parse", BRANCH]).trim();
+    const fix = { taskId, trigger: { type: "comment" as const }, actor: writer, instructions: "sub again" };
+    expect(await runner.run(fix, { log })).toEqual({ ran: true, outcome: "passed:[]" });
+    expect(git(remote, ["rev-parse", `${BRANCH}^`]).trim()).toBe(tip);
+    // An allowed bot's `/agent fix` and red CI stay stopped.
+    const bot = { login: "fix-bot[bot]", isBot: true, canWrite: true };
+    expect(await runner.run({ ...fix, actor: bot }, { log })).toMatchObject({ ran: false, summaryPosted: false });
+    expect(await runner.run({ taskId, trigger: ci, actor: null }, { log })).toMatchObject({ ran: false });
+    // Two agent runs so far: a limit of 2 holds the next one back.
+    await db
+      .updateTable("repositories")
+      .set({ config: JSON.stringify({ followUps: { max: 1 }, dailyRunLimit: 2 }) })
+      .execute();
+    expect(await runner.run(fix, { log })).toMatchObject({ ran: false, reason: expect.stringContaining("`dailyRunLimit`: 2") });
+    expect((await listFollowUps(db, taskId)).map((r) => r.trigger)).toEqual(["review", "summary", "comment"]);
+  });
+
   it("runs a follow-up after one that was cancelled: the cancel ended with its round", async () => {
     // An earlier round, cancelled while it ran (as `/agent cancel` marks it), and returned to pr_open by its own cleanup.
     expect(await claimTask(db, taskId, "earlier-worker", 60_000, { followUp: true })).toMatchObject({ state: "running" });

@@ -76,6 +76,29 @@ describe("decideFollowUp", () => {
     expect(decideFollowUp(review, ctx({ done: [record("passed:[]"), record("passed:[]")] }))).toEqual({ start: true });
   });
 
+  it("past a stop, starts one round per `/agent fix` of a person with write access (never a bot's), within dailyRunLimit", () => {
+    const three = [record('failed:["a"]'), record('failed:["b"]'), record('failed:["c"]')];
+    const comment = { type: "comment" as const };
+    expect(decideFollowUp(comment, ctx({ done: three, summaryPosted: true }))).toEqual({ start: true });
+    expect(decideFollowUp(comment, ctx({ done: [...three, record("passed:[]")], summaryPosted: true }))).toEqual({ start: true });
+    expect(decideFollowUp(comment, ctx({ done: [record("no_changes")] }))).toEqual({ start: true });
+    // Reviews and CI stay stopped; an allowed bot's comment too; a reader's never counted.
+    expect(decideFollowUp(review, ctx({ done: [...three, record("passed:[]")], summaryPosted: true }))).toMatchObject({ start: false });
+    expect(decideFollowUp(ci("new"), ctx({ done: three, actor: null }))).toMatchObject({ start: false });
+    const bot = { login: "fix-bot[bot]", isBot: true, canWrite: true };
+    expect(decideFollowUp(comment, ctx({ done: three, actor: bot, allowedBots: ["fix-bot[bot]"] }))).toMatchObject({
+      start: false,
+      reason: "the pull request had its 3 follow-up(s) (`followUps.max`)",
+    });
+    expect(decideFollowUp(comment, ctx({ done: three, actor: { ...writer, canWrite: false } }))).toMatchObject({ start: false });
+    expect(decideFollowUp(comment, ctx({ done: three, runLimit: "agents ran 20 times" }))).toMatchObject({
+      start: false,
+      reason: expect.stringContaining("agents ran 20 times"),
+    });
+    // Before any stop the limit is the run's own business, as for any round.
+    expect(decideFollowUp(review, ctx({ runLimit: "agents ran 20 times" }))).toEqual({ start: true });
+  });
+
   it("judges the stop rules on rounds that ran to an end: a cancelled or interrupted round is no evidence, but counts to the bound", () => {
     expect(decideFollowUp(review, ctx({ done: [record("cancelled")] }))).toEqual({ start: true });
     expect(decideFollowUp(review, ctx({ done: [record("interrupted"), record("interrupted")] }))).toEqual({ start: true });
@@ -115,6 +138,9 @@ describe("follow-up summary", () => {
     expect(text).toContain("2. after a review on `aaaaaaa`: no change");
     expect(text).toContain("❌ Not verified: `npm test` — 1 new failure (exit 1, 1.0 s).");
     expect(text).toContain("**What a person needs to decide**");
+    expect(text).toContain(
+      "each `/agent fix <instructions>` that a person with write access comments on this pull request starts one more",
+    );
   });
 
   it("signs outcomes so two follow-ups compare", () => {
