@@ -95,7 +95,7 @@ export class FollowUpRunner {
       }));
     const runLimit = await dailyRunLimitHold(deps, task.repository_id, config.dailyRunLimit);
     const decision = decideFollowUp(job.trigger, {
-      pr: { open: pr.state === "open", merged: pr.merged === true, openedByBot: pr.head.ref === task.branch },
+      pr: { open: pr.state === "open", merged: pr.merged === true, openedByBot: pr.head.ref === task.branch, headSha: pr.head.sha },
       actor: job.actor,
       allowedBots: config.allowedBots,
       max: config.followUps.max,

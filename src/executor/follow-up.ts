@@ -49,7 +49,8 @@ export const STOPPED_OUTCOMES: readonly string[] = ["cancelled", "interrupted"];
 
 /** What the decision knows about the PR, the person and the history. */
 export interface FollowUpContext {
-  pr: { open: boolean; merged: boolean; openedByBot: boolean };
+  /** The PR as GitHub has it now; `headSha` is its current head commit. */
+  pr: { open: boolean; merged: boolean; openedByBot: boolean; headSha: string };
   /** Who caused the trigger (reviewer, commenter; for CI, the bot's own view: always allowed). */
   actor: { login: string; isBot: boolean; canWrite: boolean } | null;
   allowedBots: readonly string[];
@@ -81,6 +82,9 @@ export function outcomeSignature(v: Verification | null, changed: boolean): stri
  * for exactly one more round per `/agent fix` or `/agent retry` comment (the job is deduped per
  * comment), as the summary says: rounds past the bound never start on their own, each needs a new
  * comment, and they stay within the repository's `dailyRunLimit` (`ctx.runLimit`).
+ *
+ * Red CI starts a round only for the PR's current head, once per check and head: a failure on an
+ * older head (the queue's next job after a round pushed) is stale and starts nothing.
  */
 export function decideFollowUp(trigger: FollowUpTrigger, ctx: FollowUpContext): FollowUpDecision {
   const no = (reason: string, postSummary = false): FollowUpDecision => ({ start: false, reason, postSummary });
@@ -95,6 +99,11 @@ export function decideFollowUp(trigger: FollowUpTrigger, ctx: FollowUpContext): 
   }
   if (trigger.type === "review" && trigger.state !== "changes_requested" && trigger.state !== "commented") {
     return no(`a review that ${trigger.state === "approved" ? "approves" : "was dismissed"} asks for nothing`);
+  }
+  if (trigger.type === "ci" && trigger.headSha && trigger.headSha !== ctx.pr.headSha) {
+    return no(
+      `the failure of ${trigger.checkName} is on ${trigger.headSha.slice(0, 7)}, no longer the pull request's head (${ctx.pr.headSha.slice(0, 7)}): its result is stale`,
+    );
   }
   if (
     trigger.type === "ci" &&

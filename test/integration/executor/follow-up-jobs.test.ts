@@ -55,14 +55,15 @@ beforeEach(async () => {
   prBody = `${markSection("verification", "### Verification\n\n❌ Not verified: FIRST-RUN-EVIDENCE")}\n\nA maintainer's own words.`;
   const fixture = nodeRepo();
   git(fixture.dir, ["checkout", "-q", "-b", BRANCH]);
-  const head = commitFiles(fixture.dir, { "REVIEW.md": "please fix sub\n" }, REVIEWER, "review: note");
+  commitFiles(fixture.dir, { "REVIEW.md": "please fix sub\n" }, REVIEWER, "review: note");
   git(fixture.dir, ["checkout", "-q", "main"]);
   remote = cloneBare(fixture.dir);
   stub = await startGitHubStub({
     "GET /repos/:owner/:repo/pulls/:number": () => ({
       body: {
         ...{ number: 7, title: "sub subtracts", state: "open", merged: false, body: prBody },
-        ...{ head: { ref: BRANCH, sha: head }, base: { ref: "main" } },
+        // The head as the remote has it now (a round's push moves it).
+        ...{ head: { ref: BRANCH, sha: git(remote, ["rev-parse", BRANCH]).trim() }, base: { ref: "main" } },
       },
     }),
     "PATCH /repos/:owner/:repo/pulls/:number": (req) => {
@@ -202,6 +203,23 @@ describe("FollowUpRunner", () => {
       .execute();
     expect(await runner.run(fix, { log })).toMatchObject({ ran: false, reason: expect.stringContaining("`dailyRunLimit`: 2") });
     expect((await listFollowUps(db, taskId)).map((r) => r.trigger)).toEqual(["review", "summary", "comment"]);
+  });
+
+  it("skips red CI on a head the pull request has moved past: checks lint and test failed on A, the round for lint pushed B", async () => {
+    const a = git(remote, ["rev-parse", BRANCH]).trim();
+    const lint = { type: "ci" as const, checkName: "lint", headSha: a };
+    expect(await runner.run({ taskId, trigger: lint, actor: null }, { log })).toEqual({ ran: true, outcome: "passed:[]" });
+    const b = git(remote, ["rev-parse", BRANCH]).trim();
+    expect(b).not.toBe(a);
+    const testOnA = { type: "ci" as const, checkName: "test", headSha: a };
+    expect(await runner.run({ taskId, trigger: testOnA, actor: null }, { log })).toEqual({
+      ran: false,
+      reason: `the failure of test is on ${a.slice(0, 7)}, no longer the pull request's head (${b.slice(0, 7)}): its result is stale`,
+      summaryPosted: false,
+    });
+    expect(git(remote, ["rev-parse", BRANCH]).trim()).toBe(b);
+    expect((await listFollowUps(db, taskId)).map((r) => [r.check_name, r.head_sha])).toEqual([["lint", a]]);
+    expect(comments).toHaveLength(1); // the lint round's report only
   });
 
   it("runs a follow-up after one that was cancelled: the cancel ended with its round", async () => {

@@ -9,8 +9,10 @@ import {
 import type { Verification } from "../../../src/executor/verify.js";
 
 const writer = { login: "maintainer", isBot: false, canWrite: true };
+/** An open PR of the bot's whose head is `headSha`. */
+const open = (headSha: string) => ({ open: true, merged: false, openedByBot: true, headSha });
 const ctx = (over: Partial<FollowUpContext> = {}): FollowUpContext => ({
-  pr: { open: true, merged: false, openedByBot: true },
+  pr: open("abc"),
   actor: writer,
   allowedBots: [],
   max: 3,
@@ -45,14 +47,34 @@ describe("decideFollowUp", () => {
       decideFollowUp(review, ctx({ actor: { login: "lint-bot[bot]", isBot: true, canWrite: true }, allowedBots: ["Lint-Bot[bot]"] })),
     ).toEqual({ start: true });
     expect(decideFollowUp({ ...review, state: "approved" }, ctx())).toMatchObject({ start: false });
-    expect(decideFollowUp(review, ctx({ pr: { open: false, merged: true, openedByBot: true } }))).toMatchObject({ start: false });
-    expect(decideFollowUp(review, ctx({ pr: { open: true, merged: false, openedByBot: false } }))).toMatchObject({ start: false });
+    expect(decideFollowUp(review, ctx({ pr: { ...open("abc"), open: false, merged: true } }))).toMatchObject({ start: false });
+    expect(decideFollowUp(review, ctx({ pr: { ...open("abc"), openedByBot: false } }))).toMatchObject({ start: false });
   });
 
   it("follows up one CI failure per head once", () => {
     const done = [record("failed:[]", { trigger: "ci", headSha: "h1", checkName: "test" })];
-    expect(decideFollowUp(ci("h1"), ctx({ done }))).toMatchObject({ start: false, postSummary: false });
-    expect(decideFollowUp(ci("h2"), ctx({ done }))).toEqual({ start: true });
+    expect(decideFollowUp(ci("h1"), ctx({ done, pr: open("h1") }))).toMatchObject({
+      start: false,
+      reason: "the failure of test on this head was followed up already",
+      postSummary: false,
+    });
+    expect(decideFollowUp(ci("h2"), ctx({ done, pr: open("h2") }))).toEqual({ start: true });
+  });
+
+  it("skips red CI on a head that is no longer the pull request's: its result is stale", () => {
+    // Checks lint and test failed on A; the round for lint pushed B; the queued test-on-A job runs now.
+    const a = "a".repeat(40);
+    const b = "b".repeat(40);
+    const done = [record("passed:[]", { trigger: "ci", headSha: a, checkName: "lint" })];
+    const stale = decideFollowUp({ type: "ci", checkName: "test", headSha: a }, ctx({ done, actor: null, pr: open(b) }));
+    expect(stale).toEqual({
+      start: false,
+      reason: "the failure of test is on aaaaaaa, no longer the pull request's head (bbbbbbb): its result is stale",
+      postSummary: false,
+    });
+    expect(decideFollowUp({ type: "ci", checkName: "test", headSha: b }, ctx({ done, actor: null, pr: open(b) }))).toEqual({
+      start: true,
+    });
   });
 
   it("stops at followUps.max, after a follow-up with no change, or with the same failures twice, and asks for the summary once", () => {
@@ -68,7 +90,7 @@ describe("decideFollowUp", () => {
       reason: "the last follow-up changed nothing",
     });
     const same = [record('failed:["x"]'), record('failed:["x"]')];
-    expect(decideFollowUp(ci("new"), ctx({ done: same }))).toMatchObject({
+    expect(decideFollowUp(ci("new"), ctx({ done: same, pr: open("new") }))).toMatchObject({
       start: false,
       reason: "the last follow-up ended with the same failures",
       postSummary: true,
