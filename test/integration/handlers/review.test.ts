@@ -1,3 +1,4 @@
+import { createHmac, randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { FollowUpJob } from "../../../src/executor/follow-up-jobs.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
@@ -63,6 +64,37 @@ describe.each(backends())("follow-up triggers on the bot's pull request on $name
         key: "review:5501",
       },
     ]);
+  });
+
+  it("queues a comment-only review that says something, never a reply in an inline thread (signed webhooks)", async () => {
+    permit("write");
+    // GitHub records a reply in an inline thread as a COMMENTED review with an empty body whose comment replies.
+    const inline: Record<string, { id: number; body: string; in_reply_to_id?: number }[]> = {
+      "6001": [{ id: 1, body: "Agreed, thanks!", in_reply_to_id: 900 }],
+      "6002": [{ id: 2, body: "This should also trim the name." }],
+    };
+    const read: string[] = [];
+    stub.route("GET /repos/:owner/:repo/pulls/:number/reviews/:id/comments", (req) => {
+      read.push(req.params.id ?? "");
+      return { body: (inline[req.params.id ?? ""] ?? []).map((c) => ({ path: "src/greet.js", diff_hunk: "@@", ...c })) };
+    });
+    const signed = async (id: number, body: string | null) => {
+      const text = JSON.stringify(
+        payload("pull_request_review.submitted", (p) => {
+          Object.assign(p.review, { id, body, state: "commented" });
+        }),
+      );
+      const signature = `sha256=${createHmac("sha256", "test").update(text).digest("hex")}`;
+      await app.probot.webhooks.verifyAndReceive({ id: randomUUID(), name: "pull_request_review", payload: text, signature } as never);
+    };
+    await signed(6001, "");
+    await signed(6002, null);
+    await signed(6003, "Please also handle the empty greeting.");
+    expect(queued.map((q) => [q.key, q.job.trigger])).toEqual([
+      ["review:6002", { type: "review", reviewId: 6002, state: "commented" }],
+      ["review:6003", { type: "review", reviewId: 6003, state: "commented" }],
+    ]);
+    expect(read).toEqual(["6001", "6002"]); // a review with a body needs no request
   });
 
   it("ignores a reader's review, an approval, and reviews of pull requests that are not the bot's", async () => {
