@@ -4,7 +4,6 @@ import type { JobContext } from "../jobs/types.js";
 import { endFollowUp, listFollowUps, startFollowUp } from "../store/follow-ups.js";
 import { getRepositoryById } from "../store/repositories.js";
 import { claimTask, countRunsSince, getTask, renewLease, transition } from "../store/tasks.js";
-import { redactSecrets } from "../util/logger.js";
 import { metrics } from "../util/metrics.js";
 import { newOwnerId } from "../util/owner.js";
 import type { FollowUpReason } from "./agents/prompt/sources.js";
@@ -17,6 +16,7 @@ import {
   runFollowUpSteps,
   STOPPED_OUTCOMES,
 } from "./follow-up.js";
+import { inertText } from "./pull-request.js";
 import { type ExecutorDeps, LeaseLost, type TaskRun } from "./run-task.js";
 
 /** Payload of a `task.follow_up` job: what happened on the bot's PR, said by the handler that saw it. */
@@ -192,7 +192,8 @@ export class FollowUpRunner {
       if (controller.signal.aborted || error instanceof LeaseLost) {
         outcome = await stopped();
       } else {
-        const message = redactSecrets(error instanceof Error ? error.message : String(error)).slice(0, 2000);
+        // The error may quote the agent: inert (no mention, issue reference or HTML) on the PR.
+        const message = inertText(error instanceof Error ? error.message : String(error)).slice(0, 2000);
         log.error({ err: error }, "follow-up failed");
         await commentOnce(octokit, {
           owner,

@@ -1,6 +1,7 @@
 import { RequestError } from "@octokit/request-error";
 import { git } from "../git/git.js";
 import { createWorktree, removeWorktree } from "../git/workspace.js";
+import { isAllowedBot } from "../handlers/guards.js";
 import { BacklogBotError } from "../util/errors.js";
 import { removeAgentHomes } from "./agent-session.js";
 import { preparePrompt } from "./agents/prompt/index.js";
@@ -93,8 +94,7 @@ export function decideFollowUp(trigger: FollowUpTrigger, ctx: FollowUpContext): 
   if (trigger.type !== "ci") {
     const actor = ctx.actor;
     if (!actor) return no("no author");
-    if (actor.isBot && !ctx.allowedBots.some((b) => b.toLowerCase() === actor.login.toLowerCase()))
-      return no(`bot ${actor.login} is not in allowedBots`);
+    if (actor.isBot && !isAllowedBot(actor.login, ctx.allowedBots)) return no(`bot ${actor.login} is not in allowedBots`);
     if (!actor.canWrite) return no(`${actor.login} has no write access`);
   }
   if (trigger.type === "review" && trigger.state !== "changes_requested" && trigger.state !== "commented") {

@@ -46,6 +46,10 @@ describe("decideFollowUp", () => {
     expect(
       decideFollowUp(review, ctx({ actor: { login: "lint-bot[bot]", isBot: true, canWrite: true }, allowedBots: ["Lint-Bot[bot]"] })),
     ).toEqual({ start: true });
+    // As the permission gate names bots (guards.ts isAllowedBot): without the [bot] suffix too.
+    expect(
+      decideFollowUp(review, ctx({ actor: { login: "lint-bot[bot]", isBot: true, canWrite: true }, allowedBots: ["lint-bot"] })),
+    ).toEqual({ start: true });
     expect(decideFollowUp({ ...review, state: "approved" }, ctx())).toMatchObject({ start: false });
     expect(decideFollowUp(review, ctx({ pr: { ...open("abc"), open: false, merged: true } }))).toMatchObject({ start: false });
     expect(decideFollowUp(review, ctx({ pr: { ...open("abc"), openedByBot: false } }))).toMatchObject({ start: false });
