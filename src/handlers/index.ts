@@ -4,7 +4,7 @@ import { parseAgentCommand } from "./commands.js";
 import { onRepositoriesAdded, onRepositoriesRemoved } from "./installation.js";
 import { onIssueCommentCreated } from "./issue-comment.js";
 import { onIssues } from "./issues.js";
-import { onPullRequestClosed } from "./pull-request.js";
+import { onPullRequestClosed, onPullRequestReopened } from "./pull-request.js";
 import { onPush } from "./push.js";
 import { onPullRequestReviewSubmitted } from "./review.js";
 import type { Handler } from "./types.js";
@@ -16,6 +16,7 @@ import type { Handler } from "./types.js";
 export const handlers: Partial<{ [E in EmitterWebhookEventName]: Handler<E> }> = {
   "issue_comment.created": onIssueCommentCreated,
   "pull_request.closed": onPullRequestClosed,
+  "pull_request.reopened": onPullRequestReopened,
   "pull_request_review.submitted": onPullRequestReviewSubmitted,
   "installation.created": onRepositoriesAdded,
   "installation_repositories.added": onRepositoriesAdded,

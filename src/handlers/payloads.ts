@@ -37,6 +37,7 @@ export const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
   "pull_request.closed": withRepository.extend({
     pull_request: z.object({ number: z.number().int(), merged: z.boolean().nullable().optional() }),
   }),
+  "pull_request.reopened": withRepository.extend({ pull_request: z.object({ number: z.number().int() }) }),
   "installation.created": z.object({ installation, repositories: z.array(z.object({ full_name: z.string() })).optional() }),
   "installation.deleted": z.object({ installation, repositories: z.array(z.object({ full_name: z.string() })).optional() }),
   "installation_repositories.added": z.object({ installation, repositories_added: z.array(z.object({ full_name: z.string() })) }),

@@ -34,6 +34,8 @@ export const TASK_MOVES: readonly TaskMove[] = [
   { from: "pr_open", to: "running", by: ["worker"] },
   { from: "pr_open", to: "merged", by: ["github"] },
   { from: "pr_open", to: "closed", by: ["github"] },
+  // A maintainer reopened the closed pull request: it is open for review again.
+  { from: "closed", to: "pr_open", by: ["github"] },
   { from: "running", to: "merged", by: ["github"] },
   { from: "running", to: "closed", by: ["github"] },
   // `/agent retry`: a new attempt of an ended task.

@@ -118,7 +118,7 @@ export async function transition(
   if (from.length === 0) return undefined;
   const at = now();
   const lease = to === "running" ? {} : { lease_owner: null, lease_expires_at: null };
-  const ended = FINAL_STATES.includes(to) ? { ended_at: at } : to === "queued" ? { ended_at: null } : {};
+  const ended = FINAL_STATES.includes(to) ? { ended_at: at } : { ended_at: null };
   let query = db
     .updateTable("tasks")
     .set({ ...patch, ...lease, ...ended, state: to, updated_at: at })

@@ -33,8 +33,10 @@ describe.each(backends())("tasks and deliveries on $name", (backend) => {
     expect(await transition(db, task.id, "cancelled", { actor: "person" })).toMatchObject({ state: "cancelled" });
     expect((await getTask(db, task.id))?.ended_at).not.toBeNull();
     expect(await transition(db, task.id, "queued", { actor: "person" })).toMatchObject({ state: "queued", ended_at: null });
-    // Every move names who may make it; nothing leaves merged or closed.
-    expect(TASK_MOVES.filter((m) => m.from === "merged" || m.from === "closed")).toEqual([]);
+    // Every move names who may make it; nothing leaves merged, and closed only back to pr_open when GitHub says the PR was reopened.
+    expect(TASK_MOVES.filter((m) => m.from === "merged" || m.from === "closed")).toEqual([
+      { from: "closed", to: "pr_open", by: ["github"] },
+    ]);
   });
 
   it("lets a worker that lost its lease neither renew, transition, nor keep the task", async () => {
