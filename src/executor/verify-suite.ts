@@ -1,6 +1,6 @@
-import { constants } from "node:fs";
-import { lstat, mkdir, open, readdir, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import path from "node:path";
+import { readConfinedFile, symlinkOnPath } from "../util/confined-files.js";
 import { baseEnv, CommandError, type ExecResult, runCommand, tailLines } from "../util/exec.js";
 import { redactSecrets } from "../util/logger.js";
 import type { VerifyPlan } from "./verify-detect.js";
@@ -150,36 +150,10 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteRun> {
 }
 
 /**
- * The first folder of `rel` (a relative path under `root`, itself trusted: the bot made it) that is
- * a symbolic link, as a path relative to `root`, or null when every folder that exists is a real
- * one (a missing folder ends the walk: nothing below it exists). Every component of `rel` counts,
- * the last included. `rel` climbing out of `root` (absolute, or with `..`) counts as a link.
- * Checked with lstat, component by component: `rm -rf root/target/surefire-reports` and
- * `readdir` follow a `target` that links to `/X` (not the last component: `rm` removes a link it
- * is given and never follows it). Called when the run's commands have ended (the sandbox kills
- * their whole process tree), so nothing is left to swap a folder between this check and the use.
- */
-export async function symlinkOnPath(root: string, rel: string): Promise<string | null> {
-  const parts = path
-    .normalize(rel)
-    .split(path.sep)
-    .filter((p) => p && p !== ".");
-  if (path.isAbsolute(rel) || parts.includes("..")) return rel;
-  for (let i = 1; i <= parts.length; i++) {
-    const sub = parts.slice(0, i).join(path.sep);
-    const stats = await lstat(path.join(root, sub)).catch(() => null);
-    if (!stats) return null;
-    if (stats.isSymbolicLink()) return sub;
-    if (!stats.isDirectory()) return null;
-  }
-  return null;
-}
-
-/**
  * The texts of the report files named `name` in `root/dir` (sorted by name), stopping at
  * `MAX_JUNIT_BYTES` in all, and a note for the evidence when the folder was refused: none are read
- * when a folder between `root` and them is a symbolic link (`symlinkOnPath`), and a file is opened
- * with `O_NOFOLLOW` and read only if it is a regular file, so no link the tested code planted makes
+ * when a folder between `root` and them is a symbolic link (`symlinkOnPath`), and each file is read
+ * with `readConfinedFile` (a regular file only, no link followed), so no link the tested code planted makes
  * the host read files outside the report (hidden from the sandbox), whose test names would reach
  * the check run and the PR. `where` names `root` in the note (`the worktree`, `$HOME`).
  */
@@ -196,21 +170,16 @@ async function readReports(reports: {
       note: `[backlog-bot] test reports not read: ${link} in ${reports.where} is a symbolic link (reports are read from real folders only)`,
     };
   }
-  const dir = path.join(reports.root, reports.dir);
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => reports.name.test(n)).sort();
+  const names = (await readdir(path.join(reports.root, reports.dir)).catch(() => [] as string[]))
+    .filter((n) => reports.name.test(n))
+    .sort();
   const texts: string[] = [];
   let total = 0;
   for (const name of names) {
-    const handle = await open(path.join(dir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => null);
-    if (!handle) continue; // a symbolic link (ELOOP), or gone
-    try {
-      const stats = await handle.stat();
-      if (!stats.isFile() || total + stats.size > MAX_JUNIT_BYTES) continue;
-      total += stats.size;
-      texts.push(await handle.readFile("utf8"));
-    } finally {
-      await handle.close();
-    }
+    const text = await readConfinedFile(reports.root, path.posix.join(reports.dir, name), MAX_JUNIT_BYTES - total);
+    if (text === undefined) continue; // a link, not a regular file, gone, or past the cap
+    total += Buffer.byteLength(text);
+    texts.push(text);
   }
   return { texts };
 }

@@ -44,6 +44,32 @@ async function requireRoot(root: string): Promise<void> {
 }
 
 /**
+ * The first folder of `rel` (a relative path under `root`, itself trusted: the bot made it) that is
+ * a symbolic link, as a path relative to `root`, or null when every folder that exists is a real
+ * one (a missing folder ends the walk: nothing below it exists). Every component of `rel` counts,
+ * the last included. `rel` climbing out of `root` (absolute, or with `..`) counts as a link.
+ * Checked with lstat, component by component: `rm -rf root/target/surefire-reports` and
+ * `readdir` follow a `target` that links to `/X` (not the last component: `rm` removes a link it
+ * is given and never follows it). Called when the run's commands have ended (the sandbox kills
+ * their whole process tree), so nothing is left to swap a folder between this check and the use.
+ */
+export async function symlinkOnPath(root: string, rel: string): Promise<string | null> {
+  const parts = path
+    .normalize(rel)
+    .split(path.sep)
+    .filter((p) => p && p !== ".");
+  if (path.isAbsolute(rel) || parts.includes("..")) return rel;
+  for (let i = 1; i <= parts.length; i++) {
+    const sub = parts.slice(0, i).join(path.sep);
+    const stats = await lstat(path.join(root, sub)).catch(() => null);
+    if (!stats) return null;
+    if (stats.isSymbolicLink()) return sub;
+    if (!stats.isDirectory()) return null;
+  }
+  return null;
+}
+
+/**
  * Writes `data` to `root/relative` without following any symlink: each directory between `root`
  * and the file that is missing, a symlink (the link itself is removed, never its target) or not a
  * directory is replaced by a new directory (mode 0o700); whatever is at the file's own path is
@@ -93,15 +119,9 @@ export async function readConfinedFile(root: string, relative: string, maxBytes:
   const parts = segments(relative);
   try {
     await requireRoot(root);
-    let dir = root;
-    for (const part of parts.slice(0, -1)) {
-      dir = path.join(dir, part);
-      if (!(await lstat(dir)).isDirectory()) return undefined;
-    }
-    const handle = await open(
-      path.join(dir, parts[parts.length - 1] as string),
-      constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
-    );
+    // A folder on the way that is a link: refused; one that is a file: the open fails (ENOTDIR).
+    if ((await symlinkOnPath(root, parts.slice(0, -1).join("/"))) !== null) return undefined;
+    const handle = await open(path.join(root, ...parts), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
       const stats = await handle.stat();
       if (!stats.isFile() || stats.size > maxBytes) return undefined;

@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { VerifyPlan } from "../../../src/executor/verify-detect.js";
-import { runSuite, runUnsandboxed, symlinkOnPath } from "../../../src/executor/verify-suite.js";
+import { runSuite, runUnsandboxed } from "../../../src/executor/verify-suite.js";
+import { symlinkOnPath } from "../../../src/util/confined-files.js";
 import { makeTempDir, removeDir } from "../../fixtures/git-repo.js";
 
 const dirs: string[] = [];
