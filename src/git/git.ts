@@ -1,4 +1,4 @@
-import { baseEnv, CommandError, type ExecResult, runCommand, tailLines } from "../util/exec.js";
+import { baseEnv, CommandError, DEFAULT_MAX_OUTPUT_BYTES, type ExecResult, runCommand, tailLines } from "../util/exec.js";
 import { credentialAnswer, credentialArgs } from "./credentials.js";
 
 /** Longest any one git command may run (ms): a clone of a large repository on a slow link. */
@@ -64,7 +64,9 @@ export interface GitOptions {
 /**
  * Runs git (never through a shell) with no HOME, no global or system config, no hooks and no
  * prompts, in its own process group.
- * @throws CommandError carrying git's exit code and the tail of its stderr when git fails.
+ * @throws CommandError carrying git's exit code and the tail of its stderr when git fails, or
+ *   when git printed more than `DEFAULT_MAX_OUTPUT_BYTES` (1 MiB) to stdout and `onStdoutLine` was
+ *   not given to read it whole.
  * @throws TypeError when a token is given without an absolute `remoteUrl`.
  */
 export async function git(args: readonly string[], options: GitOptions): Promise<ExecResult> {
@@ -101,6 +103,11 @@ export async function git(args: readonly string[], options: GitOptions): Promise
       result,
       `git ${args[0]} failed (exit ${result.exitCode ?? result.signal}): ${tailLines(result.stderr, 5)}`,
     );
+  }
+  // A cut listing is a wrong listing: the diff policy read `git status` this way, and an agent that
+  // made a MiB of file names pushed `.github/backlog-bot.yml` past it, its entry cut from the head.
+  if (result.stdoutCut && !options.onStdoutLine) {
+    throw new CommandError("git", result, `git ${args[0]} printed more than ${DEFAULT_MAX_OUTPUT_BYTES} bytes, so its output was not used`);
   }
   return result;
 }

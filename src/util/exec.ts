@@ -40,6 +40,8 @@ export interface ExecResult {
   signal: string | null;
   stdout: string;
   stderr: string;
+  /** Whether stdout was longer than `maxOutputBytes`, so `stdout` holds only its last whole lines: never a complete listing. */
+  stdoutCut?: boolean;
   timedOut: boolean;
   durationMs: number;
 }
@@ -76,21 +78,38 @@ export function baseEnv(): Record<string, string> {
   return env;
 }
 
-/** Keeps the last `max` bytes of a stream. */
+/**
+ * Keeps the last `max` bytes of a stream, cut at a line start: a tail that began inside a line
+ * could begin inside a token, whose rest no redaction recognises (`redactSecrets` matches token
+ * shapes by their prefix and registered secrets whole), and would then reach a transcript, a log or
+ * a comment. When the kept bytes hold no line start at all (one line longer than `max`), nothing
+ * of that line is kept.
+ */
 class Tail {
   private chunks: Buffer[] = [];
   private size = 0;
+  /** Bytes pushed in all. */
+  private total = 0;
+  /** Whether more than `max` bytes arrived. */
+  get cut(): boolean {
+    return this.total > this.max;
+  }
   constructor(private readonly max: number) {}
   push(chunk: Buffer): void {
     this.chunks.push(chunk);
     this.size += chunk.length;
+    this.total += chunk.length;
     while (this.size - (this.chunks[0]?.length ?? 0) >= this.max && this.chunks.length > 1) {
       this.size -= this.chunks.shift()?.length ?? 0;
     }
   }
   toString(): string {
     const all = Buffer.concat(this.chunks);
-    return all.subarray(Math.max(0, all.length - this.max)).toString("utf8");
+    if (!this.cut) return all.toString("utf8");
+    const start = Math.max(0, all.length - this.max);
+    // The byte before the cut is a newline when the cut falls on a line start.
+    const line = all[start - 1] === 0x0a ? start : all.indexOf(0x0a, start) + 1;
+    return line === 0 ? "" : all.subarray(line).toString("utf8");
   }
 }
 
@@ -193,6 +212,7 @@ export async function runCommand(file: string, args: readonly string[], options:
     signal: outcome.signal ?? null,
     stdout: stdout.toString(),
     stderr: stderr.toString(),
+    ...(stdout.cut && { stdoutCut: true }),
     timedOut,
     durationMs: Date.now() - started,
   };

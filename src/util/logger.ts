@@ -16,10 +16,28 @@ export const TOKEN_PATTERN =
 /** The first and last line of a PEM private key. */
 const PEM_MARK = /-----(BEGIN|END) [A-Z ]*PRIVATE KEY-----/g;
 
+/** A line of a PEM key's body: base64, 64 characters a line and fewer on the last (RFC 7468). */
+const PEM_BODY_LINE = /^[A-Za-z0-9+/=]+\r?$/;
+
+/**
+ * Where the key lines right before an END line at `end` start (`end` when there are none), no
+ * earlier than `floor`: walked back a line at a time, never by a backtracking expression.
+ */
+function keyLinesBefore(text: string, floor: number, end: number): number {
+  let from = end;
+  while (from > floor && text.charCodeAt(from - 1) === 10) {
+    const start = Math.max(floor, text.lastIndexOf("\n", from - 2) + 1);
+    if (!PEM_BODY_LINE.test(text.slice(start, from - 1))) break;
+    from = start;
+  }
+  return from;
+}
+
 /**
  * Replaces each PEM private key, from its BEGIN line to the next END line, with `[REDACTED]`; a
- * key with no END line (output cut short) is redacted to the end of the text. One pass over the
- * markers: the former `BEGIN[\s\S]*?END` expression searched the rest of the text from every
+ * key with no END line (output cut short) is redacted to the end of the text, and one with no
+ * BEGIN line (a tail of some output, cut inside the key) from the body lines before its END line.
+ * One pass over the markers: the former `BEGIN[\s\S]*?END` expression searched the rest of the text from every
  * BEGIN, so 1 MB of BEGIN lines (an agent's stderr) held the process for seconds.
  */
 function redactPem(text: string): string {
@@ -34,6 +52,12 @@ function redactPem(text: string): string {
       out += `${text.slice(copied, open)}[REDACTED]`;
       copied = mark.index + mark[0].length;
       open = -1;
+    } else {
+      const from = keyLinesBefore(text, copied, mark.index);
+      if (from < mark.index) {
+        out += `${text.slice(copied, from)}[REDACTED]`;
+        copied = mark.index + mark[0].length;
+      }
     }
   }
   if (open >= 0) return `${out}${text.slice(copied, open)}[REDACTED]`;
