@@ -90,13 +90,16 @@ export interface MarkOutcome {
 }
 
 /**
- * Labels and comments stale issues not yet labelled, like actions/stale, making at most
- * `operationsPerRun` writes (each label and each comment is one, failed ones too): the rest wait for
- * the next run. A write answered 404 or 410 (the issue deleted or transferred, which the `since`
- * listing never reports) drops the issue from the snapshot (`forgetIssue`) and the run goes on; 403
- * (not a rate limit; e.g. a locked issue's comment) or 422 skips that issue and goes on. An issue is
- * marked only when the request budget still holds both of its writes, so the budget never ends
- * between its label and its comment.
+ * Comments on and labels stale issues not yet labelled, like actions/stale (its `_markStale`:
+ * the comment first, then the label), making at most `operationsPerRun` writes (each comment and
+ * each label is one, failed ones too): the rest wait for the next run. The order is what keeps a
+ * failure from leaving an issue labelled without its comment, which every later run would skip as
+ * marked: a comment that fails with a 5xx leaves nothing done, and a label that fails after its
+ * comment leaves an issue that the comment made active again. A write answered 404 or 410 (the
+ * issue deleted or transferred, which the `since` listing never reports) drops the issue from the
+ * snapshot (`forgetIssue`) and the run goes on; a comment refused with 403 (not a rate limit; e.g. a
+ * locked issue) or 422 still gets the label, as in actions/stale, and a label so refused skips the
+ * issue. An issue is marked only when the request budget still holds both of its writes.
  * @returns the issues marked, and those found gone.
  * @throws other Octokit request errors (5xx, rate limits) and `BudgetExhaustedError`.
  */
@@ -105,35 +108,45 @@ export async function markStale(ctx: ScanContext, issues: IssueSnapshot[]): Prom
   let operations = 0;
   const marked: number[] = [];
   const gone: number[] = [];
+  /** One write: done, gone (404/410), or refused for this issue alone (403 not rate-limited, 422). */
+  const write = async (issue: number, what: string, send: () => Promise<unknown>): Promise<"done" | "gone" | "refused"> => {
+    ctx.budget.spend(`${what} #${issue}`);
+    operations++;
+    try {
+      await send();
+      return "done";
+    } catch (error) {
+      const status = statusOf(error);
+      if (status === 404 || status === 410) return "gone";
+      if ((status === 403 && !isRateLimited(error)) || status === 422) {
+        ctx.log.warn({ err: error, issue, status }, `stale issue: the ${what} was refused`);
+        return "refused";
+      }
+      throw error;
+    }
+  };
   for (const issue of issues) {
     if (issue.labels.some((l) => cleanLabel(l) === cleanLabel(config.staleLabel))) continue;
     if (operations + 2 > config.operationsPerRun) break;
-    // Label and comment go together: an issue labelled without its comment is skipped by later runs
-    // (it carries the label), so both requests must fit in the budget before the first is sent.
     if (ctx.budget.remaining < 2) {
-      ctx.log.info({ remaining: ctx.budget.remaining }, "request budget too low to label and comment; marking waits for the next run");
+      ctx.log.info({ remaining: ctx.budget.remaining }, "request budget too low to comment and label; marking waits for the next run");
       break;
     }
     const target = { owner: ctx.owner, repo: ctx.repo, issue_number: issue.number };
-    try {
-      ctx.budget.spend(`label #${issue.number}`);
-      operations++;
-      await ctx.api.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...target, labels: [config.staleLabel] });
-      ctx.budget.spend(`comment #${issue.number}`);
-      operations++;
-      await ctx.api.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...target, body: config.staleMessage });
-      marked.push(issue.number);
-    } catch (error) {
-      const status = statusOf(error);
-      if (status === 404 || status === 410) {
-        ctx.log.warn({ issue: issue.number, status }, "stale issue is gone (deleted or transferred); dropped from the snapshot");
-        await forgetIssue(ctx, issue.number);
-        gone.push(issue.number);
-      } else if ((status === 403 && !isRateLimited(error)) || status === 422) {
-        ctx.log.warn({ err: error, issue: issue.number, status }, "stale issue could not be marked; skipped");
-      } else {
-        throw error;
-      }
+    const commented = await write(issue.number, "comment", () =>
+      ctx.api.request("POST /repos/{owner}/{repo}/issues/{issue_number}/comments", { ...target, body: config.staleMessage }),
+    );
+    const labelled =
+      commented === "gone"
+        ? "gone"
+        : await write(issue.number, "label", () =>
+            ctx.api.request("POST /repos/{owner}/{repo}/issues/{issue_number}/labels", { ...target, labels: [config.staleLabel] }),
+          );
+    if (labelled === "done") marked.push(issue.number);
+    else if (labelled === "gone") {
+      ctx.log.warn({ issue: issue.number }, "stale issue is gone (deleted or transferred); dropped from the snapshot");
+      await forgetIssue(ctx, issue.number);
+      gone.push(issue.number);
     }
   }
   if (marked.length > 0 || gone.length > 0) ctx.log.info({ marked: marked.length, gone: gone.length, operations }, "stale issues marked");

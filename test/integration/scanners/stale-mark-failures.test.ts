@@ -46,9 +46,12 @@ describe("marking stale issues when a write fails", () => {
       return { body: [{ name: "stale" }] };
     });
     stub.route("POST /repos/:owner/:repo/issues/:number/comments", (req) => {
-      const failed = fail("comment", Number(req.params.number));
+      const issue = issues.find((i) => i.number === Number(req.params.number));
+      if (!issue) return { status: 410, body: { message: "This issue was deleted" } };
+      const failed = fail("comment", issue.number);
       if (failed) return failed;
-      commented.push(Number(req.params.number));
+      commented.push(issue.number);
+      issue.updated_at = new Date().toISOString(); // a comment is activity, as on GitHub
       return { status: 201, body: { id: 1 } };
     });
     repository = await upsertRepository(store.db, { fullName: "octo/small", installationId: 1, defaultBranch: "main" });
@@ -77,7 +80,7 @@ describe("marking stale issues when a write fails", () => {
       .sort((a, b) => (a ?? 0) - (b ?? 0));
   const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
-  it("a deleted issue (label answered 410) is dropped and the scan goes on: findings stored, the next issue marked", async () => {
+  it("a deleted issue (a write answered 410) is dropped and the scan goes on: findings stored, the next issue marked", async () => {
     await scan();
     expect(await staleFindings()).toEqual(range(21, 30));
     issues.splice(
@@ -99,7 +102,31 @@ describe("marking stale issues when a write fails", () => {
     expect(commented).toEqual([29, 28, 27]);
   });
 
-  it("a locked issue (comment answered 403) or a 422 skips that issue only; its finding stays", async () => {
+  it("a comment that fails with a 5xx leaves the issue unlabelled, so the next run comments and labels it", async () => {
+    mark = true;
+    fail = (kind, n) => (kind === "comment" && n === 30 ? { status: 502, body: { message: "Bad Gateway" } } : undefined);
+    expect((await scan()).scanners.stale).toMatchObject({ error: "Bad Gateway" });
+    // Labelled first, #30 would carry the label with no comment, and every later run would skip it.
+    expect(labelled).toEqual([]);
+    fail = () => undefined;
+    expect((await scan(new Date(now.getTime() + 1000))).scanners.stale).not.toHaveProperty("error");
+    expect(commented).toEqual([30, 29]);
+    expect(labelled).toEqual([30, 29]);
+  });
+
+  it("a label that fails after its comment leaves an active issue: it is not commented on again", async () => {
+    mark = true;
+    fail = (kind, n) => (kind === "label" && n === 30 ? { status: 502, body: { message: "Bad Gateway" } } : undefined);
+    expect((await scan()).scanners.stale).toMatchObject({ error: "Bad Gateway" });
+    expect(commented).toEqual([30]);
+    fail = () => undefined;
+    await scan(new Date(now.getTime() + 1000));
+    expect(commented.filter((n) => n === 30)).toEqual([30]);
+    expect(labelled).not.toContain(30);
+    expect(await staleFindings()).not.toContain(30); // the comment made it active again
+  });
+
+  it("a locked issue (comment answered 403) still gets the label, as in actions/stale; a label answered 422 skips that issue only; findings stay", async () => {
     mark = true;
     fail = (kind, n) => {
       if (kind === "comment" && n === 30) return { status: 403, body: { message: "Unable to create comment because issue is locked." } };
@@ -109,9 +136,9 @@ describe("marking stale issues when a write fails", () => {
     const report = await scan();
     expect(report.scanners.stale).not.toHaveProperty("error");
     expect(await staleFindings()).toEqual(range(21, 30));
-    // #30: label + failed comment; #29: failed label; then 3 of 4 operations used, no room for #28.
+    // #30: failed comment + label; #29: comment + failed label; 4 of 4 operations used, no room for #28.
     expect(labelled).toEqual([30]);
-    expect(commented).toEqual([]);
+    expect(commented).toEqual([29]);
   });
 
   it("a request budget with room for the label only marks nothing: every labelled issue gets its comment", async () => {
