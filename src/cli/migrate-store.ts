@@ -6,8 +6,9 @@ export const usage = `Usage: backlog-bot migrate-store --to postgres://user:pass
 
 Moves an installation's state from its SQLite store to an empty PostgreSQL database: every table
 (repositories, findings, tasks, runs, deliveries, HTTP cache, ...) with its ids, and the jobs still
-pending, which become graphile-worker jobs. The SQLite file is only read. Stop backlog-bot first;
-then start it with DATABASE_URL set to the same URL. See docs/deployment.md.
+pending, which become graphile-worker jobs. The SQLite file is brought to the current schema (as
+any start of this version would), then only read. Stop backlog-bot first; then start it with
+DATABASE_URL set to the same URL. See docs/deployment.md.
 
 Options:
   --to <url>        The PostgreSQL database (created beforehand, empty; the schema is made here).
