@@ -1,3 +1,4 @@
+import type { Octokit } from "@octokit/rest";
 import { lastValidConfig } from "../config/load.js";
 import { commentOnce } from "../github/comments.js";
 import type { JobContext } from "../jobs/types.js";
@@ -103,6 +104,7 @@ export class FollowUpRunner {
       summaryPosted: rows.some((r) => r.trigger === "summary"),
       runLimit,
     });
+    const where = { owner, repo: name, issueNumber: task.pr_number };
     if (!decision.start) {
       log.info({ reason: decision.reason }, "no follow-up");
       if (decision.postSummary) {
@@ -114,6 +116,8 @@ export class FollowUpRunner {
           body: followUpSummary(done, decision.reason, null),
         });
       }
+      if (job.trigger.type === "comment") await replyRefused(octokit, where, task.id, job.trigger, decision.reason);
+      else if (decision.held) await sayHeld(octokit, where, task.id, done.length, decision.reason);
       return { ran: false, reason: decision.reason, summaryPosted: decision.postSummary };
     }
     const claimed = await claimTask(deps.db, task.id, this.owner, deps.settings.leaseMs, { followUp: true });
@@ -121,7 +125,9 @@ export class FollowUpRunner {
       // Still running (its first run finishing, or a follow-up of another process): the job retries
       // later, as its queue cannot see other processes' work. An ended task has nothing to follow up.
       if ((await getTask(deps.db, task.id))?.state === "running") throw new TaskBusyError(task.id);
-      return { ran: false, reason: "the task ended", summaryPosted: false };
+      const reason = "the task ended";
+      if (job.trigger.type === "comment") await replyRefused(octokit, where, task.id, job.trigger, reason);
+      return { ran: false, reason, summaryPosted: false };
     }
     const checkName = job.trigger.type === "ci" ? job.trigger.checkName : null;
     const id = await startFollowUp(deps.db, { taskId: task.id, trigger: job.trigger.type, headSha: pr.head.sha, checkName });
@@ -227,6 +233,47 @@ async function dailyRunLimitHold(deps: ExecutorDeps, repositoryId: number, limit
   if (limit <= 0) return null;
   const runs = await countRunsSince(deps.db, repositoryId, new Date(Date.now() - DAY_MS).toISOString());
   return runs >= limit ? `agents ran ${runs} times here in the last 24 hours (\`dailyRunLimit\`: ${limit})` : null;
+}
+
+/** Where a follow-up speaks: the bot's pull request. */
+type PullRequestAt = { owner: string; repo: string; issueNumber: number };
+
+/**
+ * The one answer to a `/agent fix` or `/agent retry` on the PR that the comment handler answered
+ * "Queued" and this job then refused (the PR merged or closed meanwhile, `dailyRunLimit`, the task
+ * ended): the reason, inert, on the PR. Once per comment, across job retries (`commentOnce`'s
+ * marker; a job queued without `commentId` answers once per task).
+ * @throws the Octokit RequestError when GitHub cannot be reached (the job retries).
+ */
+async function replyRefused(
+  octokit: Octokit,
+  at: PullRequestAt,
+  taskId: number,
+  trigger: Extract<FollowUpTrigger, { type: "comment" }>,
+  reason: string,
+): Promise<void> {
+  await commentOnce(octokit, {
+    ...at,
+    body: `The follow-up of task #${taskId} asked for with \`/agent\` on this pull request did not run: ${inertText(reason)}. Nothing was pushed.`,
+    marker: `follow-up-${taskId}:refused:${trigger.commentId ?? "comment"}`,
+  });
+}
+
+/**
+ * Says on the PR that `dailyRunLimit` holds back a review's or red CI's round, once per hold: the
+ * marker names the rounds done so far and only the last 24 hours (the limit's window) are searched,
+ * so a busy PR's further events while the limit holds add nothing, and a later hold (after another
+ * round, or a day on) is said again. The task stays `pr_open`: later events start rounds once the
+ * limit allows.
+ * @throws the Octokit RequestError when GitHub cannot be reached (the job retries).
+ */
+async function sayHeld(octokit: Octokit, at: PullRequestAt, taskId: number, rounds: number, reason: string): Promise<void> {
+  await commentOnce(octokit, {
+    ...at,
+    body: `No follow-up round starts now: ${inertText(reason)}. Nothing is lost: a later review, red CI or \`/agent fix\` on this pull request starts a round once the limit allows.`,
+    marker: `follow-up-${taskId}:run-limit:${rounds}`,
+    since: new Date(Date.now() - DAY_MS).toISOString(),
+  });
 }
 
 /** The prompt's account of why this follow-up runs. */

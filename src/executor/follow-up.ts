@@ -24,7 +24,8 @@ import { failureHeadline, verificationLine, verificationSection } from "./verify
 /** What started a follow-up. */
 export type FollowUpTrigger =
   | { type: "review"; reviewId: number; state: "changes_requested" | "commented" | "approved" | "dismissed" }
-  | { type: "comment" }
+  /** `commentId`: the `/agent fix` or `/agent retry` comment (absent in jobs queued before it was recorded). */
+  | { type: "comment"; commentId?: number }
   | { type: "ci"; checkName: string; headSha: string };
 
 /** One earlier follow-up of the PR, as the decision needs it. */
@@ -64,8 +65,12 @@ export interface FollowUpContext {
   runLimit?: string | null;
 }
 
-/** Start one, or why not (and whether this is the moment for the one summary comment). */
-export type FollowUpDecision = { start: true } | { start: false; reason: string; postSummary: boolean };
+/**
+ * Start one, or why not (and whether this is the moment for the one summary comment). `held`: the
+ * round would have started but for `dailyRunLimit` (`ctx.runLimit`); nothing was recorded, so a
+ * later trigger can start it once the limit allows.
+ */
+export type FollowUpDecision = { start: true } | { start: false; reason: string; postSummary: boolean; held?: true };
 
 /** A follow-up's outcome in a form two follow-ups can be compared by. */
 export function outcomeSignature(v: Verification | null, changed: boolean): string {
@@ -82,13 +87,19 @@ export function outcomeSignature(v: Verification | null, changed: boolean): stri
  * for. Past such a stop, a person with write access (not a bot, allowedBots included) can still ask
  * for exactly one more round per `/agent fix` or `/agent retry` comment (the job is deduped per
  * comment), as the summary says: rounds past the bound never start on their own, each needs a new
- * comment, and they stay within the repository's `dailyRunLimit` (`ctx.runLimit`).
+ * comment.
+ *
+ * Every round runs an agent, so every round, within the bound or past it, stays within the
+ * repository's `dailyRunLimit` (`ctx.runLimit`: the agent runs here in the last 24 hours, the
+ * `countRunsSince` that requests.ts `checkLimits` counts too): a round it holds back is `held`, and
+ * records nothing.
  *
  * Red CI starts a round only for the PR's current head, once per check and head: a failure on an
  * older head (the queue's next job after a round pushed) is stale and starts nothing.
  */
 export function decideFollowUp(trigger: FollowUpTrigger, ctx: FollowUpContext): FollowUpDecision {
   const no = (reason: string, postSummary = false): FollowUpDecision => ({ start: false, reason, postSummary });
+  const held = (reason: string, postSummary = false): FollowUpDecision => ({ start: false, reason, postSummary, held: true });
   if (!ctx.pr.openedByBot) return no("the pull request was not opened by backlog-bot");
   if (ctx.pr.merged || !ctx.pr.open) return no("the pull request is merged or closed");
   if (trigger.type !== "ci") {
@@ -112,10 +123,10 @@ export function decideFollowUp(trigger: FollowUpTrigger, ctx: FollowUpContext): 
     return no(`the failure of ${trigger.checkName} on this head was followed up already`);
   }
   const stop = stopReason(ctx.done, ctx.max);
-  if (!stop) return { start: true };
+  if (!stop) return ctx.runLimit ? held(`the repository's daily run limit is reached: ${ctx.runLimit}`) : { start: true };
   const asked = trigger.type === "comment" && ctx.actor !== null && !ctx.actor.isBot;
   if (!asked) return no(stop, !ctx.summaryPosted);
-  if (ctx.runLimit) return no(`${stop}, and one more round asked for with \`/agent fix\` waits: ${ctx.runLimit}`, !ctx.summaryPosted);
+  if (ctx.runLimit) return held(`${stop}, and one more round asked for with \`/agent fix\` waits: ${ctx.runLimit}`, !ctx.summaryPosted);
   return { start: true };
 }
 

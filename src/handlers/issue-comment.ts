@@ -74,7 +74,10 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (co
     // fix and retry: a follow-up round on this pull request's branch.
     const instructions = command.name === "fix" ? command.instructions || null : null;
     const actor = { login, isBot: comment.user?.type === "Bot", canWrite: true };
-    await deps.followUps.enqueue({ taskId: task.id, trigger: { type: "comment" }, actor, instructions }, `comment:${comment.id}`);
+    await deps.followUps.enqueue(
+      { taskId: task.id, trigger: { type: "comment", commentId: comment.id }, actor, instructions },
+      `comment:${comment.id}`,
+    );
     await reply(`Queued a follow-up of task #${task.id}: a new commit on top of this pull request's branch, after what others pushed.`);
     return;
   }

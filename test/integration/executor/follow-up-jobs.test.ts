@@ -5,9 +5,11 @@ import { createCommandAgent } from "../../../src/executor/agents/command.js";
 import { FollowUpRunner, TaskBusyError } from "../../../src/executor/follow-up-jobs.js";
 import { markSection } from "../../../src/executor/pr-sections.js";
 import type { ExecutorDeps } from "../../../src/executor/run-task.js";
+import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
 import { type Db, openDb } from "../../../src/store/db.js";
 import { listFollowUps } from "../../../src/store/follow-ups.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
+import { listRuns, startRun } from "../../../src/store/runs.js";
 import { claimTask, createTask, getTask, transition } from "../../../src/store/tasks.js";
 import { createLogger } from "../../../src/util/logger.js";
 import { testExecutorDeps } from "../../fixtures/executor-deps.js";
@@ -201,8 +203,14 @@ describe("FollowUpRunner", () => {
       .updateTable("repositories")
       .set({ config: JSON.stringify({ followUps: { max: 1 }, dailyRunLimit: 2 }) })
       .execute();
-    expect(await runner.run(fix, { log })).toMatchObject({ ran: false, reason: expect.stringContaining("`dailyRunLimit`: 2") });
+    const asked = { ...fix, trigger: { type: "comment" as const, commentId: 903 } };
+    expect(await runner.run(asked, { log })).toMatchObject({ ran: false, reason: expect.stringContaining("`dailyRunLimit`: 2") });
     expect((await listFollowUps(db, taskId)).map((r) => r.trigger)).toEqual(["review", "summary", "comment"]);
+    // The person who was told "Queued" is told why not, where they asked.
+    expect(comments.at(-1)).toMatch(
+      /did not run: the pull request had its 1 follow-up\(s\).*waits: agents ran 2 times.*`dailyRunLimit`: 2/,
+    );
+    expect(comments.at(-1)).toContain("<!-- backlog-bot:follow-up-1:refused:903 -->");
   });
 
   it("skips red CI on a head the pull request has moved past: checks lint and test failed on A, the round for lint pushed B", async () => {
@@ -273,5 +281,110 @@ describe("FollowUpRunner", () => {
     expect(await runner.run({ taskId, trigger: review, actor: writer }, { log })).toMatchObject({ ran: true });
     await db.updateTable("tasks").set({ state: "merged" }).where("id", "=", taskId).execute();
     expect(await runner.run({ taskId, trigger: review, actor: writer }, { log })).toMatchObject({ ran: false });
+  });
+});
+
+describe("follow-up jobs at the daily run limit", () => {
+  /** The runner on the real SQLite jobs port (as app.ts wires it), and GitHub listing the comments it was sent, as the app's. */
+  async function queued() {
+    const deps = (runner as unknown as { deps: ExecutorDeps }).deps;
+    const jobs = createSqliteJobs({ db, log, pollMs: 20 });
+    const queue = new FollowUpRunner({ ...deps, jobs });
+    queue.start();
+    await jobs.start();
+    stub.route("GET /repos/:owner/:repo/issues/:number/comments", () => ({
+      body: comments.map((body, i) => ({ id: i + 1, body, user: { login: "backlog-bot[bot]", type: "Bot" } })),
+    }));
+    return { queue, jobs };
+  }
+  /** Two agent runs in the last 24 hours against `dailyRunLimit: 2`. */
+  async function atLimit(): Promise<void> {
+    await startRun(db, taskId, "command");
+    await startRun(db, taskId, "command");
+    await db
+      .updateTable("repositories")
+      .set({ config: JSON.stringify({ dailyRunLimit: 2 }) })
+      .execute();
+  }
+
+  it("holds back red CI's and a review's rounds within followUps.max, says why once for all of them, and runs later events once the limit allows", async () => {
+    const { queue, jobs } = await queued();
+    try {
+      await atLimit();
+      const head = git(remote, ["rev-parse", BRANCH]).trim();
+      await queue.enqueue({ taskId, trigger: { type: "ci", checkName: "lint", headSha: head }, actor: null }, `ci:${head}:lint`);
+      await queue.enqueue({ taskId, trigger: { type: "ci", checkName: "test", headSha: head }, actor: null }, `ci:${head}:test`);
+      await queue.enqueue({ taskId, trigger: review, actor: writer }, "review:55");
+      await jobs.drain();
+      // No agent ran, nothing was pushed or recorded, and the task waits with its PR open.
+      expect(await listRuns(db, taskId)).toHaveLength(2);
+      expect(git(remote, ["rev-parse", BRANCH]).trim()).toBe(head);
+      expect(await listFollowUps(db, taskId)).toEqual([]);
+      expect((await getTask(db, taskId))?.state).toBe("pr_open");
+      expect(comments).toHaveLength(1);
+      expect(comments[0]).toMatch(
+        /^No follow-up round starts now: the repository's daily run limit is reached: agents ran 2 times here in the last 24 hours \(`dailyRunLimit`: 2\)\./,
+      );
+      expect(comments[0]).toContain("<!-- backlog-bot:follow-up-");
+      expect(await jobs.stats()).toMatchObject({ dead: 0 });
+      // The limit allows again: the next red CI starts its round.
+      await db
+        .updateTable("repositories")
+        .set({ config: JSON.stringify({ dailyRunLimit: 3 }) })
+        .execute();
+      await queue.enqueue({ taskId, trigger: { type: "ci", checkName: "test", headSha: head }, actor: null }, `ci:${head}:test`);
+      await jobs.drain();
+      expect(await listFollowUps(db, taskId)).toEqual([
+        expect.objectContaining({ trigger: "ci", check_name: "test", outcome: "passed:[]" }),
+      ]);
+      expect(comments).toHaveLength(2);
+      expect(comments[1]).toMatch(/^Follow-up by `command`: pushed/);
+    } finally {
+      await jobs.stop(1000);
+    }
+  });
+
+  it("answers a queued `/agent fix` that is refused when its job runs (the PR closed, the daily limit), once per comment across retries", async () => {
+    const { queue, jobs } = await queued();
+    try {
+      // The PR was closed after the handler answered "Queued".
+      const head = git(remote, ["rev-parse", BRANCH]).trim();
+      stub.route("GET /repos/:owner/:repo/pulls/:number", () => ({
+        body: {
+          number: 7,
+          title: "sub subtracts",
+          state: "closed",
+          merged: false,
+          head: { ref: BRANCH, sha: head },
+          base: { ref: "main" },
+        },
+      }));
+      const fix = { taskId, trigger: { type: "comment" as const, commentId: 901 }, actor: writer, instructions: "sub again" };
+      await queue.enqueue(fix, "comment:901");
+      await jobs.drain();
+      expect(await queue.run(fix, { log })).toMatchObject({ ran: false }); // the same job, retried
+      expect(comments).toEqual([
+        expect.stringMatching(
+          /^The follow-up of task #\d+ asked for with `\/agent` on this pull request did not run: the pull request is merged or closed\. Nothing was pushed\./,
+        ),
+      ]);
+      // Open again, but at the daily limit: the next comment's round is refused for that, and says so once.
+      stub.route("GET /repos/:owner/:repo/pulls/:number", () => ({
+        body: { number: 7, title: "sub subtracts", state: "open", merged: false, head: { ref: BRANCH, sha: head }, base: { ref: "main" } },
+      }));
+      await atLimit();
+      const again = { ...fix, trigger: { type: "comment" as const, commentId: 902 } };
+      await queue.enqueue(again, "comment:902");
+      await jobs.drain();
+      expect(await queue.run(again, { log })).toMatchObject({ ran: false, reason: expect.stringContaining("`dailyRunLimit`: 2") });
+      expect(comments).toHaveLength(2);
+      expect(comments[1]).toMatch(
+        /^The follow-up of task #\d+ asked for with `\/agent` on this pull request did not run: the repository's daily run limit is reached: agents ran 2 times here in the last 24 hours \(`dailyRunLimit`: 2\)\./,
+      );
+      expect(await listRuns(db, taskId)).toHaveLength(2);
+      expect((await getTask(db, taskId))?.state).toBe("pr_open");
+    } finally {
+      await jobs.stop(1000);
+    }
   });
 });

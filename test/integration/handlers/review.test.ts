@@ -128,7 +128,11 @@ describe.each(backends())("follow-up triggers on the bot's pull request on $name
     );
     expect(queued).toEqual([
       expect.objectContaining({
-        job: expect.objectContaining({ taskId, trigger: { type: "comment" }, instructions: "handle the empty greeting too" }),
+        job: expect.objectContaining({
+          taskId,
+          trigger: { type: "comment", commentId: 3001 },
+          instructions: "handle the empty greeting too",
+        }),
         key: "comment:3001",
       }),
     ]);

@@ -120,9 +120,29 @@ describe("decideFollowUp", () => {
     expect(decideFollowUp(comment, ctx({ done: three, runLimit: "agents ran 20 times" }))).toMatchObject({
       start: false,
       reason: expect.stringContaining("agents ran 20 times"),
+      held: true,
     });
-    // Before any stop the limit is the run's own business, as for any round.
-    expect(decideFollowUp(review, ctx({ runLimit: "agents ran 20 times" }))).toEqual({ start: true });
+  });
+
+  it("holds back a review's, red CI's or a comment's round within followUps.max when dailyRunLimit is reached", () => {
+    const runLimit = "agents ran 20 times here in the last 24 hours (`dailyRunLimit`: 20)";
+    const heldBack = {
+      start: false,
+      reason: `the repository's daily run limit is reached: ${runLimit}`,
+      postSummary: false,
+      held: true,
+    };
+    expect(decideFollowUp(review, ctx({ runLimit }))).toEqual(heldBack);
+    expect(decideFollowUp(ci("abc"), ctx({ actor: null, runLimit }))).toEqual(heldBack);
+    expect(decideFollowUp({ type: "comment" }, ctx({ runLimit }))).toEqual(heldBack);
+    const one = [record('failed:["a"]', { trigger: "ci", headSha: "old", checkName: "test" })];
+    expect(decideFollowUp(ci("abc"), ctx({ actor: null, done: one, runLimit }))).toEqual(heldBack);
+    // What starts nothing anyway is not a hold: no note about the limit for it.
+    expect(decideFollowUp({ ...review, state: "approved" }, ctx({ runLimit }))).not.toHaveProperty("held");
+    expect(decideFollowUp(ci("old"), ctx({ actor: null, runLimit }))).not.toHaveProperty("held");
+    // Once the limit allows, the same triggers start rounds: a hold records nothing.
+    expect(decideFollowUp(review, ctx({ runLimit: null }))).toEqual({ start: true });
+    expect(decideFollowUp(ci("abc"), ctx({ actor: null, done: one }))).toEqual({ start: true });
   });
 
   it("judges the stop rules on rounds that ran to an end: a cancelled or interrupted round is no evidence, but counts to the bound", () => {
