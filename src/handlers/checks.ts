@@ -31,6 +31,7 @@ async function recordOutcomes(
   const payload = context.payload as RepoPayload;
   const repository = await upsertRepository(deps.db, {
     fullName: payload.repository.full_name,
+    githubId: payload.repository.id,
     installationId: payload.installation?.id ?? null,
     defaultBranch: payload.repository.default_branch,
     cloneUrl: payload.repository.clone_url,
@@ -70,6 +71,15 @@ function sameRepository(payload: RepoPayload, other: RepoRef | null | undefined)
 const OWN_BRANCH_EVENTS = new Set(["push", "schedule", "workflow_dispatch"]);
 
 /**
+ * Head commits found on their repository's default branch, per app (its handler deps), oldest
+ * first, at most `KNOWN_ON_DEFAULT`: every check of a push sends its own `check_run.completed` for
+ * the same commit (30 checks, 30 events), and a commit on the default branch stays on it (short of
+ * a force-push), so it is compared once. A commit not on it is not kept: it may be merged later.
+ */
+const knownOnDefault = new WeakMap<HandlerDeps, Set<string>>();
+const KNOWN_ON_DEFAULT = 1000;
+
+/**
  * Whether a check (run or suite) is on this repository's default branch. Its payload names only the
  * head branch, which is the fork's for a fork's pull request (GitHub runs those in this repository,
  * so a fork's `main` arrives as `head_branch: "main"`, with `pull_requests: []`); so the branch name
@@ -79,18 +89,28 @@ const OWN_BRANCH_EVENTS = new Set(["push", "schedule", "workflow_dispatch"]);
  */
 async function onDefaultBranch(
   context: { payload: RepoPayload; octokit: { request: CheckTarget["api"]["request"] }; repo: () => { owner: string; repo: string } },
+  deps: HandlerDeps,
   check: { head_branch?: string | null; head_sha?: string | null; head_repository?: RepoRef | null },
 ): Promise<boolean> {
   const branch = context.payload.repository.default_branch;
   if (!branch || check.head_branch !== branch || !check.head_sha) return false;
   if (check.head_repository && !sameRepository(context.payload, check.head_repository)) return false;
+  const key = `${context.payload.repository.id ?? context.payload.repository.full_name}\0${branch}\0${check.head_sha}`;
+  const known = knownOnDefault.get(deps) ?? new Set<string>();
+  if (known.has(key)) return true;
   try {
     const { data } = await context.octokit.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
       ...context.repo(),
       basehead: `${branch}...${check.head_sha}`,
       per_page: 1,
     });
-    return data.status === "identical" || data.status === "behind";
+    const on = data.status === "identical" || data.status === "behind";
+    if (on) {
+      knownOnDefault.set(deps, known);
+      known.add(key);
+      if (known.size > KNOWN_ON_DEFAULT) known.delete(known.values().next().value as string);
+    }
+    return on;
   } catch (error) {
     // A commit this repository does not have (or cannot compare): not on its default branch.
     if (error instanceof RequestError && (error.status === 404 || error.status === 422)) return false;
@@ -101,7 +121,7 @@ async function onDefaultBranch(
 /** `check_run.completed` on the default branch: one check's outcome (https://docs.github.com/en/webhooks/webhook-events-and-payloads#check_run). */
 export const onCheckRunCompleted: Handler<"check_run.completed"> = async (context, deps, log) => {
   const run = context.payload.check_run;
-  if (!(await onDefaultBranch(context, { ...run.check_suite, head_sha: run.head_sha }))) return;
+  if (!(await onDefaultBranch(context, deps, { ...run.check_suite, head_sha: run.head_sha }))) return;
   await recordOutcomes(context, deps, log, async () => [outcomeOfCheckRun(run as unknown as ApiCheckRun)]);
 };
 
@@ -109,7 +129,7 @@ export const onCheckRunCompleted: Handler<"check_run.completed"> = async (contex
 export const onCheckSuiteCompleted: Handler<"check_suite.completed"> = async (context, deps, log) => {
   const suite = context.payload.check_suite;
   // Not the default branch: red CI on a pull request the bot opened may start a follow-up (issue 10).
-  if (!(await onDefaultBranch(context, suite))) return void (await followUpRedSuite(context, deps, log));
+  if (!(await onDefaultBranch(context, deps, suite))) return void (await followUpRedSuite(context, deps, log));
   await recordOutcomes(context, deps, log, async () => {
     const { data } = await context.octokit.request("GET /repos/{owner}/{repo}/check-suites/{check_suite_id}/check-runs", {
       ...context.repo(),

@@ -147,4 +147,25 @@ describe.each(backends())("check events from a fork's pull request on $name", (b
     expect(rows.map((r) => r.title)).toEqual(["Failing check: test (20.x)"]);
     expect(signals(rows[0])).toMatchObject({ headSha: MAIN_SHA, logExcerpt: expect.stringContaining("log of job 102: AssertionError") });
   });
+
+  it("each check of a push to main is one event: the head commit is compared once; a commit not on main is asked again", async () => {
+    const checkRun = (sha: string, id: number, name: string) => {
+      const payload = webhookFixture<Payload>("check_run.completed");
+      Object.assign(payload.check_run, { id, name, head_sha: sha, conclusion: "failure" });
+      Object.assign(payload.check_run.check_suite, { head_sha: sha, head_branch: "main", pull_requests: [] });
+      return app.receive("check_run", payload);
+    };
+    const compares = (sha: string) => stub.requests.filter((r) => r.path.endsWith(`/compare/main...${sha}`)).length;
+    for (const [i, name] of ["test", "lint", "build", "docs"].entries()) await checkRun(MAIN_SHA, 110 + i, name);
+    expect((await findings()).map((r) => r.title).sort()).toEqual([
+      "Failing check: build",
+      "Failing check: docs",
+      "Failing check: lint",
+      "Failing check: test",
+    ]);
+    expect(compares(MAIN_SHA)).toBe(1);
+    await checkRun(FORK_SHA, 710, "test");
+    await checkRun(FORK_SHA, 711, "lint");
+    expect(compares(FORK_SHA)).toBe(2);
+  });
 });
