@@ -1,5 +1,7 @@
 import type { RepoConfig } from "../config/schema.js";
+import { contentHash } from "../prioritizer/content-hash.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
+import { recordIssueOutcome } from "../store/dashboard.js";
 import { type Db, immediate, now } from "../store/db.js";
 import type { Repository, Task, TaskTrigger } from "../store/schema.js";
 import { RETRYABLE_STATES } from "../store/task-lifecycle.js";
@@ -124,6 +126,8 @@ export async function withinLimits<T>(
 /**
  * Starts agent work: answers with the open task when the issue or finding has one (queued,
  * running or with its PR open), refuses when a limit holds it back, else queues a task and its run.
+ * A task on an issue records, with its insert, the content hash of the issue's findings
+ * (`recordIssueOutcome`), so autopilot does not repeat it on unchanged content once it ended unmerged.
  */
 export async function requestTask(deps: RequestDeps, request: TaskRequest): Promise<RequestResult> {
   const { db, log } = deps;
@@ -135,8 +139,8 @@ export async function requestTask(deps: RequestDeps, request: TaskRequest): Prom
     const workflow = resolveWorkflow(request.config, request.workflow);
     if ("error" in workflow) return { kind: "refused", refusal: { code: "workflow", message: workflow.error } };
   }
-  const result = await withinLimits(db, request.repository, request.config, deps.budget, (trx) =>
-    createTask(trx, {
+  const result = await withinLimits(db, request.repository, request.config, deps.budget, async (trx) => {
+    const made = await createTask(trx, {
       repositoryId: request.repository.id,
       issueNumber: request.issueNumber ?? null,
       findingId: request.findingId ?? null,
@@ -148,8 +152,12 @@ export async function requestTask(deps: RequestDeps, request: TaskRequest): Prom
       requestedAt: request.requestedAt ?? now(),
       triggerCommentId: request.triggerCommentId ?? null,
       workflow: request.workflow ?? null,
-    }),
-  );
+    });
+    // Autopilot's memory of the issue (a person's `/agent fix` has no finding), in the task's own step.
+    if (made.created && request.issueNumber != null)
+      await recordIssueOutcome(trx, request.repository.id, request.issueNumber, "queued", contentHash);
+    return made;
+  });
   if ("refusal" in result) return { kind: "refused", refusal: result.refusal };
   const { task, created } = result.done;
   if (!created) return { kind: "exists", task };

@@ -20,6 +20,38 @@ export interface LastTask {
   state: Task["state"];
 }
 
+/**
+ * The latest task (highest id) of each finding in `findings`: its own (`finding_id`), or, for a
+ * finding about an issue, any task on that issue, whichever is newer. A person's `/agent fix` on
+ * the issue has no finding, yet a pull request of it that a maintainer closed unmerged is the same
+ * "no" as one of autopilot's own; its content hash is recorded on the issue's findings when it is
+ * queued (`requestTask`, `recordIssueOutcome`), so `pickForAutopilot`'s rule applies to it
+ * unchanged. Pure.
+ * @param tasks the repository's tasks, in any order.
+ * @returns finding id → its latest task; findings with none are absent.
+ */
+export function latestTasks(
+  tasks: readonly Pick<Task, "id" | "finding_id" | "issue_number" | "state">[],
+  findings: readonly Pick<BacklogItem, "id" | "issue_number">[],
+): Map<number, LastTask> {
+  type Latest = { id: number; state: Task["state"] };
+  const newer = (a: Latest | undefined, b: Latest) => (a === undefined || b.id > a.id ? b : a);
+  const byFinding = new Map<number, Latest>();
+  const byIssue = new Map<number, Latest>();
+  for (const t of tasks) {
+    if (t.finding_id !== null) byFinding.set(t.finding_id, newer(byFinding.get(t.finding_id), t));
+    if (t.issue_number !== null) byIssue.set(t.issue_number, newer(byIssue.get(t.issue_number), t));
+  }
+  const last = new Map<number, LastTask>();
+  for (const f of findings) {
+    const own = byFinding.get(f.id);
+    const issue = f.issue_number !== null ? byIssue.get(f.issue_number) : undefined;
+    const latest = issue ? newer(own, issue) : own;
+    if (latest) last.set(f.id, { state: latest.state });
+  }
+  return last;
+}
+
 /** One finding autopilot chose, and why, in words for the dashboard and the log. */
 export interface AutopilotPick {
   row: Ranked<BacklogItem>;
@@ -30,7 +62,8 @@ export interface AutopilotPick {
  * Chooses the findings autopilot starts now: best ranked first, of `autopilot.kinds`, scoring at
  * least `minScore`, with no open task, and not one whose last task failed, changed nothing, was
  * closed unmerged or cancelled while its content (`contentHash`) is the same as then — at most
- * `maxTasksPerDay - startedToday`. Pure.
+ * `maxTasksPerDay - startedToday`. `lastTasks` is `latestTasks`: for a finding about an issue, the
+ * last task on that issue, whoever asked for it. Pure.
  */
 export function pickForAutopilot(
   ranked: readonly Ranked<BacklogItem>[],
@@ -109,13 +142,12 @@ export async function runAutopilot(
     rankRepositoryBacklog(db, repository, config, now),
     db
       .selectFrom("tasks")
-      .select(["id", "finding_id", "state", "trigger", "created_at"])
+      .select(["id", "finding_id", "issue_number", "state", "trigger", "created_at"])
       .where("repository_id", "=", repository.id)
       .orderBy("id")
       .execute(),
   ]);
-  const lastTasks = new Map<number, LastTask>();
-  for (const t of tasks) if (t.finding_id !== null) lastTasks.set(t.finding_id, { state: t.state });
+  const lastTasks = latestTasks(tasks, ranked);
   // "Per day" is the repository's day (`timezone`, the one its schedule runs in), not UTC's.
   const since = startOfLocalDay(now, config.timezone).toISOString();
   const startedToday = tasks.filter((t) => t.trigger === "autopilot" && t.created_at >= since).length;

@@ -1,5 +1,5 @@
 import { type Db, now } from "./db.js";
-import type { Repository } from "./schema.js";
+import type { FindingRow, Repository } from "./schema.js";
 
 /** What was last written to a repository's dashboard issue. */
 export interface DashboardRecord {
@@ -60,4 +60,31 @@ export async function dismissFindings(db: Db, repositoryId: number, fingerprints
 /** Records how a finding's task ended and the finding's content hash it was for (autopilot's memory). */
 export async function recordFindingOutcome(db: Db, findingId: number, outcome: string, hash: string): Promise<void> {
   await db.updateTable("findings").set({ last_task_outcome: outcome, last_task_hash: hash }).where("id", "=", findingId).execute();
+}
+
+/**
+ * Records a task started on issue `issueNumber` of a repository on every finding of that issue (an
+ * `issue` and a `stale_issue` finding may name the same one): `outcome`, and each finding's content
+ * hash as `hashOf` gives it (the caller passes the prioritizer's `contentHash`; the store does not
+ * hash). This is autopilot's memory for tasks that have no finding, such as a person's `/agent
+ * fix` on the issue: autopilot does not start that issue's finding again after the task ended
+ * without a merge until the hash changes (src/scheduler/autopilot.ts). Writes only the store, so it
+ * may run inside the transaction that creates the task.
+ * @returns how many findings were updated (0 when the issue is in no finding).
+ */
+export async function recordIssueOutcome(
+  db: Db,
+  repositoryId: number,
+  issueNumber: number,
+  outcome: string,
+  hashOf: (finding: Pick<FindingRow, "kind" | "title" | "body" | "signals">) => string,
+): Promise<number> {
+  const findings = await db
+    .selectFrom("findings")
+    .select(["id", "kind", "title", "body", "signals"])
+    .where("repository_id", "=", repositoryId)
+    .where("issue_number", "=", issueNumber)
+    .execute();
+  for (const finding of findings) await recordFindingOutcome(db, finding.id, outcome, hashOf(finding));
+  return findings.length;
 }
