@@ -227,6 +227,25 @@ export async function findTaskByPullRequest(db: Db, repositoryId: number, prNumb
     .executeTakeFirst();
 }
 
+/**
+ * The running task that pushed `branch` and has not recorded a pull request yet: the one whose
+ * draft PR on that branch was just opened. `push` records the branch before the PR is opened, and
+ * `pr_number` is written only as the run ends, so in between this is how a `pull_request` event
+ * for the new PR finds its task. One open task per issue (or finding), and a `task-<id>` branch
+ * for the others, make it at most one.
+ */
+export async function findUnrecordedTaskOfBranch(db: Db, repositoryId: number, branch: string): Promise<Task | undefined> {
+  return db
+    .selectFrom("tasks")
+    .selectAll()
+    .where("repository_id", "=", repositoryId)
+    .where("branch", "=", branch)
+    .where("state", "=", "running")
+    .where("pr_number", "is", null)
+    .orderBy("id", "desc")
+    .executeTakeFirst();
+}
+
 /** Filters of `listTasks`. */
 export interface TaskFilter {
   repositoryId?: number;
