@@ -2,6 +2,7 @@ import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import type { ApplicationFunction, Context, Probot } from "probot";
 import { HANDLER_FILTERS, handlers } from "./handlers/index.js";
 import { payloadProblem } from "./handlers/payloads.js";
+import { followRepositoryName, type PayloadRepository } from "./handlers/repository.js";
 import type { HandlerDeps } from "./handlers/types.js";
 import type { Jobs } from "./jobs/types.js";
 import type { Db } from "./store/db.js";
@@ -24,8 +25,11 @@ export function createApp(deps: HandlerDeps & { log: Logger }): ApplicationFunct
       const key = eventKey(context.name, context.payload as { action?: unknown }) as EmitterWebhookEventName;
       const handler = handlers[key] as ((c: Context, d: HandlerDeps, l: Logger) => Promise<void>) | undefined;
       if (!handler) return;
-      const repo = (context.payload as { repository?: { full_name?: string } }).repository?.full_name;
-      await handler(context as Context, deps, deps.log.child({ deliveryId: context.id, event: key, repo }));
+      const repository = (context.payload as { repository?: PayloadRepository }).repository;
+      const log = deps.log.child({ deliveryId: context.id, event: key, repo: repository?.full_name });
+      // Before any handler reads its row by name: a repository GitHub renamed or transferred keeps its row.
+      if (typeof repository?.full_name === "string") await followRepositoryName(deps, repository, log);
+      await handler(context as Context, deps, log);
     });
   };
 }

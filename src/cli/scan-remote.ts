@@ -61,6 +61,7 @@ export async function scanRemote(options: {
   const { data } = await api.request("GET /repos/{owner}/{repo}", { owner, repo });
   const repository = await upsertRepository(options.db, {
     fullName: data.full_name,
+    githubId: typeof data.id === "number" ? data.id : undefined,
     defaultBranch: data.default_branch,
     cloneUrl: data.clone_url,
   });

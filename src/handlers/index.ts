@@ -6,6 +6,7 @@ import { onIssueCommentCreated } from "./issue-comment.js";
 import { onIssues } from "./issues.js";
 import { onPullRequestClosed, onPullRequestReopened } from "./pull-request.js";
 import { onPush } from "./push.js";
+import { onRepositoryRenamed, onRepositoryTransferred } from "./repository.js";
 import { onPullRequestReviewSubmitted } from "./review.js";
 import type { Handler } from "./types.js";
 
@@ -22,6 +23,8 @@ export const handlers: Partial<{ [E in EmitterWebhookEventName]: Handler<E> }> =
   "installation_repositories.added": onRepositoriesAdded,
   "installation.deleted": onRepositoriesRemoved,
   "installation_repositories.removed": onRepositoriesRemoved,
+  "repository.renamed": onRepositoryRenamed,
+  "repository.transferred": onRepositoryTransferred,
   push: onPush,
   "check_run.completed": onCheckRunCompleted,
   "check_suite.completed": onCheckSuiteCompleted,

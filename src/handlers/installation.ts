@@ -8,7 +8,7 @@ export const onRepositoriesAdded: Handler<"installation.created" | "installation
   const added = "repositories_added" in payload ? payload.repositories_added : (payload.repositories ?? []);
   const stored = [];
   for (const repo of added) {
-    stored.push(await upsertRepository(deps.db, { fullName: repo.full_name, installationId: payload.installation.id }));
+    stored.push(await upsertRepository(deps.db, { fullName: repo.full_name, installationId: payload.installation.id, githubId: repo.id }));
   }
   log.info({ count: added.length }, "repositories added");
   // The first full scan right away (issue 9), queued like any scan; the schedule applies after.

@@ -28,6 +28,7 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (co
 
   const stored = await upsertRepository(deps.db, {
     fullName: repository.full_name,
+    githubId: repository.id,
     installationId: context.payload.installation?.id ?? null,
     defaultBranch: repository.default_branch,
     cloneUrl: repository.clone_url,

@@ -86,13 +86,14 @@ export const onIssues: Handler<IssuesEvent> = async (context, deps, log) => {
     issue: AuthoredIssue;
     changes?: { body?: { from?: string } };
     sender: { login: string; type: string };
-    repository: { full_name: string; default_branch: string; clone_url: string };
+    repository: { id?: number; full_name: string; default_branch: string; clone_url: string };
     installation?: { id: number };
   };
   const { issue, repository: repo } = payload;
   if (issue.pull_request) return;
   const stored = await upsertRepository(deps.db, {
     fullName: repo.full_name,
+    githubId: repo.id,
     installationId: payload.installation?.id ?? null,
     defaultBranch: repo.default_branch,
     cloneUrl: repo.clone_url,

@@ -2,6 +2,8 @@ import { z } from "zod";
 
 /** The repository fields handlers read. */
 const repository = z.object({
+  /** GitHub's repository id; optional, so a payload without it is still handled (nothing is then followed by id). */
+  id: z.number().int().positive().optional(),
   full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/),
   name: z.string(),
   owner: z.object({ login: z.string() }),
@@ -42,6 +44,18 @@ export const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
   "installation.deleted": z.object({ installation, repositories: z.array(z.object({ full_name: z.string() })).optional() }),
   "installation_repositories.added": z.object({ installation, repositories_added: z.array(z.object({ full_name: z.string() })) }),
   "installation_repositories.removed": z.object({ installation, repositories_removed: z.array(z.object({ full_name: z.string() })) }),
+  "repository.renamed": withRepository.extend({
+    changes: z.object({ repository: z.object({ name: z.object({ from: z.string() }) }) }).optional(),
+  }),
+  "repository.transferred": withRepository.extend({
+    changes: z
+      .object({
+        owner: z.object({
+          from: z.object({ user: z.object({ login: z.string() }).nullish(), organization: z.object({ login: z.string() }).nullish() }),
+        }),
+      })
+      .optional(),
+  }),
   push: withRepository.extend({ ref: z.string(), after: z.string().optional(), deleted: z.boolean().optional() }),
   "check_run.completed": withRepository.extend({ check_run: z.object({ id: z.number(), name: z.string() }) }),
   "check_suite.completed": withRepository.extend({ check_suite: z.object({ id: z.number() }) }),

@@ -24,6 +24,7 @@ export async function followUpRedSuite(context: Context<"check_suite.completed">
   const { repository } = context.payload;
   const stored = await upsertRepository(deps.db, {
     fullName: repository.full_name,
+    githubId: repository.id,
     installationId: context.payload.installation?.id ?? null,
     defaultBranch: repository.default_branch,
     cloneUrl: repository.clone_url,

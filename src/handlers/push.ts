@@ -19,6 +19,7 @@ export const onPush: Handler<"push"> = async (context, deps, log) => {
   }
   const repo = await upsertRepository(deps.db, {
     fullName: repository.full_name,
+    githubId: repository.id,
     installationId: payload.installation?.id ?? null,
     defaultBranch: repository.default_branch,
     cloneUrl: repository.clone_url,

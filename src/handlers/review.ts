@@ -19,6 +19,7 @@ export const onPullRequestReviewSubmitted: Handler<"pull_request_review.submitte
   if (!deps.followUps) return;
   const stored = await upsertRepository(deps.db, {
     fullName: repository.full_name,
+    githubId: repository.id,
     installationId: context.payload.installation?.id ?? null,
     defaultBranch: repository.default_branch,
     cloneUrl: repository.clone_url,

@@ -7,13 +7,32 @@ export interface RepositoryInput {
   installationId?: number | null;
   defaultBranch?: string;
   cloneUrl?: string | null;
+  /**
+   * GitHub's repository id (`repository.id` of a webhook payload or `GET /repos/{owner}/{repo}`);
+   * absent for a local checkout, or when a payload lacks it (nothing is then recorded or followed).
+   */
+  githubId?: number | null;
 }
 
-/** Inserts the repository or refreshes what changed; returns the stored row. */
+/**
+ * Inserts the repository or refreshes what changed; returns the stored row. With `githubId`, a row
+ * already stored under that id but another name is renamed first (see {@link renameRepository}), so a
+ * repository renamed or transferred on GitHub keeps its one row (tasks, findings, dashboard issue,
+ * limits). When no row has the id, the row holding `fullName` records it, replacing any id it had: a
+ * name is one repository at a time, and keeping the row (as before ids were recorded) destroys
+ * nothing when GitHub's own example payloads give one name several ids.
+ * @throws the store's error when a concurrent write took the name or id first (the caller's job retries).
+ */
 export async function upsertRepository(db: Db, input: RepositoryInput): Promise<Repository> {
+  const githubId = typeof input.githubId === "number" ? input.githubId : undefined;
+  if (githubId !== undefined) {
+    const known = await getRepositoryByGithubId(db, githubId);
+    if (known && known.full_name !== input.fullName) await renameRepository(db, known.id, input.fullName);
+  }
   const at = now();
   const changes = {
     updated_at: at,
+    ...(githubId !== undefined && { github_id: githubId }),
     ...(input.installationId !== undefined && { installation_id: input.installationId }),
     ...(input.defaultBranch !== undefined && { default_branch: input.defaultBranch }),
     ...(input.cloneUrl !== undefined && { clone_url: input.cloneUrl }),
@@ -25,6 +44,7 @@ export async function upsertRepository(db: Db, input: RepositoryInput): Promise<
       installation_id: input.installationId ?? null,
       default_branch: input.defaultBranch ?? "main",
       clone_url: input.cloneUrl ?? null,
+      ...(githubId !== undefined && { github_id: githubId }),
       created_at: at,
       updated_at: at,
     })
@@ -35,6 +55,32 @@ export async function upsertRepository(db: Db, input: RepositoryInput): Promise<
 
 export async function getRepository(db: Db, fullName: string): Promise<Repository | undefined> {
   return db.selectFrom("repositories").selectAll().where("full_name", "=", fullName).executeTakeFirst();
+}
+
+/** The row of GitHub repository `githubId` (its numeric id, whatever its name is now). */
+export async function getRepositoryByGithubId(db: Db, githubId: number): Promise<Repository | undefined> {
+  return db.selectFrom("repositories").selectAll().where("github_id", "=", githubId).executeTakeFirst();
+}
+
+/**
+ * Gives row `id` the name `fullName` (and `githubId`, when given), in one transaction. Another row
+ * still holding `fullName` is deleted with its findings and tasks: GitHub names are unique, so it
+ * names a repository that is no longer there under that name (a duplicate made by a delivery that
+ * came before the rename was known, or a repository since renamed away, deleted or transferred),
+ * as `installation_repositories.removed` deletes a row. Its mirror has the same path as the new
+ * name's: the caller removes it (`removeMirror`).
+ * @returns the renamed row, or undefined when row `id` does not exist.
+ */
+export async function renameRepository(db: Db, id: number, fullName: string, githubId?: number): Promise<Repository | undefined> {
+  return db.transaction().execute(async (trx) => {
+    await trx.deleteFrom("repositories").where("full_name", "=", fullName).where("id", "!=", id).execute();
+    return trx
+      .updateTable("repositories")
+      .set({ full_name: fullName, updated_at: now(), ...(githubId !== undefined && { github_id: githubId }) })
+      .where("id", "=", id)
+      .returningAll()
+      .executeTakeFirst();
+  });
 }
 
 export async function getRepositoryById(db: Db, id: number): Promise<Repository | undefined> {

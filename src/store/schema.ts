@@ -40,6 +40,8 @@ export interface RepositoriesTable {
   /** sha256 of the dashboard body last written, and when (ISO): unchanged bodies are not sent, edits are debounced. */
   dashboard_hash: Generated<string | null>;
   dashboard_synced_at: Generated<string | null>;
+  /** GitHub's repository id (migration 0010): survives renames and transfers; null for a CLI-scanned local checkout. Unique when set. */
+  github_id: Generated<number | null>;
 }
 
 /** The kinds of work the scanners discover. */

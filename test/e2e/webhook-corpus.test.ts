@@ -107,6 +107,8 @@ describe("the @octokit/webhooks-examples corpus against the real server", () => 
     const baseComment = samples.find((s) => s.event === "issue_comment" && s.payload.action === "created" && s.payload.installation);
     if (!basePush || !baseComment) throw new Error("the corpus lacks a push to master or an issue_comment.created");
     const workingPush = structuredClone(basePush.payload);
+    // Another repository, so another GitHub id: one id under two names is a rename, and the app follows it.
+    workingPush.repository.id = 4_000_000_001;
     workingPush.repository.full_name = "ada/todo-demo";
     workingPush.repository.name = "todo-demo";
     workingPush.repository.owner.login = "ada";

@@ -8,6 +8,7 @@ import * as m0006 from "./0006-audit.js";
 import * as m0007 from "./0007-verification.js";
 import * as m0008 from "./0008-git-attributes.js";
 import * as m0009 from "./0009-attribution-findings.js";
+import * as m0010 from "./0010-github-id.js";
 
 /**
  * Every migration, by name, in order. Adding one is a new `NNNN-name.ts` file and one line here;
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   "0007-verification": m0007,
   "0008-git-attributes": m0008,
   "0009-attribution-findings": m0009,
+  "0010-github-id": m0010,
 };
