@@ -41,6 +41,18 @@ function usage(): string {
 const HELP = new Set(["help", "--help", "-h"]);
 
 /**
+ * A reader that stops reading (`backlog --json | head`) ends the command quietly with exit 0, as
+ * `git log | head` ends without a word, instead of Node's "Unhandled 'error' event" trace for
+ * EPIPE. Not for `serve`: a server whose log pipe breaks must fail loudly, so its supervisor sees it.
+ */
+function endOnClosedStdout(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+  });
+}
+
+/**
  * Runs the CLI with `argv` (without node and the script). Exit codes: 0 ok, 1 failure, 2 bad
  * usage or input (unknown command, not a git repository).
  */
@@ -65,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`backlog-bot: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
+  if (name !== "serve") endOnClosedStdout();
   const command = await entry.load();
   if (rest.some((arg) => HELP.has(arg) && arg !== "help")) {
     console.log(command.usage);

@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -246,6 +246,37 @@ describe("backlog-bot CLI", () => {
     } finally {
       await db.destroy();
     }
+  });
+
+  it("backlog --json into a reader that stops early (`| head`) ends quietly with exit 0, not an EPIPE trace", async () => {
+    const data = temp(makeTempDir());
+    const db = await openDb(data);
+    const sqlite = rawSqlite(db);
+    if (!sqlite) throw new Error("no SQLite handle");
+    const at = new Date().toISOString();
+    sqlite.prepare("insert into repositories (full_name, default_branch, created_at, updated_at) values ('o/a', 'main', ?, ?)").run(at, at);
+    const insert = sqlite.prepare(
+      "insert into findings (repository_id, fingerprint, kind, title, path, line, signals, first_seen_at, last_seen_at) values (1, ?, 'todo', ?, ?, ?, '{}', ?, ?)",
+    );
+    // About 1.5 MB of JSON: far more than a pipe holds, so the CLI is still writing when the reader goes.
+    sqlite.transaction(() => {
+      for (let i = 0; i < 5000; i++) insert.run(`f${i}`, `handle case ${i} of the parser`, `src/m${i % 50}.ts`, i + 1, at, at);
+    })();
+    await db.destroy();
+    const script = `const m = await import(${JSON.stringify(path.join(ROOT, "src/cli/index.ts"))}); process.exitCode = await m.main(["backlog", "--json"]);`;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: data, BACKLOG_BOT_DATA_DIR: data, NODE_PATH: path.join(ROOT, "node_modules") },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString("utf8");
+    });
+    child.stdout.once("data", () => child.stdout.destroy()); // `head -c 1`: read a little, then close the pipe
+    const code = await new Promise<number | null>((resolve) => child.on("close", (status) => resolve(status)));
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
   });
 
   it("scan ranks with the repository's committed .gitattributes: generated code left out, vendored code demoted", () => {
