@@ -1,5 +1,6 @@
 import type { Writable } from "node:stream";
 import { type BacklogItem, BacklogRow, type Ranked } from "../prioritizer/index.js";
+import { terminalText } from "../util/invisible.js";
 
 /** Widest text column in the table (characters); longer text is cut with an ellipsis. */
 const TEXT_WIDTH = 70;
@@ -7,8 +8,9 @@ const TEXT_WIDTH = 70;
 const LOCATION_WIDTH = 60;
 const REPO_WIDTH = 30;
 
+/** One line of terminal text (`terminalText`): untrusted text from the repository or GitHub. */
 function oneLine(text: string): string {
-  return text.replace(/\s+/g, " ").trim();
+  return terminalText(text).replace(/\s+/g, " ").trim();
 }
 
 /** Cuts the end: for prose. */

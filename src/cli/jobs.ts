@@ -1,3 +1,4 @@
+import { terminalText } from "../util/invisible.js";
 import { parseCommandArgs, reportError, UsageError, withDb } from "./command.js";
 
 export const usage = `Usage: backlog-bot jobs [--json]
@@ -49,11 +50,11 @@ export async function run(argv: string[]): Promise<number> {
       );
       for (const job of dead) {
         console.log(
-          `dead ${job.id.padStart(6)}  ${job.kind.padEnd(10)} ${job.attempts} attempts, last ${job.failedAt}: ${(job.lastError ?? "").split("\n")[0]?.slice(0, 160)}`,
+          `dead ${job.id.padStart(6)}  ${job.kind.padEnd(10)} ${job.attempts} attempts, last ${job.failedAt}: ${terminalText((job.lastError ?? "").split("\n")[0]?.slice(0, 160) ?? "")}`,
         );
       }
       for (const b of breakers)
-        console.log(`breaker ${b.key}: ${b.state} after ${b.failures} failures: ${(b.lastError ?? "").slice(0, 160)}`);
+        console.log(`breaker ${b.key}: ${b.state} after ${b.failures} failures: ${terminalText((b.lastError ?? "").slice(0, 160))}`);
       return 0;
     });
   } catch (error) {

@@ -1,3 +1,4 @@
+import { terminalText } from "../util/invisible.js";
 import { getTaskInScope } from "../web/queries.js";
 import { parseCommandArgs, reportError, UsageError, withDb } from "./command.js";
 import { table } from "./tasks.js";
@@ -30,8 +31,10 @@ export async function run(argv: string[]): Promise<number> {
         console.log(JSON.stringify({ ...task, runs }));
         return 0;
       }
-      console.log(`Task ${task.id} · ${task.repository} · ${task.state}${task.pr_url ? ` · ${task.pr_url}` : ""}\n${task.title}`);
-      if (task.error) console.log(`Error: ${task.error}`);
+      console.log(
+        terminalText(`Task ${task.id} · ${task.repository} · ${task.state}${task.pr_url ? ` · ${task.pr_url}` : ""}\n${task.title}`),
+      );
+      if (task.error) console.log(terminalText(`Error: ${task.error}`));
       console.log("");
       if (runs.length === 0) {
         console.log("No runs yet.");

@@ -1,3 +1,4 @@
+import { terminalText } from "../util/invisible.js";
 import { listTasksPage } from "../web/queries.js";
 import { parseCommandArgs, reportError, UsageError, withDb } from "./command.js";
 
@@ -29,7 +30,7 @@ const CELL_WIDTH = 60;
 export function table(header: string[], rows: string[][]): string {
   const clean = rows.map((r) =>
     r.map((c) => {
-      const line = c.replace(/\s+/g, " ").trim();
+      const line = terminalText(c).replace(/\s+/g, " ").trim();
       return line.length > CELL_WIDTH ? `${line.slice(0, CELL_WIDTH - 1)}…` : line;
     }),
   );

@@ -1,3 +1,4 @@
+import { terminalText } from "../util/invisible.js";
 import { getRunInScope } from "../web/queries.js";
 import { readTranscript, type TranscriptEvent } from "../web/transcript.js";
 import { parseCommandArgs, reportError, UsageError, withDb } from "./command.js";
@@ -60,7 +61,7 @@ export async function run(argv: string[]): Promise<number> {
       }
       console.log(`Run ${found.run.id} of task ${found.task.id} · ${found.run.agent} · ${found.run.outcome ?? "running"}\n`);
       if (events.length === 0) console.log("The transcript is empty or was not kept.");
-      for (const e of events) console.log(`${formatEvent(e, values.full)}\n`);
+      for (const e of events) console.log(`${terminalText(formatEvent(e, values.full))}\n`);
       return 0;
     });
   } catch (error) {

@@ -8,6 +8,7 @@ import { openDb, rawSqlite } from "../../../src/store/db.js";
 import { listOpenFindings } from "../../../src/store/findings.js";
 import { listRepositories } from "../../../src/store/repositories.js";
 import type { FindingRow } from "../../../src/store/schema.js";
+import { createTask } from "../../../src/store/tasks.js";
 import { commitFiles, initRepo, makeTempDir, removeDir } from "../../fixtures/git-repo.js";
 
 const ROOT = path.resolve(import.meta.dirname, "../../..");
@@ -277,6 +278,32 @@ describe("backlog-bot CLI", () => {
     const code = await new Promise<number | null>((resolve) => child.on("close", (status) => resolve(status)));
     expect(stderr).toBe("");
     expect(code).toBe(0);
+  });
+
+  it("prints no terminal control or bidi characters from a repository or a task: the table, tasks and runs", async () => {
+    const data = temp(makeTempDir());
+    const repo = temp(initRepo());
+    // ESC sequences clear the screen and retitle the window; BEL ends one; U+202E reverses what follows.
+    const hostile = "clear \u001b[2J\u001b]0;pwned\u0007 and \u202egnirts\r over";
+    commitFiles(repo, { "a.c": `// TODO: ${hostile}\n`, "b\u001b[31m.c": "// FIXME: red\n" });
+    const scan = cli(["scan", repo], data);
+    expect(scan.code).toBe(0);
+    expect(scan.stdout).toContain("clear [2J]0;pwned and gnirts over");
+    expect(scan.stdout).toContain("b[31m.c:1");
+    const db = await openDb(data);
+    try {
+      const [row] = await listRepositories(db);
+      await createTask(db, { repositoryId: row?.id ?? 0, issueNumber: 1, title: hostile, requestedBy: "maint", trigger: "comment" });
+    } finally {
+      await db.destroy();
+    }
+    const tasks = cli(["tasks"], data);
+    const runs = cli(["runs", "1"], data);
+    expect([tasks.code, runs.code]).toEqual([0, 0]);
+    expect(runs.stdout).toContain("clear [2J]0;pwned and gnirts");
+    for (const out of [scan.stdout, tasks.stdout, runs.stdout]) {
+      for (const c of ["\u001b", "\u0007", "\u202e", "\r"]) expect(out).not.toContain(c);
+    }
   });
 
   it("scan ranks with the repository's committed .gitattributes: generated code left out, vendored code demoted", () => {

@@ -1,17 +1,7 @@
+import { INVISIBLE } from "../../../util/invisible.js";
 import { redact } from "../../../util/logger.js";
 import { stripLinkTargets } from "./markdown.js";
 import { stripBlocks, stripMath } from "./markdown-blocks.js";
-
-/**
- * Characters a reader does not see but a model does: zero-width and joiners, bidi embeddings,
- * overrides and isolates (Trojan Source, CVE-2021-42574), word joiners and invisible operators,
- * the BOM, soft hyphen, Mongolian vowel separator, variation selectors and the Unicode "tag"
- * block (U+E0000-E007F, used for ASCII smuggling), plus C0/C1 controls other than tab and newline.
- */
-const INVISIBLE =
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is this pattern's job.
-  // biome-ignore lint/suspicious/noMisleadingCharacterClass: each joiner and selector is listed on purpose, to be removed alone.
-  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0\uFFF0-\uFFFB]|[\u{E0000}-\u{E007F}\u{E0100}-\u{E01EF}]|[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/gu;
 
 /** Elements whose content never renders, or renders only on a click a reviewer may never make. */
 const HIDDEN_ELEMENTS = new Set([
