@@ -7,6 +7,7 @@ import type { HandlerDeps } from "./handlers/types.js";
 import type { Jobs } from "./jobs/types.js";
 import type { Db } from "./store/db.js";
 import { DELIVERY_JOB, deliveryJobKey, finishDelivery, getDelivery, unhandledDeliveries } from "./store/deliveries.js";
+import { isInstallationSuspended } from "./store/repositories.js";
 import type { Logger } from "./util/logger.js";
 import { metrics } from "./util/metrics.js";
 
@@ -27,6 +28,17 @@ export function createApp(deps: HandlerDeps & { log: Logger }): ApplicationFunct
       if (!handler) return;
       const repository = (context.payload as { repository?: PayloadRepository }).repository;
       const log = deps.log.child({ deliveryId: context.id, event: key, repo: repository?.full_name });
+      const installationId = (context.payload as { installation?: { id?: unknown } }).installation?.id;
+      if (
+        context.name !== "installation" &&
+        typeof installationId === "number" &&
+        (await isInstallationSuspended(deps.db, installationId))
+      ) {
+        // GitHub sends a suspended installation no events but `installation` ones; one that arrives
+        // anyway (sent just before the suspension) starts nothing: no token could be minted for it.
+        log.info({ installationId }, "delivery for a suspended installation; nothing done");
+        return;
+      }
       // Before any handler reads its row by name: a repository GitHub renamed or transferred keeps its row.
       if (typeof repository?.full_name === "string") await followRepositoryName(deps, repository, log);
       await handler(context as Context, deps, log);

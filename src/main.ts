@@ -20,8 +20,9 @@ import { enqueueAutopilot, handleAutopilotJobs } from "./scheduler/autopilot-job
 import { handleDashboardJobs, requestDashboardSync } from "./scheduler/dashboard.js";
 import { createScheduler, type Scheduler } from "./scheduler/scheduler.js";
 import { auditGithubWrites } from "./store/audit-github.js";
-import { type Db, openDb } from "./store/db.js";
+import { type Db, now, openDb } from "./store/db.js";
 import { createDeliveryIntake, DELIVERY_JOB, deliveryJobKey, pruneDeliveries } from "./store/deliveries.js";
+import { setInstallationSuspended } from "./store/repositories.js";
 import { BacklogBotError } from "./util/errors.js";
 import { githubMetricsPlugin } from "./util/github-metrics.js";
 import { createLogger, type Logger } from "./util/logger.js";
@@ -79,7 +80,8 @@ export async function start(env: NodeJS.ProcessEnv = process.env, options: { rol
   const jobs = createJobs({ db, databaseUrl: settings.databaseUrl, log });
   const agents = createAgentRegistry(loadAgentSettings(env));
   const probot = createProbot(environment, db, log);
-  const github = createAppAccess(probot);
+  // A token refused as suspended records the suspension (an `installation.suspend` missed): the work waits.
+  const github = createAppAccess(probot, { onSuspended: (id) => setInstallationSuspended(db, id, now()) });
   const breakers = new CircuitBreakers(db, settings.breaker, log);
   const runner = new TaskRunner({ db, settings, agents, github, jobs, breakers, log });
   const followUps = new FollowUpRunner({ db, settings, agents, github, jobs, breakers, log });

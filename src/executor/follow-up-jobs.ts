@@ -35,6 +35,12 @@ export type FollowUpJobEnd = { ran: true; outcome: string } | { ran: false; reas
 
 const DAY_MS = 24 * 3_600_000;
 
+/**
+ * How often (ms) a follow-up held by a suspended installation looks again: a follow-up's trigger
+ * lives only in its job, so it is re-added for later rather than kept as a queued task is.
+ */
+export const SUSPENDED_RECHECK_MS = 10 * 60_000;
+
 /** Renew the lease this often (ms) at most while a follow-up runs, as `TaskRunner` does. */
 const HEARTBEAT_MAX_MS = 2_000;
 
@@ -71,7 +77,8 @@ export class FollowUpRunner {
   }
 
   /**
-   * One follow-up job.
+   * One follow-up job. While the repository's installation is suspended it is held: added again
+   * for `SUSPENDED_RECHECK_MS` later, asking GitHub nothing.
    * @throws the Octokit RequestError when GitHub cannot be reached before the task was claimed (the job retries).
    * @throws TaskBusyError when the task is running (the job retries).
    */
@@ -81,6 +88,20 @@ export class FollowUpRunner {
     const task = await getTask(deps.db, job.taskId);
     const repo = task ? await getRepositoryById(deps.db, task.repository_id) : undefined;
     if (!task || !repo || task.pr_number === null) return { ran: false, reason: "no pull request of the bot's", summaryPosted: false };
+    if (repo.suspended_at !== null) {
+      // GitHub mints no token for a suspended installation: the same follow-up asks again later,
+      // on the task's queue, costing no attempt (a job that returns is done; one that throws retries).
+      const runAt = new Date(Date.now() + SUSPENDED_RECHECK_MS);
+      await deps.jobs.add<FollowUpJob>({
+        kind: "task.follow_up",
+        payload: job,
+        key: `follow-up:${job.taskId}:held:${runAt.getTime()}`,
+        queue: `follow-up:${job.taskId}`,
+        runAt,
+      });
+      log.info({ runAt }, "installation suspended; follow-up held");
+      return { ran: false, reason: "the installation is suspended", summaryPosted: false };
+    }
     const [owner = "", name = ""] = repo.full_name.split("/");
     const octokit = await deps.github.octokit(repo.installation_id);
     const { data: pr } = await octokit.rest.pulls.get({ owner, repo: name, pull_number: task.pr_number });

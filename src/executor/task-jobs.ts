@@ -128,6 +128,20 @@ export class TaskRunner {
       await this.end(task, "failed", null, { error: "repository no longer installed" });
       return;
     }
+    if (repo.suspended_at !== null) {
+      // GitHub mints no token for a suspended installation. Not the task's fault: it waits, queued,
+      // its claim's attempt given back (as a breaker deferral does), and `installation.unsuspend`
+      // queues its run again; the sweep leaves it alone meanwhile (`unclaimedQueuedTasks`).
+      await transition(
+        deps.db,
+        task.id,
+        "queued",
+        { actor: "worker", owner: this.owner, log },
+        { attempts: Math.max(0, task.attempts - 1) },
+      );
+      log.info({ suspendedAt: repo.suspended_at }, "installation suspended; task held until it is unsuspended");
+      return;
+    }
     const adopted = task.pushed_sha !== null && task.branch ? await this.openPullRequestOf(task, repo, log) : undefined;
     if (adopted) {
       await this.end(

@@ -1,3 +1,4 @@
+import { RequestError } from "@octokit/request-error";
 import type { Octokit } from "@octokit/rest";
 import type { Probot } from "probot";
 import { BacklogBotError } from "../util/errors.js";
@@ -33,24 +34,65 @@ export interface GitHubAccess {
  */
 export const TOKEN_MIN_LIFETIME_MS = 15 * 60_000;
 
+/** Options of {@link createAppAccess}. */
+export interface AppAccessOptions {
+  /**
+   * Called when GitHub refuses an installation's token because the installation is suspended (an
+   * `installation.suspend` event missed or not yet handled), before the refused call's error is
+   * rethrown; normally records the suspension in the store. Its own failure is swallowed.
+   */
+  onSuspended?: (installationId: number) => Promise<unknown> | unknown;
+}
+
+/**
+ * Whether `error` is GitHub refusing an installation token because the installation is suspended:
+ * 403 with "This installation has been suspended" (`POST /app/installations/{id}/access_tokens`,
+ * https://docs.github.com/en/rest/apps/apps#create-an-installation-access-token-for-an-app;
+ * https://docs.github.com/en/apps/maintaining-github-apps/suspending-a-github-app-installation).
+ */
+export function isSuspendedError(error: unknown): boolean {
+  return error instanceof RequestError && error.status === 403 && /installation has been suspended/i.test(error.message);
+}
+
 /**
  * Access through a GitHub App: installation clients from Probot; installation tokens minted with
  * `POST /app/installations/{id}/access_tokens` through the app's own client, so they come from the
  * same API base as every other call (GitHub Enterprise's `<GHE_HOST>/api/v3` too: minting through
  * an installation client's auth strategy went to api.github.com there). The bot's identity is `GET /app` then
  * `GET /users/{slug}[bot]` (https://docs.github.com/en/apps/creating-github-apps/about-creating-github-apps/about-creating-github-apps#about-github-apps-and-bot-accounts).
+ * A token refused as suspended (`isSuspendedError`), by either way of minting, is told to
+ * `options.onSuspended`; the error is thrown on unchanged.
  */
-export function createAppAccess(probot: Probot): GitHubAccess {
+export function createAppAccess(probot: Probot, options: AppAccessOptions = {}): GitHubAccess {
   let identity: Promise<BotIdentity> | undefined;
   const tokens = new Map<number, { token: string; expiresAt: number }>();
+  /** Tells `onSuspended` of a refusal as suspended, then rethrows the error as it was. */
+  // The client's token request runs through the same hooks as the request it authenticates: one error, seen twice.
+  const noticed = new WeakSet<object>();
+  const noticeSuspended = async (installationId: number, error: unknown): Promise<never> => {
+    if (isSuspendedError(error) && !noticed.has(error as object)) {
+      noticed.add(error as object);
+      tokens.delete(installationId);
+      await Promise.resolve(options.onSuspended?.(installationId)).catch(() => undefined);
+    }
+    throw error;
+  };
   return {
-    octokit: async (installationId) => (await probot.auth(installationId ?? undefined)) as unknown as Octokit,
+    async octokit(installationId) {
+      const octokit = (await probot.auth(installationId ?? undefined)) as unknown as Octokit;
+      // Probot's installation client mints its token inside its first request: a refusal as
+      // suspended surfaces as that request's error. `probot.auth` builds a new client each call.
+      if (installationId != null) octokit.hook.error("request", (error) => noticeSuspended(installationId, error));
+      return octokit;
+    },
     async token(installationId) {
       if (installationId == null) throw new BacklogBotError("INVALID_SETTINGS", "a GitHub App needs an installation id to mint a token");
       const cached = tokens.get(installationId);
       if (cached && cached.expiresAt - Date.now() > TOKEN_MIN_LIFETIME_MS) return cached.token;
       const app = await probot.auth();
-      const { data } = await app.request("POST /app/installations/{installation_id}/access_tokens", { installation_id: installationId });
+      const { data } = await app
+        .request("POST /app/installations/{installation_id}/access_tokens", { installation_id: installationId })
+        .catch((error: unknown) => noticeSuspended(installationId, error));
       registerSecret(data.token);
       tokens.set(installationId, { token: data.token, expiresAt: Date.parse(data.expires_at) || Date.now() + 60 * 60_000 });
       return data.token;

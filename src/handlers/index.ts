@@ -1,7 +1,7 @@
 import type { EmitterWebhookEventName } from "@octokit/webhooks";
 import { onCheckRunCompleted, onCheckSuiteCompleted, onWorkflowRunCompleted } from "./checks.js";
 import { parseAgentCommand } from "./commands.js";
-import { onRepositoriesAdded, onRepositoriesRemoved } from "./installation.js";
+import { onInstallationSuspended, onInstallationUnsuspended, onRepositoriesAdded, onRepositoriesRemoved } from "./installation.js";
 import { onIssueCommentCreated } from "./issue-comment.js";
 import { onIssues } from "./issues.js";
 import { onPullRequestClosed, onPullRequestReopened } from "./pull-request.js";
@@ -22,6 +22,8 @@ export const handlers: Partial<{ [E in EmitterWebhookEventName]: Handler<E> }> =
   "installation.created": onRepositoriesAdded,
   "installation_repositories.added": onRepositoriesAdded,
   "installation.deleted": onRepositoriesRemoved,
+  "installation.suspend": onInstallationSuspended,
+  "installation.unsuspend": onInstallationUnsuspended,
   "installation_repositories.removed": onRepositoriesRemoved,
   "repository.renamed": onRepositoryRenamed,
   "repository.transferred": onRepositoryTransferred,

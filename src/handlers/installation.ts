@@ -1,5 +1,7 @@
 import { removeMirror } from "../git/workspace.js";
-import { removeRepository, upsertRepository } from "../store/repositories.js";
+import { now } from "../store/db.js";
+import { listRepositories, removeRepository, setInstallationSuspended, upsertRepository } from "../store/repositories.js";
+import { listTasks } from "../store/tasks.js";
 import type { Handler } from "./types.js";
 
 /** `installation_repositories.added` / `installation.created`: remember the repositories we may work on. */
@@ -28,4 +30,42 @@ export const onRepositoriesRemoved: Handler<"installation.deleted" | "installati
     await removeMirror(deps.settings.dataDir, repo.full_name);
   }
   log.info({ count: removed.length }, "repositories removed");
+};
+
+/**
+ * `installation.suspend`: the owner suspended the app, and GitHub mints no installation token until
+ * it is unsuspended (https://docs.github.com/en/webhooks/webhook-events-and-payloads#installation,
+ * https://docs.github.com/en/apps/maintaining-github-apps/suspending-a-github-app-installation).
+ * Marks the installation's repositories suspended and drops their scheduled scans: while marked,
+ * nothing of them asks GitHub (scans, dashboard syncs and autopilot slots are skipped; queued tasks
+ * and follow-ups wait, costing no attempt; deliveries naming the installation start nothing, src/app.ts).
+ */
+export const onInstallationSuspended: Handler<"installation.suspend"> = async (context, deps, log) => {
+  const { installation } = context.payload;
+  const at = typeof installation.suspended_at === "string" ? installation.suspended_at : now();
+  const marked = await setInstallationSuspended(deps.db, installation.id, at);
+  log.info({ installationId: installation.id, repositories: marked.length }, "installation suspended; its work waits");
+  await deps.scheduler?.sync();
+};
+
+/**
+ * `installation.unsuspend`: clears the mark, schedules the installation's repositories again and
+ * scans each now (as `installation.created` does; the scan's end re-renders the dashboard), and
+ * queues a run of every task that waited. Held follow-ups run at their next check
+ * (`SUSPENDED_RECHECK_MS`, src/executor/follow-up-jobs.ts).
+ */
+export const onInstallationUnsuspended: Handler<"installation.unsuspend"> = async (context, deps, log) => {
+  const installationId = context.payload.installation.id;
+  await setInstallationSuspended(deps.db, installationId, null);
+  const repositories = (await listRepositories(deps.db)).filter((r) => r.installation_id === installationId);
+  const waiting = [];
+  for (const r of repositories) waiting.push(...(await listTasks(deps.db, { repositoryId: r.id, states: ["queued"], limit: 10_000 })));
+  for (const task of waiting) await deps.requests.runner.enqueue(task.id);
+  log.info({ installationId, repositories: repositories.length, tasks: waiting.length }, "installation unsuspended; its work resumes");
+  for (const repository of repositories) {
+    void deps.scheduler
+      ?.scanNow(repository)
+      .catch((err: unknown) => log.warn({ err, repo: repository.full_name }, "scan after unsuspend failed"));
+  }
+  await deps.scheduler?.sync();
 };

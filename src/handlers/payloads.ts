@@ -42,6 +42,8 @@ export const PAYLOAD_SCHEMAS: Record<string, z.ZodType> = {
   "pull_request.reopened": withRepository.extend({ pull_request: z.object({ number: z.number().int() }) }),
   "installation.created": z.object({ installation, repositories: z.array(z.object({ full_name: z.string() })).optional() }),
   "installation.deleted": z.object({ installation, repositories: z.array(z.object({ full_name: z.string() })).optional() }),
+  "installation.suspend": z.object({ installation: installation.extend({ suspended_at: z.string().nullish() }) }),
+  "installation.unsuspend": z.object({ installation }),
   "installation_repositories.added": z.object({ installation, repositories_added: z.array(z.object({ full_name: z.string() })) }),
   "installation_repositories.removed": z.object({ installation, repositories_removed: z.array(z.object({ full_name: z.string() })) }),
   "repository.renamed": withRepository.extend({

@@ -57,7 +57,8 @@ async function slotDone(db: Db, repository: string, slot: string): Promise<boole
 }
 
 /**
- * Registers the `autopilot` handler: unless the slot is already done, runs `runAutopilot` with the
+ * Registers the `autopilot` handler: unless the slot is already done or the repository's
+ * installation is suspended (the slot then passes, starting nothing), runs `runAutopilot` with the
  * repository's last valid config, marks the slot done (an `autopilot.slot` audit row with the tasks
  * started) and asks for a dashboard re-render when it started any. A crash or error mid-pick
  * retries the job: the tasks already queued count against `maxTasksPerDay` and are not picked twice
@@ -70,6 +71,11 @@ export function handleAutopilotJobs(jobs: Pick<Jobs, "handle" | "add">, deps: { 
       const repository = await getRepositoryById(deps.db, repositoryId);
       if (!repository) return;
       const log: Logger = context.log.child({ repo: repository.full_name, slot });
+      if (repository.suspended_at !== null) {
+        // Tasks started now would only wait for `installation.unsuspend`: the slot passes.
+        log.info("installation suspended; autopilot slot skipped");
+        return;
+      }
       if (await slotDone(deps.db, repository.full_name, slot)) {
         log.info("autopilot slot already done; nothing to start");
         return;

@@ -180,12 +180,14 @@ export async function requestDashboardSync(jobs: Pick<Jobs, "add">, repository: 
 /**
  * Registers the `dashboard.sync` handler. A sync still inside the debounce (a write landed after
  * the job was queued) queues one follow-up job for when it ends, under its own key: the running
- * job still holds the main key, which would swallow the follow-up.
+ * job still holds the main key, which would swallow the follow-up. A repository whose installation
+ * is suspended is skipped without a GitHub call.
  */
 export function handleDashboardJobs(jobs: Pick<Jobs, "handle" | "add">, deps: { db: Db; access: GitHubAccess; log: Logger }): void {
   jobs.handle<DashboardJobPayload>(DASHBOARD_JOB, async ({ repositoryId }, context) => {
     const repository = await getRepositoryById(deps.db, repositoryId);
-    if (!repository || repository.installation_id === null) return;
+    // A suspended installation gets no token; unsuspending scans it, and the scan's end asks for a sync.
+    if (!repository || repository.installation_id === null || repository.suspended_at !== null) return;
     const identity = await deps.access.botIdentity(repository.installation_id).catch(() => undefined);
     const outcome = await syncDashboard({
       db: deps.db,

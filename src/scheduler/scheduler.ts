@@ -39,10 +39,14 @@ export interface Scheduler {
   start(): Promise<void>;
   /** Stops the cron jobs, drops queued work, and waits for the running job of each installation. */
   stop(): Promise<void>;
-  /** Re-reads repositories and their last valid configs: new ones are scheduled, changed schedules moved, removed ones dropped. */
+  /**
+   * Re-reads repositories and their last valid configs: new ones are scheduled, changed schedules
+   * moved, removed ones and those of a suspended installation (`suspended_at`) dropped.
+   */
   sync(): Promise<void>;
   /**
-   * Queues a full scan of the repository now; resolves with its report.
+   * Queues a full scan of the repository now; resolves with its report (undefined, and no scan, while
+   * its installation is suspended).
    * @throws the scan's error (for a CLI or a test to see); the queue goes on.
    */
   scanNow(repository: Repository | string): Promise<ScanReport | undefined>;
@@ -107,6 +111,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
 
   const fullScan = async (repository: Repository): Promise<ScanReport | undefined> => {
     const fresh = (await getRepositoryById(db, repository.id)) ?? repository;
+    if (fresh.suspended_at !== null) {
+      // GitHub mints no token for a suspended installation: `installation.unsuspend` scans it again.
+      log.info({ repo: fresh.full_name, suspendedAt: fresh.suspended_at }, "installation suspended; scan skipped");
+      return undefined;
+    }
     const report = options.runScan
       ? await options.runScan(fresh)
       : await scanRepository(await scanTarget(fresh, log.child({ repo: fresh.full_name })));
@@ -122,7 +131,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   const scheduledScan = (fullName: string) => async () => {
     if (options.isLeader && !options.isLeader()) return;
     const repository = await getRepository(db, fullName);
-    if (!repository || stopped) return;
+    // Suspended since the last sync (in this process or another): nothing until it is unsuspended.
+    if (!repository || stopped || repository.suspended_at !== null) return;
     if (scanning.has(repository.id)) {
       log.info({ repo: fullName }, "previous scan still queued or running; skipping this slot");
       return;
@@ -158,6 +168,8 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       const repositories = await listRepositories(db);
       const seen = new Set<string>();
       for (const repository of repositories) {
+        // A suspended installation's repositories are not scheduled (`installation.unsuspend` syncs again).
+        if (repository.suspended_at !== null) continue;
         seen.add(repository.full_name);
         const wanted = scheduleOf(repository.full_name, lastValidConfig(repository));
         const current = jobs.get(repository.full_name);

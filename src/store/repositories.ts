@@ -115,3 +115,31 @@ export async function recordConfig(
 export async function removeRepository(db: Db, fullName: string): Promise<void> {
   await db.deleteFrom("repositories").where("full_name", "=", fullName).execute();
 }
+
+/**
+ * Records that GitHub App installation `installationId` was suspended (`at`, ISO) or is no longer
+ * (`at` null) on every repository row of it: `installation.suspend` / `installation.unsuspend`
+ * (https://docs.github.com/en/webhooks/webhook-events-and-payloads#installation). A row already
+ * suspended keeps its first time.
+ * @returns the rows that changed (none when the installation was already in that state or has no rows).
+ */
+export async function setInstallationSuspended(db: Db, installationId: number, at: string | null): Promise<Repository[]> {
+  return db
+    .updateTable("repositories")
+    .set({ suspended_at: at, updated_at: now() })
+    .where("installation_id", "=", installationId)
+    .where("suspended_at", at === null ? "is not" : "is", null)
+    .returningAll()
+    .execute();
+}
+
+/** Whether the store knows installation `installationId` as suspended (any of its rows marked). */
+export async function isInstallationSuspended(db: Db, installationId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom("repositories")
+    .select("id")
+    .where("installation_id", "=", installationId)
+    .where("suspended_at", "is not", null)
+    .executeTakeFirst();
+  return row !== undefined;
+}

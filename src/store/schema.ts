@@ -42,6 +42,8 @@ export interface RepositoriesTable {
   dashboard_synced_at: Generated<string | null>;
   /** GitHub's repository id (migration 0010): survives renames and transfers; null for a CLI-scanned local checkout. Unique when set. */
   github_id: Generated<number | null>;
+  /** When the app's installation on it was suspended, ISO (migration 0011); null while it is not. Nothing asks GitHub while set. */
+  suspended_at: Generated<string | null>;
 }
 
 /** The kinds of work the scanners discover. */

@@ -202,17 +202,20 @@ export async function orphanedTasks(db: Db, self: string): Promise<Task[]> {
 /**
  * Tasks queued for longer than `olderThanMs` (ms) and never claimed (`attempts` 0): a crash
  * between a task's insert and its run job's add (a worker killed mid-delivery, whose redelivery
- * then finds the task already open) leaves such a task with no job. Re-adding the job is safe: the
+ * then finds the task already open) leaves such a task with no job. Tasks of a suspended
+ * installation are left out: they wait, and `installation.unsuspend` queues them. Re-adding the job is safe: the
  * jobs port dedupes a pending twin by key, and a claim is owner-checked.
  */
 export async function unclaimedQueuedTasks(db: Db, olderThanMs: number): Promise<Task[]> {
   const before = new Date(Date.now() - olderThanMs).toISOString();
+  const suspended = db.selectFrom("repositories").select("id").where("suspended_at", "is not", null);
   return db
     .selectFrom("tasks")
     .selectAll()
     .where("state", "=", "queued")
     .where("attempts", "=", 0)
     .where("updated_at", "<", before)
+    .where("repository_id", "not in", suspended)
     .execute();
 }
 

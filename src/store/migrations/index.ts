@@ -9,6 +9,7 @@ import * as m0007 from "./0007-verification.js";
 import * as m0008 from "./0008-git-attributes.js";
 import * as m0009 from "./0009-attribution-findings.js";
 import * as m0010 from "./0010-github-id.js";
+import * as m0011 from "./0011-suspended.js";
 
 /**
  * Every migration, by name, in order. Adding one is a new `NNNN-name.ts` file and one line here;
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   "0008-git-attributes": m0008,
   "0009-attribution-findings": m0009,
   "0010-github-id": m0010,
+  "0011-suspended": m0011,
 };
