@@ -2,17 +2,23 @@
  * Markdown helpers for the dashboard. Finding text is untrusted (code comments, issue titles): it
  * must not format, link, ping (`@team`), reference issues, or forge a checkbox or marker.
  */
+import { INVISIBLE } from "../util/invisible.js";
 
 /** Characters with a Markdown or HTML meaning, backslash-escaped (CommonMark: any ASCII punctuation may be). */
 const PUNCTUATION = /[\\`*_{}[\]()<>#+!|~&]/g;
 
+/** The first line of untrusted text, without the characters `INVISIBLE` lists (bidi overrides reorder what a reader sees), spaces collapsed. */
+function firstLine(text: string): string {
+  return (text.replace(INVISIBLE, "").split("\n")[0] ?? "").replace(/\s+/g, " ").trim();
+}
+
 /**
- * One line of untrusted text, safe in a list item: first line only, at most `max` characters,
- * Markdown punctuation escaped, and a zero-width space after `@` and `#` so GitHub links no user,
- * team or issue (backslash escapes do not stop its autolinks).
+ * One line of untrusted text, safe in a list item: first line only (`firstLine`), at most `max`
+ * characters, Markdown punctuation escaped, and a zero-width space after `@` and `#` so GitHub
+ * links no user, team or issue (backslash escapes do not stop its autolinks).
  */
 export function inlineText(text: string, max = 100): string {
-  const first = (text.split("\n")[0] ?? "").replace(/\s+/g, " ").trim();
+  const first = firstLine(text);
   const cut = first.length > max ? `${first.slice(0, max - 1)}…` : first;
   return cut.replace(PUNCTUATION, "\\$&").replace(/([@#])/g, "$1\u200b");
 }
@@ -26,7 +32,7 @@ const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "
  * issue references in its text, hence the zero-width spaces.
  */
 export function htmlText(text: string, max = 100): string {
-  const first = (text.split("\n")[0] ?? "").replace(/\s+/g, " ").trim();
+  const first = firstLine(text);
   const cut = first.length > max ? `${first.slice(0, max - 1)}…` : first;
   return cut.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] as string).replace(/([@#])/g, "$1\u200b");
 }

@@ -1,5 +1,6 @@
 import { RequestError } from "@octokit/request-error";
 import type { Octokit } from "@octokit/rest";
+import { INVISIBLE } from "../util/invisible.js";
 import { redactSecrets } from "../util/logger.js";
 import { type BotSection, markSection, replaceSections } from "./pr-sections.js";
 
@@ -31,13 +32,15 @@ export const MAX_PR_BODY = 60_000;
 
 /**
  * Untrusted text (an issue title, the agent's words) made inert in a PR body, a comment or a commit
- * message: secrets redacted, `<` and `>` as entities (no HTML, no forged section marker), and a
- * zero-width space after `@` and `#`, so it pings no one and names no issue — "closes #40" in an
- * agent's summary or a title would otherwise close issue 40 when the PR is merged
- * (https://docs.github.com/en/issues/tracking-your-work-with-issues/linking-a-pull-request-to-an-issue).
+ * message: secrets redacted, the characters `INVISIBLE` lists dropped (a bidi override makes a
+ * reviewer read other words than the ones there), `<` and `>` as entities (no HTML, no forged
+ * section marker), and a zero-width space after `@` and `#`, so it pings no one and names no issue
+ * — "closes #40" in an agent's summary or a title would otherwise close issue 40 when the PR is
+ * merged (https://docs.github.com/en/issues/tracking-your-work-with-issues/linking-a-pull-request-to-an-issue).
  */
 export function inertText(text: string): string {
   return redactSecrets(text)
+    .replace(INVISIBLE, "")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
     .replace(/([@#])/g, "$1\u200b");

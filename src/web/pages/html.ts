@@ -1,3 +1,5 @@
+import { INVISIBLE } from "../../util/invisible.js";
+
 /** HTML that is already safe (built by `html` or trusted markup); anything else is escaped. */
 export class SafeHtml {
   constructor(readonly value: string) {}
@@ -8,8 +10,13 @@ export class SafeHtml {
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
+/**
+ * `text` as HTML text or an attribute value: `& < > " '` as entities, and the characters
+ * `INVISIBLE` lists dropped (a bidi override in a title makes the page show other words than the
+ * ones there; control characters are an agent's terminal colours at best).
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+  return text.replace(INVISIBLE, "").replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 }
 
 type Value = SafeHtml | string | number | boolean | null | undefined | Value[];

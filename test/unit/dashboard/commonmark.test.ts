@@ -80,4 +80,16 @@ describe("the dashboard as CommonMark parses it", () => {
     // The hostile name is still shown, as text, in the grouped row's details.
     expect(blocks.some((b) => b.literal.includes("b/&lt;/details &gt;&lt;h1 &gt;INJECTED"))).toBe(true);
   });
+
+  it("shows no bidi override or control character of a title or path, in the list or the details", () => {
+    // Two rows of one text: the second's path appears only in the group's details (raw HTML).
+    const rows = [
+      row(1, { title: "fix \u202enigol\u202c now", path: "a/ok.ts", line: 3 }),
+      row(2, { title: "fix \u202enigol\u202c now", path: "b/\u2066x\u2069\u001b[31m.ts", line: 4 }),
+    ];
+    const body = renderDashboard({ ...fullState(), backlog: rankBacklog(rows, NOW), tasks: [] });
+    for (const c of ["\u202e", "\u202c", "\u2066", "\u2069", "\u001b"]) expect(body).not.toContain(c);
+    expect(body).toContain("fix nigol now");
+    expect(body).toContain("b/x[31m.ts");
+  });
 });

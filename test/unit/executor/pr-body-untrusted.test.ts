@@ -54,6 +54,14 @@ describe("a PR body built from untrusted text", () => {
     expect(body).not.toMatch(/@(org|everyone)/);
   });
 
+  it("drops bidi overrides and control characters, so a reviewer reads the words that are there", () => {
+    // U+202E shows "gnirts" reversed; U+2066..2069 isolate runs; ESC and BEL are terminal commands in a clone's log.
+    const body = pullRequestBody({ ...base, title: "Fix \u202elogin\u202c \u2066x\u2069", summary: "Done \u001b[2J\u0007ok" });
+    for (const c of ["\u202e", "\u202c", "\u2066", "\u2069", "\u001b", "\u0007"]) expect(body).not.toContain(c);
+    expect(body).toContain("Fix login x");
+    expect(body).toContain("Done [2Jok");
+  });
+
   it("mentions a person who asked, and not the accounts named autopilot, cli or api-token", () => {
     expect(pullRequestBody(base)).toContain("at the request of @maintainer.");
     expect(pullRequestBody({ ...base, requestedBy: "autopilot" })).toContain("at the request of autopilot.");

@@ -6,7 +6,7 @@ import type { TaskWithRepo } from "../../../src/web/queries.js";
 
 const STATES: TaskState[] = ["queued", "running", "pr_open", "merged", "closed", "no_changes", "failed", "cancelled"];
 
-function page(state: TaskState, canWrite = true): string {
+function page(state: TaskState, canWrite = true, title = "fix it"): string {
   const at = "2026-12-03T12:00:00Z";
   const task = {
     id: 7,
@@ -14,7 +14,7 @@ function page(state: TaskState, canWrite = true): string {
     repository: "o/a",
     finding_id: 3,
     issue_number: null,
-    title: "fix it",
+    title,
     instructions: null,
     state,
     agent: "command",
@@ -48,5 +48,13 @@ describe("the task page's buttons", () => {
       expect(page(state, false).includes("/retry"), state).toBe(false);
     }
     expect(page("closed")).not.toContain("Retry");
+  });
+});
+
+describe("the task page's text", () => {
+  it("shows a title's words without bidi overrides or control characters, escaped", () => {
+    const shown = page("queued", true, "fix \u202enigol\u202c <b>now</b>\u001b[31m");
+    for (const c of ["\u202e", "\u202c", "\u001b", "<b>"]) expect(shown).not.toContain(c);
+    expect(shown).toContain("fix nigol &lt;b&gt;now&lt;/b&gt;[31m");
   });
 });
