@@ -23,9 +23,24 @@ export async function addReplyJob(jobs: Jobs, taskId: number): Promise<void> {
 }
 
 /**
+ * Queues the reply job of every task that owes one (of the given repositories; default all): at
+ * start, for replies a crash left owed, and at `installation.unsuspend`, for replies held meanwhile.
+ */
+export async function queueOwedReplies(db: Db, jobs: Jobs, repositoryIds?: readonly number[]): Promise<number> {
+  if (repositoryIds?.length === 0) return 0;
+  let query = db.selectFrom("tasks").select("id").where("reply_pending", "is not", null);
+  if (repositoryIds) query = query.where("repository_id", "in", repositoryIds);
+  const owed = await query.execute();
+  for (const { id } of owed) await addReplyJob(jobs, id);
+  return owed.length;
+}
+
+/**
  * Registers the `reply` job: posts the task's owed reply (`tasks.reply_pending`) on its issue once —
  * `commentOnce` finds a copy posted before a crash by its marker — then clears it, only if it is
- * still the same reply. At start, replies a crash left owed are queued again.
+ * still the same reply. While the repository's installation is suspended (GitHub mints it no token)
+ * the reply stays owed and the job ends without asking GitHub: `installation.unsuspend` queues it
+ * again. At start, replies a crash left owed are queued again.
  */
 export async function registerReplyJobs(deps: { db: Db; jobs: Jobs; github: GitHubAccess; log: Logger }): Promise<void> {
   deps.jobs.handle<ReplyJob>(
@@ -40,6 +55,12 @@ export async function registerReplyJobs(deps: { db: Db; jobs: Jobs; github: GitH
         const reply = JSON.parse(task.reply_pending) as Reply;
         const repo = await getRepositoryById(deps.db, task.repository_id);
         if (!repo) return;
+        if (repo.suspended_at !== null) {
+          // Retrying would spend the job's attempts against a refused token, and the reply would stay owed
+          // with no job until the next start: it waits, owed, for `installation.unsuspend`.
+          ctx.log.info({ taskId, suspendedAt: repo.suspended_at }, "installation suspended; reply held until it is unsuspended");
+          return;
+        }
         const [owner = "", name = ""] = repo.full_name.split("/");
         const octokit = await deps.github.octokit(repo.installation_id);
         const fresh = await commentOnce(octokit, {
@@ -61,6 +82,5 @@ export async function registerReplyJobs(deps: { db: Db; jobs: Jobs; github: GitH
     },
     { concurrency: 2 },
   );
-  const owed = await deps.db.selectFrom("tasks").select("id").where("reply_pending", "is not", null).execute();
-  for (const { id } of owed) await addReplyJob(deps.jobs, id);
+  await queueOwedReplies(deps.db, deps.jobs);
 }

@@ -1,3 +1,4 @@
+import { queueOwedReplies } from "../executor/replies.js";
 import { removeMirror } from "../git/workspace.js";
 import { now } from "../store/db.js";
 import { listRepositories, removeRepository, setInstallationSuspended, upsertRepository } from "../store/repositories.js";
@@ -37,8 +38,8 @@ export const onRepositoriesRemoved: Handler<"installation.deleted" | "installati
  * it is unsuspended (https://docs.github.com/en/webhooks/webhook-events-and-payloads#installation,
  * https://docs.github.com/en/apps/maintaining-github-apps/suspending-a-github-app-installation).
  * Marks the installation's repositories suspended and drops their scheduled scans: while marked,
- * nothing of them asks GitHub (scans, dashboard syncs and autopilot slots are skipped; queued tasks
- * and follow-ups wait, costing no attempt; deliveries naming the installation start nothing, src/app.ts).
+ * nothing of them asks GitHub (scans, dashboard syncs and autopilot slots are skipped; queued tasks,
+ * follow-ups and replies owed on issues wait, costing no attempt; deliveries naming the installation start nothing, src/app.ts).
  */
 export const onInstallationSuspended: Handler<"installation.suspend"> = async (context, deps, log) => {
   const { installation } = context.payload;
@@ -51,7 +52,8 @@ export const onInstallationSuspended: Handler<"installation.suspend"> = async (c
 /**
  * `installation.unsuspend`: clears the mark, schedules the installation's repositories again and
  * scans each now (as `installation.created` does; the scan's end re-renders the dashboard), and
- * queues a run of every task that waited. Held follow-ups run at their next check
+ * queues a run of every task that waited and the reply of every task whose end was not said yet
+ * (a reply job holds while suspended). Held follow-ups run at their next check
  * (`SUSPENDED_RECHECK_MS`, src/executor/follow-up-jobs.ts).
  */
 export const onInstallationUnsuspended: Handler<"installation.unsuspend"> = async (context, deps, log) => {
@@ -61,7 +63,15 @@ export const onInstallationUnsuspended: Handler<"installation.unsuspend"> = asyn
   const waiting = [];
   for (const r of repositories) waiting.push(...(await listTasks(deps.db, { repositoryId: r.id, states: ["queued"], limit: 10_000 })));
   for (const task of waiting) await deps.requests.runner.enqueue(task.id);
-  log.info({ installationId, repositories: repositories.length, tasks: waiting.length }, "installation unsuspended; its work resumes");
+  const replies = await queueOwedReplies(
+    deps.db,
+    deps.requests.jobs,
+    repositories.map((r) => r.id),
+  );
+  log.info(
+    { installationId, repositories: repositories.length, tasks: waiting.length, replies },
+    "installation unsuspended; its work resumes",
+  );
   for (const repository of repositories) {
     void deps.scheduler
       ?.scanNow(repository)

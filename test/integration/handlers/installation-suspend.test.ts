@@ -7,7 +7,8 @@ import { loadSettings } from "../../../src/config/env.js";
 import { createAgentRegistry } from "../../../src/executor/agents/registry.js";
 import { loadAgentSettings } from "../../../src/executor/agents/settings.js";
 import { CircuitBreakers } from "../../../src/executor/circuit-breaker.js";
-import type { RequestDeps } from "../../../src/executor/requests.js";
+import { registerReplyJobs } from "../../../src/executor/replies.js";
+import { cancelTask, type RequestDeps } from "../../../src/executor/requests.js";
 import type { ExecutorDeps } from "../../../src/executor/run-task.js";
 import { enqueueTaskRun, TaskRunner } from "../../../src/executor/task-jobs.js";
 import { createAppAccess } from "../../../src/github/access.js";
@@ -124,5 +125,64 @@ describe("a suspended installation", () => {
     // The held task's run is queued again, and a worker may claim it.
     expect(queuedRuns).toEqual([task.id]);
     expect(await claimTask(db, task.id, "host:1:worker", 60_000)).toMatchObject({ id: task.id, state: "running", attempts: 1 });
+  });
+});
+
+describe("a task's end while its installation is suspended", () => {
+  it("holds the owed reply without asking GitHub, and says it once on the issue when the installation is unsuspended", async () => {
+    let suspended = true;
+    const posted: string[] = [];
+    // GitHub refuses a suspended installation's token (403, as in access-suspended.test.ts) and mints one again once unsuspended.
+    stub = await startGitHubStub({
+      "POST /app/installations/:id/access_tokens": () =>
+        suspended
+          ? { status: 403, body: { message: "This installation has been suspended" } }
+          : { status: 201, body: { token: "ghs_unsuspended", expires_at: new Date(Date.now() + 3_600_000).toISOString() } },
+      "GET /repos/:owner/:repo/issues/:number/comments": () => ({ body: [] }),
+      "POST /repos/:owner/:repo/issues/:number/comments": (req) => {
+        posted.push((req.body as { body: string }).body);
+        return { status: 201, body: { id: posted.length } };
+      },
+    });
+    let probot: Probot | undefined;
+    const access = {
+      octokit: (id: number | null) => createAppAccess(probot as Probot).octokit(id),
+      token: (id: number | null) => createAppAccess(probot as Probot).token(id),
+      botIdentity: (id: number | null) => createAppAccess(probot as Probot).botIdentity(id),
+    };
+    const [sqlite] = backends();
+    if (!sqlite) throw new Error("no SQLite backend");
+    const store = await sqlite.fresh();
+    const db = store.db;
+    // Quick retries: a reply job that retried against the refused token would be dead long before the unsuspend.
+    jobs = createSqliteJobs({ db, log, pollMs: 20, backoffMs: () => 5 });
+    const requests: RequestDeps = {
+      db,
+      log,
+      jobs,
+      agents: createAgentRegistry(loadAgentSettings({ BACKLOG_BOT_AGENTS: "command", BACKLOG_BOT_AGENT_COMMAND: "true" })),
+      runner: { enqueue: async () => {}, abortLocal: () => false },
+    };
+    const app = await loadApp(stub, undefined, { requests }, store);
+    probot = app.probot;
+    await registerReplyJobs({ db, jobs, github: access, log });
+    const repo = await upsertRepository(db, { fullName: REPO, installationId: INSTALLATION });
+    const { task } = await createTask(db, { repositoryId: repo.id, issueNumber: 42, title: "fix", requestedBy: "ada", trigger: "comment" });
+
+    await deliverSigned(app.probot, "installation", example("suspend"));
+    // The task ends meanwhile: a maintainer cancels it from the web dashboard, which needs no GitHub token.
+    expect(await cancelTask(requests, task, "ada")).toMatchObject({ ok: true });
+    await jobs.start();
+    await jobs.drain();
+    expect(stub.requests.map((r) => `${r.method} ${r.path}`)).toEqual([]);
+    expect((await jobs.stats()).dead).toBe(0);
+    expect((await getTask(db, task.id))?.reply_pending).not.toBeNull();
+
+    suspended = false;
+    await deliverSigned(app.probot, "installation", example("unsuspend"));
+    await jobs.drain();
+    expect(posted.map((b) => b.split("\n")[0])).toEqual([`Task #${task.id} was cancelled by @ada.`]);
+    expect((await getTask(db, task.id))?.reply_pending).toBeNull();
+    expect((await jobs.stats()).dead).toBe(0);
   });
 });
