@@ -129,13 +129,15 @@ export class FollowUpRunner {
     if (!decision.start) {
       log.info({ reason: decision.reason }, "no follow-up");
       if (decision.postSummary) {
-        await startFollowUp(deps.db, { taskId: task.id, trigger: "summary", headSha: pr.head.sha });
-        await octokit.rest.issues.createComment({
-          owner,
-          repo: name,
-          issue_number: task.pr_number,
+        // Said, then recorded: a post that failed (or a crash before it) is made again by the job's
+        // retry, which a record written first would have told the summary was posted; a crash after
+        // the post finds it by its marker.
+        await commentOnce(octokit, {
+          ...where,
           body: followUpSummary(done, decision.reason, null),
+          marker: `follow-up-${task.id}:summary`,
         });
+        await startFollowUp(deps.db, { taskId: task.id, trigger: "summary", headSha: pr.head.sha });
       }
       if (job.trigger.type === "comment") await replyRefused(octokit, where, task.id, job.trigger, decision.reason);
       else if (decision.held) await sayHeld(octokit, where, task.id, done.length, decision.reason);

@@ -7,7 +7,7 @@ import { markSection } from "../../../src/executor/pr-sections.js";
 import type { ExecutorDeps } from "../../../src/executor/run-task.js";
 import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
 import { type Db, openDb } from "../../../src/store/db.js";
-import { listFollowUps } from "../../../src/store/follow-ups.js";
+import { endFollowUp, listFollowUps, startFollowUp } from "../../../src/store/follow-ups.js";
 import { upsertRepository } from "../../../src/store/repositories.js";
 import { listRuns, startRun } from "../../../src/store/runs.js";
 import { claimTask, createTask, getTask, transition } from "../../../src/store/tasks.js";
@@ -171,6 +171,29 @@ describe("FollowUpRunner", () => {
     expect(await runner.run({ taskId, trigger: ci, actor: null }, { log })).toMatchObject({ ran: false, summaryPosted: false });
     expect(comments).toHaveLength(2); // the follow-up's report, then the one summary
     expect(comments[1]).toMatch(/^backlog-bot stops following up on this pull request: the pull request had its 1 follow-up\(s\)/);
+    expect((await listFollowUps(db, taskId)).map((r) => r.trigger)).toEqual(["review", "summary"]);
+  });
+
+  it("at followUps.max, a summary whose post failed is posted by the job's retry, once", async () => {
+    await db
+      .updateTable("repositories")
+      .set({ config: JSON.stringify({ followUps: { max: 1 } }) })
+      .execute();
+    const head = git(remote, ["rev-parse", BRANCH]).trim();
+    await endFollowUp(db, await startFollowUp(db, { taskId, trigger: "review", headSha: head }), "failed:[]");
+    // GitHub fails the summary's first post (a 502); the job throws and the jobs port runs it again.
+    let posts = 0;
+    stub.route("POST /repos/:owner/:repo/issues/:number/comments", (req) => {
+      if (posts++ === 0) return { status: 502, body: { message: "Bad Gateway" } };
+      comments.push((req.body as { body: string }).body);
+      return { status: 201, body: { id: comments.length } };
+    });
+    const ci = { type: "ci" as const, checkName: "test", headSha: head };
+    await expect(runner.run({ taskId, trigger: ci, actor: null }, { log })).rejects.toThrow();
+    expect(await runner.run({ taskId, trigger: ci, actor: null }, { log })).toMatchObject({ ran: false, summaryPosted: true });
+    expect(await runner.run({ taskId, trigger: ci, actor: null }, { log })).toMatchObject({ ran: false, summaryPosted: false });
+    expect(comments).toHaveLength(1);
+    expect(comments[0]).toMatch(/^backlog-bot stops following up on this pull request: the pull request had its 1 follow-up\(s\)/);
     expect((await listFollowUps(db, taskId)).map((r) => r.trigger)).toEqual(["review", "summary"]);
   });
 
