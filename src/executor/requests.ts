@@ -3,6 +3,7 @@ import { contentHash } from "../prioritizer/content-hash.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { recordIssueOutcome } from "../store/dashboard.js";
 import { type Db, immediate, now } from "../store/db.js";
+import { getRepositoryById } from "../store/repositories.js";
 import type { Repository, Task, TaskTrigger } from "../store/schema.js";
 import { RETRYABLE_STATES } from "../store/task-lifecycle.js";
 import {
@@ -176,7 +177,8 @@ export interface ActionResult {
 }
 
 /**
- * Cancels a task: a queued one ends `cancelled` at once (and says so on its issue); a running one is
+ * Cancels a task: a queued one ends `cancelled` at once (and says so on its issue, and on the
+ * dashboard when it re-renders); a running one is
  * asked to stop — its worker kills the agent's whole process tree and ends it `cancelled`.
  */
 export async function cancelTask(deps: RequestDeps, task: Task, by: string): Promise<ActionResult> {
@@ -197,6 +199,10 @@ export async function cancelTask(deps: RequestDeps, task: Task, by: string): Pro
     );
     if (moved) {
       if (reply) await addReplyJob(deps.jobs, task.id);
+      // The dashboard lists the task as queued, and a finding's task (a tick, a button, autopilot)
+      // says its end nowhere else: re-render it (debounced), as a worker's end does.
+      const repository = await getRepositoryById(deps.db, task.repository_id);
+      if (repository) await requestDashboardSync(deps.jobs, repository);
       return { ok: true, message: `Task #${task.id} was cancelled before it started.`, task: moved };
     }
     task = (await getTask(deps.db, task.id)) ?? task;
