@@ -3,6 +3,7 @@ import { contentHash } from "../prioritizer/content-hash.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { recordIssueOutcome } from "../store/dashboard.js";
 import { type Db, immediate, now } from "../store/db.js";
+import { getFinding } from "../store/findings.js";
 import { getRepositoryById } from "../store/repositories.js";
 import type { Repository, Task, TaskTrigger } from "../store/schema.js";
 import { RETRYABLE_STATES } from "../store/task-lifecycle.js";
@@ -132,7 +133,12 @@ export async function withinLimits<T>(
  */
 export async function requestTask(deps: RequestDeps, request: TaskRequest): Promise<RequestResult> {
   const { db, log } = deps;
-  const open = await findOpenTask(db, request.repository.id, { issueNumber: request.issueNumber, findingId: request.findingId });
+  // A finding of an issue (`issue`, `stale_issue`) is that issue's work, whoever names only the finding
+  // (the dashboard's retry box, `backlog-bot fix <finding-id>`): the task holds the issue (one open task
+  // per issue) and says its end there, as a tick on the same row does.
+  const issueNumber =
+    request.issueNumber ?? (request.findingId != null ? ((await getFinding(db, request.findingId))?.issue_number ?? null) : null);
+  const open = await findOpenTask(db, request.repository.id, { issueNumber, findingId: request.findingId });
   if (open) return { kind: "exists", task: open };
   const choice = resolveAgent(deps.agents, request.agent, request.config.agent);
   if ("error" in choice) return { kind: "refused", refusal: { code: "agent", message: choice.error } };
@@ -143,7 +149,7 @@ export async function requestTask(deps: RequestDeps, request: TaskRequest): Prom
   const result = await withinLimits(db, request.repository, request.config, deps.budget, async (trx) => {
     const made = await createTask(trx, {
       repositoryId: request.repository.id,
-      issueNumber: request.issueNumber ?? null,
+      issueNumber,
       findingId: request.findingId ?? null,
       title: request.title,
       instructions: request.instructions ?? null,
@@ -155,8 +161,7 @@ export async function requestTask(deps: RequestDeps, request: TaskRequest): Prom
       workflow: request.workflow ?? null,
     });
     // Autopilot's memory of the issue (a person's `/agent fix` has no finding), in the task's own step.
-    if (made.created && request.issueNumber != null)
-      await recordIssueOutcome(trx, request.repository.id, request.issueNumber, "queued", contentHash);
+    if (made.created && issueNumber !== null) await recordIssueOutcome(trx, request.repository.id, issueNumber, "queued", contentHash);
     return made;
   });
   if ("refusal" in result) return { kind: "refused", refusal: result.refusal };

@@ -7,7 +7,7 @@ import { recordDashboard } from "../../../src/store/dashboard.js";
 import { syncFindings } from "../../../src/store/findings.js";
 import { getRepositoryById, upsertRepository } from "../../../src/store/repositories.js";
 import type { Repository } from "../../../src/store/schema.js";
-import { createTask, getTask } from "../../../src/store/tasks.js";
+import { createTask, findOpenTask, getTask } from "../../../src/store/tasks.js";
 import { type KeptIssue, keepIssues } from "../../fixtures/github-issue-state.js";
 import { type GitHubStub, type StubRequest, startGitHubStub } from "../../fixtures/github-stub.js";
 import { backends } from "../../support/backends.js";
@@ -316,5 +316,41 @@ describe.each(backends())("issues events on $name", (backend) => {
       { actor: "triager", outcome: "refused" },
       { actor: "maint", outcome: "ok" },
     ]);
+  });
+
+  it("retries a failed task of an issue's row as that issue's task: its end is said on the issue, and it holds the issue", async () => {
+    roles.set("maintainer", "maintain");
+    await syncFindings(
+      app.db,
+      repository.id,
+      [
+        {
+          kind: "issue",
+          fingerprint: "issue:7",
+          title: "Login fails (#7)",
+          url: "https://github.com/o/r/issues/7",
+          issueNumber: 7,
+          signals: {},
+        },
+      ],
+      { kinds: [] },
+    );
+    const finding = await app.db.selectFrom("findings").select("id").where("fingerprint", "=", "issue:7").executeTakeFirstOrThrow();
+    await sync();
+    await tick("maintainer", [`start=${finding.id}`]);
+    const [first] = await tasks();
+    expect(first).toMatchObject({ finding_id: finding.id, issue_number: 7, state: "queued" });
+    // Its worker ends it failed; the dashboard offers the retry box.
+    await app.db
+      .updateTable("tasks")
+      .set({ state: "failed", error: "the agent crashed" })
+      .where("id", "=", first?.id ?? 0)
+      .execute();
+    await sync();
+    await tick("maintainer", [`retry=${first?.id}`]);
+    const retried = (await tasks()).at(-1);
+    expect(retried).toMatchObject({ finding_id: finding.id, issue_number: 7, state: "queued", trigger: "dashboard" });
+    // One open task per issue: a `/agent fix` on #7 now answers with this task rather than start a second.
+    expect((await findOpenTask(app.db, repository.id, { issueNumber: 7 }))?.id).toBe(retried?.id);
   });
 });
