@@ -190,7 +190,7 @@ export class FollowUpRunner {
         repo: name,
         issueNumber: task.pr_number as number,
         body: `The follow-up of task #${task.id} was cancelled by @${by}; its agent was stopped and nothing was pushed.`,
-        marker: `follow-up-${id}:cancelled`,
+        marker: followUpCancelMarker(id),
       }).catch((err: unknown) => log.warn({ err }, "could not say that the follow-up was cancelled"));
       return "cancelled";
     };
@@ -241,6 +241,16 @@ export class FollowUpRunner {
     }
     return { ran: true, outcome };
   }
+}
+
+/** The marker of the one comment saying that follow-up round `id` was cancelled (by its worker, or after it died). */
+export function followUpCancelMarker(id: number): string {
+  return `follow-up-${id}:cancelled`;
+}
+
+/** Whether a follow-up row is a round that never recorded its end (not the summary's record). */
+export function isUnfinishedRound(row: { trigger: string; outcome: string | null }): boolean {
+  return row.trigger !== "summary" && row.outcome === null;
 }
 
 /** A follow-up found its task running: the job fails this attempt and retries with the jobs port's backoff. */

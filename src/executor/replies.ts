@@ -6,10 +6,12 @@ import { getRepositoryById } from "../store/repositories.js";
 import { getTask } from "../store/tasks.js";
 import type { Logger } from "../util/logger.js";
 
-/** A reply owed on a task's issue: its text and the marker that makes it exactly-once. */
+/** A reply owed on a task's issue (or its pull request): its text and the marker that makes it exactly-once. */
 export interface Reply {
   body: string;
   marker: string;
+  /** Where it is said, when not on the task's issue: its pull request (a follow-up round's end). */
+  issueNumber?: number;
 }
 
 /** Payload of a `reply` job. */
@@ -36,7 +38,8 @@ export async function queueOwedReplies(db: Db, jobs: Jobs, repositoryIds?: reado
 }
 
 /**
- * Registers the `reply` job: posts the task's owed reply (`tasks.reply_pending`) on its issue once —
+ * Registers the `reply` job: posts the task's owed reply (`tasks.reply_pending`) on its issue (or
+ * where the reply names) once —
  * `commentOnce` finds a copy posted before a crash by its marker — then clears it, only if it is
  * still the same reply. While the repository's installation is suspended (GitHub mints it no token)
  * the reply stays owed and the job ends without asking GitHub: `installation.unsuspend` queues it
@@ -50,9 +53,11 @@ export async function registerReplyJobs(deps: { db: Db; jobs: Jobs; github: GitH
       // posts that one too before it ends (each reply at most once, by its marker).
       for (let posted = new Set<string>(); ; ) {
         const task = await getTask(deps.db, taskId);
-        if (!task?.reply_pending || task.issue_number === null || posted.has(task.reply_pending)) return;
+        if (!task?.reply_pending || posted.has(task.reply_pending)) return;
         posted = new Set([...posted, task.reply_pending]);
         const reply = JSON.parse(task.reply_pending) as Reply;
+        const issueNumber = reply.issueNumber ?? task.issue_number;
+        if (issueNumber === null) return;
         const repo = await getRepositoryById(deps.db, task.repository_id);
         if (!repo) return;
         if (repo.suspended_at !== null) {
@@ -66,7 +71,7 @@ export async function registerReplyJobs(deps: { db: Db; jobs: Jobs; github: GitH
         const fresh = await commentOnce(octokit, {
           owner,
           repo: name,
-          issueNumber: task.issue_number,
+          issueNumber,
           body: reply.body,
           marker: reply.marker,
           since: task.created_at,

@@ -1,6 +1,6 @@
 import type { JobContext, Jobs } from "../jobs/types.js";
 import { requestDashboardSync } from "../scheduler/dashboard.js";
-import { endUnfinishedFollowUps } from "../store/follow-ups.js";
+import { endUnfinishedFollowUps, listFollowUps } from "../store/follow-ups.js";
 import { getRepositoryById } from "../store/repositories.js";
 import type { Repository, Task, TaskState } from "../store/schema.js";
 import { claimTask, getTask, orphanedTasks, renewLease, transition, unclaimedQueuedTasks } from "../store/tasks.js";
@@ -8,6 +8,7 @@ import { BacklogBotError } from "../util/errors.js";
 import { tailLines } from "../util/exec.js";
 import { type Logger, redactSecrets } from "../util/logger.js";
 import { newOwnerId } from "../util/owner.js";
+import { followUpCancelMarker, isUnfinishedRound } from "./follow-up-jobs.js";
 import { inertText } from "./pull-request.js";
 import { addReplyJob, type Reply } from "./replies.js";
 import { branchName, type ExecutorDeps, LeaseLost, type RunEnd, runTaskSteps, TaskFailure, type TaskRun } from "./run-task.js";
@@ -108,8 +109,16 @@ export class TaskRunner {
       // the pull request as it ends), so this is a round whose worker died. Running the task itself
       // again would redo it from the default branch over the open pull request: the round ends as
       // interrupted instead (a cancel asked of it with it), and the next review or red CI starts another.
+      // A cancel asked of that round is said on the pull request as the round's own worker would have
+      // (its marker, so a worker that said it before it died is not repeated); else the round ends unsaid.
+      const round = task.cancel_requested_by ? (await listFollowUps(deps.db, task.id)).findLast(isUnfinishedRound) : undefined;
       const rounds = await endUnfinishedFollowUps(deps.db, task.id, "interrupted");
-      await this.end(task, "pr_open", null, { cancel_requested_by: null });
+      const said = round && {
+        body: `The follow-up of task #${task.id} was cancelled by @${task.cancel_requested_by}; its worker had stopped, and nothing more of the round runs.`,
+        marker: followUpCancelMarker(round.id),
+        issueNumber: task.pr_number,
+      };
+      await this.end(task, "pr_open", said ?? null, { cancel_requested_by: null });
       log.warn({ rounds }, "a follow-up round's worker is gone; the round is recorded as interrupted and the pull request stands");
       return;
     }
@@ -296,13 +305,24 @@ export class TaskRunner {
     }
   }
 
-  /** One owner-checked transition that also records the reply owed; then queues the reply job. */
-  private async end(task: Task, to: TaskState, reply: Omit<Reply, "marker"> | null, patch: Record<string, unknown> = {}): Promise<void> {
+  /**
+   * One owner-checked transition that also records the reply owed; then queues the reply job. The
+   * reply goes on the task's issue unless it names where (`issueNumber`), under its own marker if given.
+   */
+  private async end(
+    task: Task,
+    to: TaskState,
+    reply: (Omit<Reply, "marker"> & { marker?: string }) | null,
+    patch: Record<string, unknown> = {},
+  ): Promise<void> {
     const { deps } = this;
     // The claim's time (`task` is the claimed row) tells this run's end from an earlier one with the same
     // attempt number: `/agent retry` counts attempts from 0 again, and commentOnce would take the old reply for this one.
     const claimedAt = Date.parse(task.updated_at);
-    const owed = reply && task.issue_number !== null ? { ...reply, marker: `task-${task.id}:${to}:${task.attempts}:${claimedAt}` } : null;
+    const owed =
+      reply && (reply.issueNumber ?? task.issue_number) !== null
+        ? { ...reply, marker: reply.marker ?? `task-${task.id}:${to}:${task.attempts}:${claimedAt}` }
+        : null;
     const moved = await transition(
       deps.db,
       task.id,
