@@ -41,7 +41,9 @@ export function normalizeCheckOutput(text: string, headSha?: string): string {
 /**
  * A hex sha256 of a finding's content: its kind, text (title and body) and, for a failing check,
  * its annotations and log excerpt. Location, age and reactions are left out: a TODO that moved or
- * aged is the same work. A failing check's body, annotations and log are compared after
+ * aged is the same work. A stale issue's body only says its age (`Open for 90 days; no activity
+ * for 40 days.`, src/scanners/stale.ts), so its hash is its kind and title: with the body, it
+ * changed every day, and autopilot started the same stale issue again daily after a failed task. A failing check's body, annotations and log are compared after
  * `normalizeCheckOutput`, so the same failure at a new commit (the body says `failure on main at
  * <sha>`) keeps its hash, while other failing tests or error lines change it. Autopilot does not
  * pick a finding whose last task failed or changed nothing until this changes (issue 9). Pure;
@@ -56,7 +58,7 @@ export function contentHash(finding: ContentInput): string {
   }
   const check = finding.kind === "failing_check";
   const output = check ? [...(signals.annotations ?? []), signals.logExcerpt ?? ""].join("\n") : "";
-  const body = finding.body ?? "";
+  const body = finding.kind === "stale_issue" ? "" : (finding.body ?? "");
   const text = check
     ? `${normalizeCheckOutput(body, signals.headSha)}\0${normalizeCheckOutput(output, signals.headSha)}`
     : `${body}\0${output}`;

@@ -56,6 +56,13 @@ describe("contentHash of a failing check", () => {
 });
 
 describe("contentHash of other findings", () => {
+  it("keeps a stale issue's hash as days pass (its body is only its age), and changes it with the title", () => {
+    const stale = (body: string, title = "Stale: Crash on start (#7)") => contentHash({ kind: "stale_issue", title, body, signals: "{}" });
+    const today = stale("Open for 90 days; no activity for 40 days.");
+    expect(stale("Open for 91 days; no activity for 41 days.")).toBe(today);
+    expect(stale("Open for 91 days; no activity for 41 days.", "Stale: Crash on start with an empty config (#7)")).not.toBe(today);
+  });
+
   it("still hashes a TODO's body as it is (a hex-looking word in it is content)", () => {
     const todo = { kind: "todo", title: "TODO: drop the shim", body: "see 3f9c2e1", signals: "{}" };
     expect(contentHash(todo)).not.toBe(contentHash({ ...todo, body: "see 9a8b7c6" }));
