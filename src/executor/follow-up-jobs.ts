@@ -17,7 +17,7 @@ import {
   runFollowUpSteps,
   STOPPED_OUTCOMES,
 } from "./follow-up.js";
-import { inertText } from "./pull-request.js";
+import { inertText, requester } from "./pull-request.js";
 import { type ExecutorDeps, LeaseLost, type TaskRun } from "./run-task.js";
 
 /** Payload of a `task.follow_up` job: what happened on the bot's PR, said by the handler that saw it. */
@@ -189,7 +189,7 @@ export class FollowUpRunner {
         owner,
         repo: name,
         issueNumber: task.pr_number as number,
-        body: `The follow-up of task #${task.id} was cancelled by @${by}; its agent was stopped and nothing was pushed.`,
+        body: `The follow-up of task #${task.id} was cancelled by ${requester(by)}; its agent was stopped and nothing was pushed.`,
         marker: followUpCancelMarker(id),
       }).catch((err: unknown) => log.warn({ err }, "could not say that the follow-up was cancelled"));
       return "cancelled";

@@ -21,6 +21,7 @@ import {
 import type { Logger } from "../util/logger.js";
 import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
 import { type BudgetHold, checkOperatorBudget, type OperatorBudget } from "./budget.js";
+import { requester } from "./pull-request.js";
 import { addReplyJob } from "./replies.js";
 import type { TaskRunner } from "./task-jobs.js";
 import { resolveWorkflow } from "./workflows.js";
@@ -190,7 +191,7 @@ export async function cancelTask(deps: RequestDeps, task: Task, by: string): Pro
   if (task.state === "queued") {
     const reply =
       task.issue_number !== null
-        ? { body: `Task #${task.id} was cancelled by @${by}.`, marker: `task-${task.id}:cancelled:${Date.now()}` }
+        ? { body: `Task #${task.id} was cancelled by ${requester(by)}.`, marker: `task-${task.id}:cancelled:${Date.now()}` }
         : null;
     const moved = await transition(
       deps.db,

@@ -9,7 +9,7 @@ import { tailLines } from "../util/exec.js";
 import { type Logger, redactSecrets } from "../util/logger.js";
 import { newOwnerId } from "../util/owner.js";
 import { followUpCancelMarker, isUnfinishedRound } from "./follow-up-jobs.js";
-import { inertText } from "./pull-request.js";
+import { inertText, requester } from "./pull-request.js";
 import { addReplyJob, type Reply } from "./replies.js";
 import { branchName, type ExecutorDeps, LeaseLost, type RunEnd, runTaskSteps, TaskFailure, type TaskRun } from "./run-task.js";
 
@@ -111,19 +111,23 @@ export class TaskRunner {
       // interrupted instead (a cancel asked of it with it), and the next review or red CI starts another.
       // A cancel asked of that round is said on the pull request as the round's own worker would have
       // (its marker, so a worker that said it before it died is not repeated); else the round ends unsaid.
-      const round = task.cancel_requested_by ? (await listFollowUps(deps.db, task.id)).findLast(isUnfinishedRound) : undefined;
+      const by = task.cancel_requested_by;
+      const round = by ? (await listFollowUps(deps.db, task.id)).findLast(isUnfinishedRound) : undefined;
       const rounds = await endUnfinishedFollowUps(deps.db, task.id, "interrupted");
-      const said = round && {
-        body: `The follow-up of task #${task.id} was cancelled by @${task.cancel_requested_by}; its worker had stopped, and nothing more of the round runs.`,
-        marker: followUpCancelMarker(round.id),
-        issueNumber: task.pr_number,
-      };
-      await this.end(task, "pr_open", said ?? null, { cancel_requested_by: null });
+      const said =
+        by && round
+          ? {
+              body: `The follow-up of task #${task.id} was cancelled by ${requester(by)}; its worker had stopped, and nothing more of the round runs.`,
+              marker: followUpCancelMarker(round.id),
+              issueNumber: task.pr_number,
+            }
+          : null;
+      await this.end(task, "pr_open", said, { cancel_requested_by: null });
       log.warn({ rounds }, "a follow-up round's worker is gone; the round is recorded as interrupted and the pull request stands");
       return;
     }
     if (task.cancel_requested_by) {
-      await this.end(task, "cancelled", { body: `Task #${task.id} was cancelled by @${task.cancel_requested_by}.` });
+      await this.end(task, "cancelled", { body: `Task #${task.id} was cancelled by ${requester(task.cancel_requested_by)}.` });
       return;
     }
     if (task.attempts > deps.settings.maxAttempts) {
@@ -238,8 +242,10 @@ export class TaskRunner {
         throw new BacklogBotError("INTERRUPTED", "interrupted by shutdown; the task runs again");
       }
       if (reason === "cancel") {
-        const by = (await getTask(deps.db, task.id))?.cancel_requested_by ?? "a maintainer";
-        await this.end(task, "cancelled", { body: `Task #${task.id} was cancelled by @${by}; its agent was stopped.` });
+        const by = (await getTask(deps.db, task.id))?.cancel_requested_by;
+        await this.end(task, "cancelled", {
+          body: `Task #${task.id} was cancelled by ${by ? requester(by) : "a maintainer"}; its agent was stopped.`,
+        });
         return;
       }
       if (failure) {
