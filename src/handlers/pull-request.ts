@@ -1,9 +1,11 @@
+import { requestDashboardSync } from "../scheduler/dashboard.js";
 import { getRepository } from "../store/repositories.js";
 import { findOpenTask, findTaskByPullRequest, findUnrecordedTaskOfBranch, transition } from "../store/tasks.js";
 import type { Handler } from "./types.js";
 
 /**
- * `pull_request.closed`: one of our draft PRs was merged or closed; its task ends accordingly.
+ * `pull_request.closed`: one of our draft PRs was merged or closed; its task ends accordingly, and the
+ * dashboard, which lists the task with its open pull request, is asked to re-render (debounced).
  *
  * The task is found by the PR's number, or, when no task has recorded that number yet, by the
  * PR's head branch (`findUnrecordedTaskOfBranch`): the worker opens the PR and records its number
@@ -31,14 +33,16 @@ export const onPullRequestClosed: Handler<"pull_request.closed"> = async (contex
     (await byNumber());
   if (!task) return;
   const patch = task.pr_number === null ? { pr_number: pr.number, pr_url: pr.html_url } : {};
-  await transition(deps.db, task.id, pr.merged ? "merged" : "closed", { actor: "github", log }, patch);
+  const moved = await transition(deps.db, task.id, pr.merged ? "merged" : "closed", { actor: "github", log }, patch);
+  // The dashboard lists the task with its open pull request: re-render it (debounced), as every other end does.
+  if (moved) await requestDashboardSync(deps.requests.jobs, repo);
 };
 
 /**
  * `pull_request.reopened`: a maintainer reopened a draft PR of ours that was closed unmerged; its
  * task is open again (`pr_open`), so reviews and CI are followed up, it holds its issue and counts
- * toward `prConcurrentLimit`. Left closed when the issue has another open task meanwhile (one open
- * task per issue or finding).
+ * toward `prConcurrentLimit` (the dashboard re-renders). Left closed when the issue has another open
+ * task meanwhile (one open task per issue or finding).
  */
 export const onPullRequestReopened: Handler<"pull_request.reopened"> = async (context, deps, log) => {
   const { pull_request: pr, repository } = context.payload;
@@ -51,5 +55,6 @@ export const onPullRequestReopened: Handler<"pull_request.reopened"> = async (co
     log.info({ taskId: task.id, openTask: other.id }, "pull request reopened, but its issue has another open task; its task stays closed");
     return;
   }
-  await transition(deps.db, task.id, "pr_open", { actor: "github", log });
+  const moved = await transition(deps.db, task.id, "pr_open", { actor: "github", log });
+  if (moved) await requestDashboardSync(deps.requests.jobs, repo);
 };
