@@ -52,7 +52,7 @@ export const onIssueCommentCreated: Handler<"issue_comment.created"> = async (co
   }
   if (command.name === "help") return void (await reply(helpText(deps, config)));
   if (command.name === "unknown") {
-    await reply(`Unknown command \`/agent ${command.word}\`.\n\n${helpText(deps, config)}`);
+    await reply(`Unknown command \`/agent ${codeSpanText(command.word)}\`.\n\n${helpText(deps, config)}`);
     return;
   }
   if (issue.pull_request) {
@@ -183,4 +183,14 @@ export function helpText(deps: HandlerDeps, config: RepoConfig): string {
     `Agents enabled here: ${deps.agents.enabled.map((a) => `\`${a}\``).join(", ") || "none"}${config.agent ? ` (default here: \`${config.agent}\`)` : ""}.`,
     `Limits: ${limit(config.prConcurrentLimit)} open tasks at once (\`prConcurrentLimit\`), ${limit(config.prHourlyLimit)} new tasks an hour (\`prHourlyLimit\`), ${limit(config.dailyRunLimit)} agent runs a day (\`dailyRunLimit\`).`,
   ].join("\n");
+}
+
+/**
+ * A word someone wrote, for inside a one-backtick code span: a backtick would end the span, and what
+ * followed would be Markdown again (`@team` pings, `#12` links), so it becomes ˋ (U+02CB); at most
+ * 40 characters.
+ */
+function codeSpanText(word: string): string {
+  const cut = word.length > 40 ? `${word.slice(0, 39)}…` : word;
+  return cut.replace(/`/g, "ˋ");
 }

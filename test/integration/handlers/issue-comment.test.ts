@@ -77,6 +77,14 @@ describe.each(backends())("issue_comment.created on $name", (backend) => {
     expect(await tasks()).toMatchObject([{ agent: "codex" }]);
   });
 
+  it("quotes an unknown command word inertly: a backtick in it cannot end the code span and ping a team", async () => {
+    permit("admin");
+    await app.receive("issue_comment", command("/agent x`@org/security-team`#12"));
+    const [reply] = replies();
+    expect(reply).toMatch(/^Unknown command `\/agent xˋ@org\/security-teamˋ#12`\./);
+    expect(await tasks()).toEqual([]);
+  });
+
   it("refuses a bot without asking GitHub for its permission", async () => {
     await app.receive(
       "issue_comment",
