@@ -18,6 +18,7 @@ import {
   STOPPED_OUTCOMES,
 } from "./follow-up.js";
 import { inertText, requester } from "./pull-request.js";
+import { addReplyJob, oweReply, type Reply } from "./replies.js";
 import { type ExecutorDeps, LeaseLost, type TaskRun } from "./run-task.js";
 
 /** Payload of a `task.follow_up` job: what happened on the bot's PR, said by the handler that saw it. */
@@ -49,6 +50,8 @@ const HEARTBEAT_MAX_MS = 2_000;
  * GitHub has it now and the follow-ups recorded so far, claims the PR's task (`pr_open` →
  * `running`), runs `runFollowUpSteps`, records the outcome and returns the task to `pr_open`
  * whatever happened (a failed follow-up does not close anything; the PR comment says what failed).
+ * The comment saying a round's end (pushed, or no change) that GitHub refuses is owed as a task's
+ * replies are (the `reply` job says it): the round stays what it was.
  * A round stopped before it pushed is recorded `cancelled` (`/agent cancel`, said on the PR) or
  * `interrupted` (a lost lease, the PR merged or closed; said nothing), never as "no change".
  * At the bound it posts the one summary comment instead.
@@ -177,6 +180,8 @@ export class FollowUpRunner {
     };
     let outcome = "failed";
     let completed = false;
+    /** The round's end that GitHub did not take at once: owed with the move back to `pr_open`. */
+    let unsaid: Reply | null = null;
     /** A round stopped before it pushed: `cancelled` by `/agent cancel`, else `interrupted` (lost lease, PR merged or closed). */
     const stopped = async (): Promise<string> => {
       const by = (await getTask(deps.db, task.id))?.cancel_requested_by;
@@ -208,13 +213,16 @@ export class FollowUpRunner {
         outcome = outcomeSignature(run.verification ?? null, end.state === "pr_open");
         completed = true;
       }
-      if (completed && end.state === "no_changes") {
-        await commentOnce(octokit, {
-          owner,
-          repo: name,
-          issueNumber: task.pr_number,
-          body: `Follow-up by \`${end.agent}\`: no change was needed or made.`,
-          marker: `follow-up-${id}:no_changes`,
+      // The round's end, said on the PR. A post GitHub refuses (a 5xx) leaves the round what it was:
+      // the reply is owed, and the reply job says it (once, by its marker) when GitHub takes it.
+      if (completed) {
+        const said =
+          end.state === "pr_open"
+            ? { body: end.report, marker: `follow-up-${id}:pushed` }
+            : { body: `Follow-up by \`${end.agent}\`: no change was needed or made.`, marker: `follow-up-${id}:no_changes` };
+        await commentOnce(octokit, { owner, repo: name, issueNumber: task.pr_number, ...said }).catch((err: unknown) => {
+          log.warn({ err }, "could not say the follow-up's end on the pull request; it is owed");
+          unsaid = { ...said, issueNumber: task.pr_number as number };
         });
       }
     } catch (error) {
@@ -237,7 +245,9 @@ export class FollowUpRunner {
       const label = completed ? (run.verification?.status ?? "no_verification") : STOPPED_OUTCOMES.includes(outcome) ? outcome : "failed";
       metrics.followUps.inc({ reason: job.trigger.type, outcome: label });
       await endFollowUp(deps.db, id, outcome);
-      await transition(deps.db, task.id, "pr_open", { actor: "worker", owner: this.owner, log });
+      const owed = unsaid ? { reply_pending: oweReply((await getTask(deps.db, task.id))?.reply_pending ?? null, unsaid) } : {};
+      const moved = await transition(deps.db, task.id, "pr_open", { actor: "worker", owner: this.owner, log }, owed);
+      if (moved && unsaid) await addReplyJob(deps.jobs, task.id);
     }
     return { ran: true, outcome };
   }

@@ -176,16 +176,21 @@ export interface FollowUpInput {
   baseBranch: string;
 }
 
+/** How a follow-up round's steps ended: no change, or a push with the `report` to say on the PR. */
+export type FollowUpEnd = Extract<RunEnd, { state: "no_changes" }> | (Extract<RunEnd, { state: "pr_open" }> & { report: string });
+
 /**
  * The follow-up pipeline over one `TaskRun` whose `branch` is the PR's head branch: fetch, a
  * worktree at the branch's current tip (others' commits included), the agent with the follow-up
  * prompt, verify rounds (judged against the merge base with `baseBranch`), a new commit on top,
  * a push leased on the tip it was built on (so nothing anyone pushed meanwhile is overwritten), the
- * check run on the new head, and a comment on the PR with the verification line.
+ * check run on the new head, and the PR body's evidence. The comment that says on the PR what was
+ * pushed, with the verification line, is the end's `report`, said by the caller: the push stands
+ * whether or not GitHub takes that comment at once.
  * @throws TaskFailure for outcomes to tell the person who asked; BacklogBotError `INTERRUPTED` when
  * `run.signal` stopped the round before it pushed (the caller says why).
  */
-export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Promise<RunEnd> {
+export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Promise<FollowUpEnd> {
   try {
     await prepareFollowUpWorkspace(run, input.baseBranch);
     const sources: FollowUpPromptSources = {
@@ -208,7 +213,7 @@ export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Prom
     await runAgents(run);
     // Stopped from outside (cancel, lost lease, PR merged): the untouched worktree says nothing about a change.
     if (run.signal.aborted) throw new BacklogBotError("INTERRUPTED", "the follow-up was stopped");
-    const noChanges = (): RunEnd => ({ state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" });
+    const noChanges = (): FollowUpEnd => ({ state: "no_changes", agent: run.agent ?? "", summary: run.result?.summary ?? "" });
     if ((await inspectChanges(run)).length === 0) return noChanges();
     await verifyRounds(run, runAgents);
     if (run.signal.aborted) throw new BacklogBotError("INTERRUPTED", "shutdown");
@@ -219,16 +224,11 @@ export async function runFollowUpSteps(run: TaskRun, input: FollowUpInput): Prom
     await push(run);
     await publishVerification(run);
     const line = run.verification ? verificationLine(run.verification) : "Not verified.";
-    await run.github.octokit.rest.issues.createComment({
-      owner: run.github.owner,
-      repo: run.github.name,
-      issue_number: input.pullNumber,
-      body: `Follow-up by \`${run.agent}\`: pushed ${run.commitSha?.slice(0, 7)} on top of ${run.baseCommit?.slice(0, 7)}.\n\n${line}`,
-    });
     await rewriteBody(run, input);
     const pr = { number: input.pullNumber, url: run.task.pr_url ?? "" };
     run.pr = pr;
-    return { state: "pr_open", pr, agent: run.agent ?? "" };
+    const report = `Follow-up by \`${run.agent}\`: pushed ${run.commitSha?.slice(0, 7)} on top of ${run.baseCommit?.slice(0, 7)}.\n\n${line}`;
+    return { state: "pr_open", pr, agent: run.agent ?? "", report };
   } finally {
     if (run.mirror && run.worktree) await removeWorktree(run.mirror, run.worktree, run.branch);
     await removeAgentHomes(run);

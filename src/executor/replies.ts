@@ -14,6 +14,23 @@ export interface Reply {
   issueNumber?: number;
 }
 
+/** The replies a task owes, oldest first, as `tasks.reply_pending` holds them (one reply, or a list of them). */
+export function owedReplies(pending: string | null): Reply[] {
+  if (!pending) return [];
+  const parsed = JSON.parse(pending) as Reply | Reply[];
+  return Array.isArray(parsed) ? parsed : [parsed];
+}
+
+/**
+ * `tasks.reply_pending` owing `reply` after the replies already owed (`pending`), which stay owed:
+ * a new end must not silence an earlier one not yet said (GitHub down). A reply of the same marker
+ * is owed once.
+ */
+export function oweReply(pending: string | null, reply: Reply): string {
+  const earlier = owedReplies(pending).filter((r) => r.marker !== reply.marker);
+  return JSON.stringify(earlier.length === 0 ? reply : [...earlier, reply]);
+}
+
 /** Payload of a `reply` job. */
 export interface ReplyJob {
   taskId: number;
@@ -38,10 +55,10 @@ export async function queueOwedReplies(db: Db, jobs: Jobs, repositoryIds?: reado
 }
 
 /**
- * Registers the `reply` job: posts the task's owed reply (`tasks.reply_pending`) on its issue (or
- * where the reply names) once —
- * `commentOnce` finds a copy posted before a crash by its marker — then clears it, only if it is
- * still the same reply. While the repository's installation is suspended (GitHub mints it no token)
+ * Registers the `reply` job: posts the task's owed replies (`tasks.reply_pending`, oldest first) on
+ * its issue (or where each reply names) once each —
+ * `commentOnce` finds a copy posted before a crash by its marker — then clears them, only if they are
+ * still the same replies. While the repository's installation is suspended (GitHub mints it no token)
  * the reply stays owed and the job ends without asking GitHub: `installation.unsuspend` queues it
  * again. At start, replies a crash left owed are queued again.
  */
@@ -55,9 +72,6 @@ export async function registerReplyJobs(deps: { db: Db; jobs: Jobs; github: GitH
         const task = await getTask(deps.db, taskId);
         if (!task?.reply_pending || posted.has(task.reply_pending)) return;
         posted = new Set([...posted, task.reply_pending]);
-        const reply = JSON.parse(task.reply_pending) as Reply;
-        const issueNumber = reply.issueNumber ?? task.issue_number;
-        if (issueNumber === null) return;
         const repo = await getRepositoryById(deps.db, task.repository_id);
         if (!repo) return;
         if (repo.suspended_at !== null) {
@@ -68,21 +82,26 @@ export async function registerReplyJobs(deps: { db: Db; jobs: Jobs; github: GitH
         }
         const [owner = "", name = ""] = repo.full_name.split("/");
         const octokit = await deps.github.octokit(repo.installation_id);
-        const fresh = await commentOnce(octokit, {
-          owner,
-          repo: name,
-          issueNumber,
-          body: reply.body,
-          marker: reply.marker,
-          since: task.created_at,
-        });
+        // Oldest first; each once by its marker, so a retry after a failed post repeats none said before it.
+        for (const reply of owedReplies(task.reply_pending)) {
+          const issueNumber = reply.issueNumber ?? task.issue_number;
+          if (issueNumber === null) continue;
+          const fresh = await commentOnce(octokit, {
+            owner,
+            repo: name,
+            issueNumber,
+            body: reply.body,
+            marker: reply.marker,
+            since: task.created_at,
+          });
+          ctx.log.info({ taskId, marker: reply.marker, posted: fresh }, fresh ? "reply posted" : "reply was already posted");
+        }
         await deps.db
           .updateTable("tasks")
           .set({ reply_pending: null })
           .where("id", "=", taskId)
           .where("reply_pending", "=", task.reply_pending)
           .execute();
-        ctx.log.info({ taskId, marker: reply.marker, posted: fresh }, fresh ? "reply posted" : "reply was already posted");
       }
     },
     { concurrency: 2 },

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { createCommandAgent } from "../../../src/executor/agents/command.js";
 import { FollowUpRunner, TaskBusyError } from "../../../src/executor/follow-up-jobs.js";
 import { markSection } from "../../../src/executor/pr-sections.js";
+import { registerReplyJobs } from "../../../src/executor/replies.js";
 import type { ExecutorDeps } from "../../../src/executor/run-task.js";
 import { createSqliteJobs } from "../../../src/jobs/sqlite.js";
 import { type Db, openDb } from "../../../src/store/db.js";
@@ -195,6 +196,39 @@ describe("FollowUpRunner", () => {
     expect(comments).toHaveLength(1);
     expect(comments[0]).toMatch(/^backlog-bot stops following up on this pull request: the pull request had its 1 follow-up\(s\)/);
     expect((await listFollowUps(db, taskId)).map((r) => r.trigger)).toEqual(["review", "summary"]);
+  });
+
+  it("a round that pushed stays pushed when GitHub refuses its comment (a 502): the comment is owed, and the reply job says it once", async () => {
+    const deps = (runner as unknown as { deps: ExecutorDeps }).deps;
+    const jobs = createSqliteJobs({ db, log, pollMs: 20 });
+    await registerReplyJobs({ db, jobs, github: deps.github, log });
+    await jobs.start();
+    try {
+      let posts = 0;
+      stub.route("POST /repos/:owner/:repo/issues/:number/comments", (req) => {
+        if (posts++ === 0) return { status: 502, body: { message: "Bad Gateway" } };
+        comments.push((req.body as { body: string }).body);
+        return { status: 201, body: { id: comments.length } };
+      });
+      stub.route("GET /repos/:owner/:repo/issues/:number/comments", () => ({
+        body: comments.map((body, i) => ({ id: i + 1, body, user: { login: "backlog-bot[bot]", type: "Bot" } })),
+      }));
+      const before = git(remote, ["rev-parse", BRANCH]).trim();
+      const end = await new FollowUpRunner({ ...deps, jobs }).run({ taskId, trigger: review, actor: writer }, { log });
+      // The round pushed: it is recorded as it ended, not as a failed follow-up.
+      expect(end).toEqual({ ran: true, outcome: "passed:[]" });
+      expect(git(remote, ["rev-parse", `${BRANCH}^`]).trim()).toBe(before);
+      const [round] = await listFollowUps(db, taskId);
+      expect(round).toMatchObject({ trigger: "review", outcome: "passed:[]" });
+      await jobs.drain();
+      expect(comments).toEqual([
+        expect.stringMatching(/^Follow-up by `command`: pushed \w{7} on top of \w{7}\.\n\n✅ Verified: `npm test`/),
+      ]);
+      expect(comments[0]).toContain(`<!-- backlog-bot:follow-up-${round?.id}:pushed -->`);
+      expect(await getTask(db, taskId)).toMatchObject({ state: "pr_open", reply_pending: null });
+    } finally {
+      await jobs.stop(1_000);
+    }
   });
 
   it("past followUps.max, as the summary promises, each writer's `/agent fix` starts one round; CI does not; dailyRunLimit holds", async () => {

@@ -141,7 +141,11 @@ describe("runFollowUpSteps", () => {
     // Verified against main (where sub fails), not against the branch tip.
     expect(run.verification).toMatchObject({ status: "passed", baseSha: fixture.baseSha, fixedFailures: ["test > sub"] });
     expect(checkRuns).toEqual([expect.objectContaining({ head_sha: run.commitSha, conclusion: "success" })]);
-    expect(comments).toEqual([expect.stringMatching(/^Follow-up by `command`: pushed \w{7} on top of \w{7}\.\n\n✅ Verified: `npm test`/)]);
+    // The comment saying what was pushed is the end's report, for the caller to say (and owe if GitHub refuses it).
+    expect(end).toMatchObject({
+      report: expect.stringMatching(/^Follow-up by `command`: pushed \w{7} on top of \w{7}\.\n\n✅ Verified: `npm test`/),
+    });
+    expect(comments).toEqual([]);
     // The PR body now shows this follow-up's evidence, not the first run's; the person's note stays.
     expect(prBody).toContain(verificationLine(run.verification as Verification));
     expect(prBody).toContain(`_Evidence of commit \`${run.commitSha?.slice(0, 7)}\` (the latest follow-up)._`);
