@@ -77,7 +77,9 @@ async function isOwnDashboard(octokit: Octokit, issue: AuthoredIssue): Promise<b
  * opened with the marker), ticks become work (a writer's) or are reverted and answered once
  * (anyone else's); a writer closing it turns it off for good, anyone else's close is undone and
  * answered once. Any other issue, marker or not, is an ordinary issue: its findings follow at once
- * (`opened`, `edited`, `labeled`, `unlabeled`, `closed`, `reopened`).
+ * (`opened`, `edited`, `labeled`, `unlabeled`, `closed`, `reopened`), and a person's close stops
+ * its task that has no pull request yet (queued or on its first run); a task whose pull request is
+ * open, follow-up rounds included, stays for the PR's reviewers.
  * The dashboard is then asked to re-render (debounced).
  */
 export const onIssues: Handler<IssuesEvent> = async (context, deps, log) => {
@@ -169,9 +171,11 @@ export const onIssues: Handler<IssuesEvent> = async (context, deps, log) => {
     await updateIssueFindings(deps, stored, issue, config.issues.labels);
     if (payload.action === "closed" && payload.sender.type !== "Bot") {
       // Fixed elsewhere or not wanted: the issue's task that has no pull request yet stops, rather
-      // than open a PR that fixes a closed issue. (A PR already open stays for its reviewers.)
+      // than open a PR that fixes a closed issue. A task whose PR is open (pr_open, or running a
+      // follow-up round that its reviewers asked for) is left alone: the PR and its follow-ups are
+      // its reviewers', who merge or close it.
       const task = await findOpenTask(deps.db, stored.id, { issueNumber: issue.number });
-      if (task && task.state !== "pr_open") {
+      if (task && task.pr_number === null) {
         const result = await cancelTask(deps.requests, task, payload.sender.login);
         log.info({ taskId: task.id, cancelled: result.ok }, "issue closed: its task is cancelled");
       }

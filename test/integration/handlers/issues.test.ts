@@ -7,7 +7,7 @@ import { recordDashboard } from "../../../src/store/dashboard.js";
 import { syncFindings } from "../../../src/store/findings.js";
 import { getRepositoryById, upsertRepository } from "../../../src/store/repositories.js";
 import type { Repository } from "../../../src/store/schema.js";
-import { createTask, findOpenTask, getTask } from "../../../src/store/tasks.js";
+import { claimTask, createTask, findOpenTask, getTask } from "../../../src/store/tasks.js";
 import { type KeptIssue, keepIssues } from "../../fixtures/github-issue-state.js";
 import { type GitHubStub, type StubRequest, startGitHubStub } from "../../fixtures/github-stub.js";
 import { backends } from "../../support/backends.js";
@@ -204,6 +204,37 @@ describe.each(backends())("issues events on $name", (backend) => {
       });
     expect(await getTask(app.db, queued.id)).toMatchObject({ state: "cancelled", cancel_requested_by: "closer" });
     expect(await getTask(app.db, withPr.id)).toMatchObject({ state: "pr_open" });
+  });
+  it("closing an issue leaves a follow-up round of its task's open PR running (the PR and its follow-ups are its reviewers'); a first run without a PR is stopped", async () => {
+    const closed = (number: number) =>
+      app.receive("issues", {
+        action: "closed",
+        issue: issuePayload({
+          number,
+          title: `Issue ${number}`,
+          body: "",
+          state: "closed",
+          labels: [],
+          user: { login: "u", type: "User" },
+          created_at: "",
+        }),
+        sender: { login: "closer", type: "User" },
+        ...base,
+      });
+    const round = (
+      await createTask(app.db, { repositoryId: repository.id, issueNumber: 13, title: "t", requestedBy: "m", trigger: "comment" })
+    ).task;
+    await app.db.updateTable("tasks").set({ state: "pr_open", pr_number: 6, branch: "b-13" }).where("id", "=", round.id).execute();
+    // A review started a follow-up round on the PR: the task is running again, its PR open.
+    expect(await claimTask(app.db, round.id, "worker-1", 60_000, { followUp: true })).toMatchObject({ state: "running" });
+    const firstRun = (
+      await createTask(app.db, { repositoryId: repository.id, issueNumber: 14, title: "t", requestedBy: "m", trigger: "comment" })
+    ).task;
+    await claimTask(app.db, firstRun.id, "worker-1", 60_000);
+    await closed(13);
+    await closed(14);
+    expect(await getTask(app.db, round.id)).toMatchObject({ state: "running", pr_number: 6, cancel_requested_by: null });
+    expect(await getTask(app.db, firstRun.id)).toMatchObject({ state: "running", cancel_requested_by: "closer" });
   });
   /** A sync as the dashboard job runs it, without the debounce. */
   const sync = () =>
