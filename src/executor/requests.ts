@@ -22,7 +22,7 @@ import type { Logger } from "../util/logger.js";
 import { type AgentRegistry, resolveAgent } from "./agents/registry.js";
 import { type BudgetHold, checkOperatorBudget, type OperatorBudget } from "./budget.js";
 import { requester } from "./pull-request.js";
-import { addReplyJob } from "./replies.js";
+import { addReplyJob, oweReply } from "./replies.js";
 import type { TaskRunner } from "./task-jobs.js";
 import { resolveWorkflow } from "./workflows.js";
 
@@ -193,6 +193,8 @@ export async function cancelTask(deps: RequestDeps, task: Task, by: string): Pro
       task.issue_number !== null
         ? { body: `Task #${task.id} was cancelled by ${requester(by)}.`, marker: `task-${task.id}:cancelled:${Date.now()}` }
         : null;
+    // A reply still owed from before (an earlier attempt's end, GitHub down) stays owed beside this one.
+    const pending = (await getTask(deps.db, task.id))?.reply_pending ?? null;
     const moved = await transition(
       deps.db,
       task.id,
@@ -200,7 +202,7 @@ export async function cancelTask(deps: RequestDeps, task: Task, by: string): Pro
       { actor: "person", log: deps.log },
       {
         cancel_requested_by: by,
-        reply_pending: reply ? JSON.stringify(reply) : null,
+        ...(reply && { reply_pending: oweReply(pending, reply) }),
       },
     );
     if (moved) {
@@ -246,7 +248,8 @@ export async function retryIssueTask(
 /**
  * A new attempt of `task` if it failed, changed nothing or was cancelled, as `by` (limits apply as
  * for a new request, in the same locked step as the move back to queued): `/agent retry`, the
- * dashboard's retry box, the web page's button.
+ * dashboard's retry box, the web page's button. A reply the last attempt still owes on the issue
+ * (its end, not yet said while GitHub was down) stays owed and is said once.
  */
 export async function retryTask(
   deps: RequestDeps,
@@ -276,13 +279,15 @@ export async function retryTask(
         attempts: 0,
         error: null,
         cancel_requested_by: null,
-        reply_pending: null,
       },
     ),
   );
   if ("refusal" in result) return { ok: false, message: result.refusal.message, task };
   const moved = result.done;
   if (!moved) return { ok: false, message: `Task #${task.id} changed state meanwhile; nothing was retried.`, task };
+  // The last attempt's end not yet said (GitHub was down) stays owed: it is said before, or beside,
+  // the new attempt's own (the reply job says each once).
+  if (moved.reply_pending !== null) await addReplyJob(deps.jobs, moved.id);
   await deps.runner.enqueue(moved.id);
   await requestDashboardSync(deps.jobs, repository, config);
   return { ok: true, message: `Retrying task #${moved.id}.`, task: moved };

@@ -10,7 +10,7 @@ import { type Logger, redactSecrets } from "../util/logger.js";
 import { newOwnerId } from "../util/owner.js";
 import { followUpCancelMarker, isUnfinishedRound } from "./follow-up-jobs.js";
 import { inertText, requester } from "./pull-request.js";
-import { addReplyJob, type Reply } from "./replies.js";
+import { addReplyJob, oweReply, type Reply } from "./replies.js";
 import { branchName, type ExecutorDeps, LeaseLost, type RunEnd, runTaskSteps, TaskFailure, type TaskRun } from "./run-task.js";
 
 /** Payload of a `task.run` job. */
@@ -312,8 +312,9 @@ export class TaskRunner {
   }
 
   /**
-   * One owner-checked transition that also records the reply owed; then queues the reply job. The
-   * reply goes on the task's issue unless it names where (`issueNumber`), under its own marker if given.
+   * One owner-checked transition that also records the reply owed, after any still owed (none is
+   * dropped); then queues the reply job. The reply goes on the task's issue unless it names where
+   * (`issueNumber`), under its own marker if given.
    */
   private async end(
     task: Task,
@@ -329,18 +330,20 @@ export class TaskRunner {
       reply && (reply.issueNumber ?? task.issue_number) !== null
         ? { ...reply, marker: reply.marker ?? `task-${task.id}:${to}:${task.attempts}:${claimedAt}` }
         : null;
+    // A reply still owed (an earlier attempt's end before `/agent retry`, GitHub down) stays owed beside this one.
+    const pending = owed ? ((await getTask(deps.db, task.id))?.reply_pending ?? null) : null;
     const moved = await transition(
       deps.db,
       task.id,
       to,
       { actor: "worker", owner: this.owner, log: deps.log },
-      { ...patch, reply_pending: owed ? JSON.stringify(owed) : null },
+      { ...patch, ...(owed && { reply_pending: oweReply(pending, owed) }) },
     );
     if (!moved) {
       deps.log.warn({ taskId: task.id, to }, "task moved by someone else first; this end is not recorded");
       return;
     }
-    if (owed) await addReplyJob(deps.jobs, task.id);
+    if (moved.reply_pending !== null) await addReplyJob(deps.jobs, task.id);
     // The dashboard shows tasks by state (issue 9): re-render it (debounced).
     const repository = await getRepositoryById(deps.db, task.repository_id);
     if (repository) await requestDashboardSync(deps.jobs, repository);
