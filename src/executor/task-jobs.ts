@@ -241,7 +241,9 @@ export class TaskRunner {
         log.warn("task interrupted by shutdown; queued again");
         throw new BacklogBotError("INTERRUPTED", "interrupted by shutdown; the task runs again");
       }
-      if (reason === "cancel") {
+      // A cancel that came once the pull request was opened is too late to stop it: the task ends with
+      // its PR (below), and its reply says so.
+      if (reason === "cancel" && end?.state !== "pr_open") {
         const by = (await getTask(deps.db, task.id))?.cancel_requested_by;
         await this.end(task, "cancelled", {
           body: `Task #${task.id} was cancelled by ${by ? requester(by) : "a maintainer"}; its agent was stopped.`,
@@ -271,11 +273,17 @@ export class TaskRunner {
           body: `Task #${task.id}: \`${end.agent}\` finished without changing anything, so there is no pull request.${summaryBlock(end.summary)}`,
         });
       } else if (end?.state === "pr_open") {
+        // A cancel asked as the run opened its PR (from this process, or another's on its way to the
+        // heartbeat) came too late: the PR ready reply, the one end said, tells the person who asked.
+        const by = (await getTask(deps.db, task.id))?.cancel_requested_by;
+        const late = by
+          ? `\n\nThe cancel asked by ${requester(by)} came after the pull request was opened; close the pull request to drop it.`
+          : "";
         await this.end(
           task,
           "pr_open",
-          { body: `Task #${task.id}: draft pull request ${end.pr.url} is ready for review.` },
-          { branch: run.branch, pr_number: end.pr.number, pr_url: end.pr.url },
+          { body: `Task #${task.id}: draft pull request ${end.pr.url} is ready for review.${late}` },
+          { branch: run.branch, pr_number: end.pr.number, pr_url: end.pr.url, cancel_requested_by: null },
         );
       }
     } finally {
