@@ -185,7 +185,9 @@ export interface ActionResult {
 /**
  * Cancels a task: a queued one ends `cancelled` at once (and says so on its issue, and on the
  * dashboard when it re-renders); a running one is
- * asked to stop — its worker kills the agent's whole process tree and ends it `cancelled`.
+ * asked to stop — its worker kills the agent's whole process tree and ends it `cancelled`; a running
+ * follow-up round of its pull request is stopped likewise, its end said on the pull request (the
+ * answer names it).
  */
 export async function cancelTask(deps: RequestDeps, task: Task, by: string): Promise<ActionResult> {
   if (task.state === "queued") {
@@ -223,7 +225,11 @@ export async function cancelTask(deps: RequestDeps, task: Task, by: string): Pro
       .where("state", "=", "running")
       .execute();
     deps.runner.abortLocal(task.id);
-    return { ok: true, message: `Stopping task #${task.id}: its agent and everything it started are being stopped.`, task };
+    // A task with its pull request runs only as a follow-up round of it, whose end is said on the PR,
+    // not on the issue (or web page) the cancel came from: the answer says where to look.
+    const where =
+      task.pr_number !== null ? ` It is running a follow-up round of pull request #${task.pr_number}, so its end is said there.` : "";
+    return { ok: true, message: `Stopping task #${task.id}: its agent and everything it started are being stopped.${where}`, task };
   }
   return { ok: false, message: `Task #${task.id} is ${task.state}; there is nothing to cancel.`, task };
 }

@@ -191,6 +191,28 @@ describe.each(backends())("issue_comment.created on $name", (backend) => {
     expect(replies().at(-1)).toBe(`Stopping task #${task.id}: its agent and everything it started are being stopped.`);
   });
 
+  it("answers a cancel on the issue of a running follow-up round with the pull request where the round's end is said", async () => {
+    permit("write");
+    const repo = await upsertRepository(app.db, { fullName: "octo-org/widgets" });
+    const { task } = await createTask(app.db, { repositoryId: repo.id, issueNumber: 42, title: "t", requestedBy: "m", trigger: "comment" });
+    // The task opened pull request #7, and a follow-up round of it (a review, red CI) is running.
+    await claimTask(app.db, task.id, "worker-1", 60_000);
+    const pr = { pr_number: 7, pr_url: "https://github.com/octo-org/widgets/pull/7" };
+    await transition(app.db, task.id, "pr_open", { actor: "worker", owner: "worker-1" }, pr);
+    await claimTask(app.db, task.id, "worker-2", 60_000, { followUp: true });
+    await app.receive("issue_comment", command("/agent cancel"));
+    expect(await getTask(app.db, task.id)).toMatchObject({ state: "running", cancel_requested_by: "maintainer", ...pr });
+    expect(app.aborted).toEqual([task.id]);
+    const answers = posted.filter((c) => c.body.includes("Stopping task"));
+    expect(answers.map((c) => c.body.replace(/\n\n<!-- backlog-bot:[^>]*-->$/, ""))).toEqual([
+      `Stopping task #${task.id}: its agent and everything it started are being stopped. It is running a follow-up round of pull request #7, so its end is said there.`,
+    ]);
+    // Said on the issue the command came from.
+    expect(stub.requests.filter((r) => r.method === "POST" && r.path.endsWith("/comments")).map((r) => r.path)).toEqual([
+      "/repos/octo-org/widgets/issues/42/comments",
+    ]);
+  });
+
   it("retries the last failed task as a new attempt, and says why it will not retry an open one", async () => {
     permit("write");
     await app.receive("issue_comment", command("/agent retry"));
