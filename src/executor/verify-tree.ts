@@ -1,4 +1,4 @@
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, utimes } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { git } from "../git/git.js";
@@ -23,7 +23,17 @@ async function withTempIndex<T>(worktree: string, seed: boolean, fn: (env: Recor
     if (seed) {
       // The real index carries stat data, so `git add -A` re-hashes only files that changed.
       const { stdout } = await git(["rev-parse", "--path-format=absolute", "--git-path", "index"], { cwd: worktree });
-      await copyFile(stdout.trim(), file).catch(() => {}); // no index yet: start empty
+      const index = stdout.trim();
+      // The copy keeps the index's times: git treats an entry whose file is not older than the index
+      // file as "racily clean" and compares its content; a copy stamped now made a same-size edit in
+      // the index's second (Debian's git compares whole seconds) look unchanged, and the snapshot
+      // missed it. https://git-scm.com/docs/racy-git
+      await copyFile(index, file)
+        .then(async () => {
+          const { atime, mtime } = await stat(index);
+          await utimes(file, atime, mtime);
+        })
+        .catch(() => {}); // no index yet: start empty
     }
     return await fn({ GIT_INDEX_FILE: file }, dir);
   } finally {
