@@ -145,13 +145,7 @@ export class TaskRunner {
       // GitHub mints no token for a suspended installation. Not the task's fault: it waits, queued,
       // its claim's attempt given back (as a breaker deferral does), and `installation.unsuspend`
       // queues its run again; the sweep leaves it alone meanwhile (`unclaimedQueuedTasks`).
-      await transition(
-        deps.db,
-        task.id,
-        "queued",
-        { actor: "worker", owner: this.owner, log },
-        { attempts: Math.max(0, task.attempts - 1) },
-      );
+      await this.giveBack(task, log);
       log.info({ suspendedAt: repo.suspended_at }, "installation suspended; task held until it is unsuspended");
       return;
     }
@@ -173,13 +167,7 @@ export class TaskRunner {
       // through. The claim counted an attempt, but no worker started: it is given back, so a task
       // deferred many times never ends "worker stopped too often". The key names the time, so this
       // job (still running, its key taken) does not swallow the deferral it adds.
-      await transition(
-        deps.db,
-        task.id,
-        "queued",
-        { actor: "worker", owner: this.owner, log },
-        { attempts: Math.max(0, task.attempts - 1) },
-      );
+      await this.giveBack(task, log);
       await deps.jobs.add<TaskRunJob>({
         kind: "task.run",
         payload: { taskId },
@@ -317,6 +305,21 @@ export class TaskRunner {
       log.warn({ err: error }, "could not look for the pull request of the task's pushed branch; running the task");
       return undefined;
     }
+  }
+
+  /**
+   * Puts a claimed task back to `queued` without counting the claim: nothing of the task ran (its
+   * installation is suspended, or its repository's breaker is open), so a task held back many
+   * times never ends "worker stopped too often".
+   */
+  private async giveBack(task: Task, log: Logger): Promise<void> {
+    await transition(
+      this.deps.db,
+      task.id,
+      "queued",
+      { actor: "worker", owner: this.owner, log },
+      { attempts: Math.max(0, task.attempts - 1) },
+    );
   }
 
   /**
